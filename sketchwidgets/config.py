@@ -1,0 +1,87 @@
+"""Settings shared by the whole package: fast mode, dataclass <-> dict, `key=value` overrides.
+
+Fast mode (``SKETCHWIDGETS_FAST=1``) shrinks steps and sizes so that notebooks and CI run
+through exactly the same code path as a full run, only smaller.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import typing
+from typing import Any, TypeVar
+
+FAST_ENV = "SKETCHWIDGETS_FAST"
+T = TypeVar("T")
+
+
+def fast_mode_enabled() -> bool:
+    """True when ``SKETCHWIDGETS_FAST`` is set to a true value (1, true, yes)."""
+    return os.environ.get(FAST_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def pick(full: T, fast: T) -> T:
+    """Return ``fast`` in fast mode and ``full`` otherwise (for notebook parameters)."""
+    return fast if fast_mode_enabled() else full
+
+
+def config_to_dict(config: Any) -> dict[str, Any]:
+    """A JSON-ready dict of a (possibly nested) config dataclass."""
+    return dataclasses.asdict(config)
+
+
+def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
+    """Build ``cls`` from a dict, rejecting unknown keys with a message that lists known ones."""
+    known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    unknown = sorted(set(values) - known)
+    if unknown:
+        raise KeyError(f"unknown {cls.__name__} key(s) {unknown}; known keys: {sorted(known)}")
+    return cls(**values)
+
+
+def _coerce(text: str, annotation: Any, key: str) -> Any:
+    """Turn the string ``text`` into the type named by a dataclass field annotation."""
+    kind = annotation if isinstance(annotation, type) else None
+    if isinstance(annotation, str):
+        kind = {"int": int, "float": float, "bool": bool, "str": str}.get(annotation)
+    if kind is None:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        kind = args[0] if args and isinstance(args[0], type) else str
+    if kind is bool:
+        lowered = text.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ValueError(f"{key}={text!r}: expected a boolean (true/false)")
+    try:
+        return kind(text)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{key}={text!r}: expected {kind.__name__}") from error
+
+
+def apply_overrides(config: T, overrides: list[str] | dict[str, Any]) -> T:
+    """Return a copy of a dataclass ``config`` with ``key=value`` overrides, type-checked.
+
+    ``overrides`` is a list of ``"key=value"`` strings (from ``--set``) or a dict.
+    An unknown key raises ``KeyError`` naming the known keys.
+    """
+    if isinstance(overrides, dict):
+        pairs = [(k, v) for k, v in overrides.items()]
+    else:
+        pairs = []
+        for item in overrides:
+            if "=" not in item:
+                raise ValueError(f"override {item!r} is not of the form key=value")
+            key, value = item.split("=", 1)
+            pairs.append((key.strip(), value))
+    hints = typing.get_type_hints(type(config))
+    fields = {f.name for f in dataclasses.fields(config)}  # type: ignore[arg-type]
+    changes: dict[str, Any] = {}
+    for key, value in pairs:
+        if key not in fields:
+            raise KeyError(
+                f"unknown {type(config).__name__} key {key!r}; known keys: {sorted(fields)}"
+            )
+        changes[key] = _coerce(value, hints[key], key) if isinstance(value, str) else value
+    return dataclasses.replace(config, **changes)  # type: ignore[type-var]

@@ -1,0 +1,180 @@
+"""Image and file I/O: read/write with clear errors, atomic writes, array <-> tensor, grids.
+
+Conventions used across the package:
+
+* an *image array* is ``uint8``, ``HxWx3`` (RGB) or ``HxW`` (grayscale);
+* a *sketch array* is ``uint8`` ``HxW``, **black ink (0) on white (255)**;
+* a *tensor image* is ``float32`` ``(C, H, W)`` or ``(N, C, H, W)`` in ``[-1, 1]``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+
+
+class ImageReadError(ValueError):
+    """An image file could not be read; the message names the file and the reason."""
+
+    def __init__(self, path: str | os.PathLike, reason: str) -> None:
+        self.path = str(path)
+        self.reason = reason
+        super().__init__(f"cannot read image {self.path}: {reason}")
+
+
+def is_image_file(path: str | os.PathLike) -> bool:
+    """True when the file name has an image suffix."""
+    return str(path).lower().endswith(IMAGE_SUFFIXES)
+
+
+def list_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Path]:
+    """Image files below ``folder``, sorted; raises when the folder is missing."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise FileNotFoundError(f"image folder not found: {root}")
+    pattern = "**/*" if recursive else "*"
+    return sorted(p for p in root.glob(pattern) if p.is_file() and is_image_file(p))
+
+
+def _flatten_alpha(image: Image.Image) -> Image.Image:
+    """Composite an image with transparency over white."""
+    rgba = image.convert("RGBA")
+    background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+    return Image.alpha_composite(background, rgba)
+
+
+def read_image(path: str | os.PathLike, mode: str = "RGB") -> np.ndarray:
+    """Read an image file as a uint8 array in ``mode`` ("RGB" -> HxWx3, "L" -> HxW).
+
+    Grayscale, palette and RGBA files are converted (transparency over white).
+    Missing, truncated or non-image files raise :class:`ImageReadError` naming the file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(path, "file not found")
+    try:
+        with Image.open(path) as image:
+            image.load()
+            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+                image = _flatten_alpha(image)
+            converted = image.convert(mode)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ImageReadError(path, f"not a readable image ({error})") from error
+    return np.asarray(converted, dtype=np.uint8).copy()
+
+
+def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then rename the temporary file onto ``path`` atomically.
+
+    A crash mid-write leaves the previous ``path`` untouched.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        write(tmp)
+        os.replace(tmp, target)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+    return target
+
+
+def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False) -> Path:
+    """Write a uint8 HxW or HxWx3 array atomically; refuses to overwrite unless asked."""
+    target = Path(path)
+    if target.exists() and not overwrite:
+        raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise TypeError(f"write_image expects uint8, got {array.dtype} for {target}")
+    fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(target.suffix.lower(), "PNG")
+    return atomic_write(target, lambda tmp: Image.fromarray(array).save(tmp, format=fmt))
+
+
+def to_rgb(image: np.ndarray) -> np.ndarray:
+    """Any uint8 HxW, HxWx1, HxWx3 or HxWx4 array as HxWx3 (alpha over white)."""
+    array = np.asarray(image)
+    if array.ndim == 2:
+        return np.repeat(array[:, :, None], 3, axis=2)
+    if array.ndim == 3 and array.shape[2] == 1:
+        return np.repeat(array, 3, axis=2)
+    if array.ndim == 3 and array.shape[2] == 4:
+        alpha = array[:, :, 3:4].astype(np.float32) / 255.0
+        rgb = array[:, :, :3].astype(np.float32) * alpha + 255.0 * (1.0 - alpha)
+        return np.round(rgb).astype(np.uint8)
+    if array.ndim == 3 and array.shape[2] == 3:
+        return array
+    raise ValueError(f"expected an HxW, HxWx3 or HxWx4 image, got shape {array.shape}")
+
+
+def to_gray(image: np.ndarray) -> np.ndarray:
+    """Any uint8 image array as HxW luminance (ITU-R 601, as Pillow's "L")."""
+    rgb = to_rgb(image).astype(np.float32)
+    gray = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    return np.clip(np.round(gray), 0, 255).astype(np.uint8)
+
+
+def image_to_tensor(image: np.ndarray) -> torch.Tensor:
+    """uint8 HxW or HxWxC (or NxHxWxC) -> float32 (C,H,W) (or (N,C,H,W)) in [-1, 1]."""
+    array = np.asarray(image)
+    if array.dtype != np.uint8:
+        raise TypeError(f"expected a uint8 image, got {array.dtype}")
+    tensor = torch.from_numpy(np.ascontiguousarray(array)).float().div_(127.5).sub_(1.0)
+    if array.ndim == 2:
+        return tensor.unsqueeze(0)
+    if array.ndim == 3:
+        return tensor.permute(2, 0, 1).contiguous()
+    if array.ndim == 4:
+        return tensor.permute(0, 3, 1, 2).contiguous()
+    raise ValueError(f"expected HxW, HxWxC or NxHxWxC, got shape {array.shape}")
+
+
+def tensor_to_image(tensor: torch.Tensor) -> np.ndarray:
+    """float (C,H,W) or (N,C,H,W) in [-1, 1] -> uint8 HxWxC / NxHxWxC (HxW for one channel)."""
+    t = tensor.detach().float().cpu().clamp(-1.0, 1.0).add(1.0).mul(127.5).round().to(torch.uint8)
+    if t.ndim == 3:
+        array = t.permute(1, 2, 0).numpy()
+        return array[:, :, 0] if array.shape[2] == 1 else array
+    if t.ndim == 4:
+        array = t.permute(0, 2, 3, 1).numpy()
+        return array[..., 0] if array.shape[3] == 1 else array
+    raise ValueError(f"expected (C,H,W) or (N,C,H,W), got shape {tuple(tensor.shape)}")
+
+
+def image_grid(images: Sequence[np.ndarray], *, ncols: int = 8, pad: int = 2,
+               fill: int = 255) -> np.ndarray:
+    """Tile uint8 images (same size; grayscale is made RGB) into one RGB grid."""
+    if len(images) == 0:
+        raise ValueError("image_grid needs at least one image")
+    tiles = [to_rgb(np.asarray(im)) for im in images]
+    h, w = tiles[0].shape[:2]
+    ncols = max(1, min(ncols, len(tiles)))
+    nrows = -(-len(tiles) // ncols)
+    grid = np.full((nrows * (h + pad) + pad, ncols * (w + pad) + pad, 3), fill, np.uint8)
+    for i, tile in enumerate(tiles):
+        if tile.shape[:2] != (h, w):
+            raise ValueError(f"image {i} has size {tile.shape[:2]}, expected {(h, w)}")
+        r, c = divmod(i, ncols)
+        y, x = pad + r * (h + pad), pad + c * (w + pad)
+        grid[y:y + h, x:x + w] = tile
+    return grid
+
+
+def png_bytes(image: np.ndarray) -> bytes:
+    """Encode a uint8 image array as PNG bytes."""
+    import io as _io
+
+    buffer = _io.BytesIO()
+    Image.fromarray(np.asarray(image)).save(buffer, format="PNG")
+    return buffer.getvalue()

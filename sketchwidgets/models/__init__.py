@@ -1,0 +1,59 @@
+"""The registry of sketch-to-image systems: a literal dict, no import magic."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from sketchwidgets.config import config_from_dict
+from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.contextual_gan import ContextualGAN
+from sketchwidgets.models.pix2pix import Pix2Pix
+
+MODELS: dict[str, type[SketchModel]] = {
+    "pix2pix": Pix2Pix,
+    "contextual_gan": ContextualGAN,
+}
+
+
+def model_class(name: str) -> type[SketchModel]:
+    """The class registered as ``name``; an unknown name raises and lists the known ones."""
+    try:
+        return MODELS[name]
+    except KeyError:
+        raise KeyError(f"unknown model {name!r}; known models: {sorted(MODELS)}") from None
+
+
+def build_model(name: str, config: Any = None, **overrides: Any) -> SketchModel:
+    """Build model ``name`` from a config (default: the paper's) with keyword overrides."""
+    cls = model_class(name)
+    if config is None:
+        config = cls.config_class(**overrides)
+    elif overrides:
+        import dataclasses
+
+        config = dataclasses.replace(config, **overrides)
+    return cls(config)
+
+
+def model_from_state(state: dict[str, Any]) -> SketchModel:
+    """Rebuild a model from :meth:`SketchModel.model_state` (or a full training checkpoint)."""
+    if "model_name" not in state:
+        raise ValueError("not a sketchwidgets checkpoint: no 'model_name' key")
+    cls = model_class(state["model_name"])
+    model = cls(config_from_dict(cls.config_class, state["config"]))
+    model.load_state_dict(state["state_dict"])
+    return model
+
+
+def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> SketchModel:
+    """Load a model saved by :meth:`SketchModel.save` or a training checkpoint."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=False)
+    except Exception as error:  # corrupt or foreign file
+        raise ValueError(f"cannot read checkpoint {path}: {error}") from error
+    return model_from_state(state).eval()
