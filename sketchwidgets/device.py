@@ -22,7 +22,9 @@ def pick_device(preferred: str | None = None) -> torch.device:
     return torch.device("cpu")
 
 
-def autocast_context(device: torch.device, enabled: bool = True) -> contextlib.AbstractContextManager:
+def autocast_context(
+    device: torch.device, enabled: bool = True
+) -> contextlib.AbstractContextManager:
     """bfloat16 autocast on CUDA; a no-op context on CPU and MPS (fp32 there)."""
     if enabled and device.type == "cuda":
         return torch.autocast(device_type="cuda", dtype=torch.bfloat16)
@@ -38,7 +40,11 @@ def seed_everything(seed: int) -> None:
 
 def rng_state() -> dict:
     """Every random number generator's state, for an exact resume."""
-    state = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    state = {
+        "python": random.getstate(),
+        "numpy": np.random.get_state(),
+        "torch": torch.get_rng_state(),
+    }
     if torch.cuda.is_available():
         state["cuda"] = torch.cuda.get_rng_state_all()
     return state

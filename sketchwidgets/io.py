@@ -152,8 +152,9 @@ def tensor_to_image(tensor: torch.Tensor) -> np.ndarray:
     raise ValueError(f"expected (C,H,W) or (N,C,H,W), got shape {tuple(tensor.shape)}")
 
 
-def image_grid(images: Sequence[np.ndarray], *, ncols: int = 8, pad: int = 2,
-               fill: int = 255) -> np.ndarray:
+def image_grid(
+    images: Sequence[np.ndarray], *, ncols: int = 8, pad: int = 2, fill: int = 255
+) -> np.ndarray:
     """Tile uint8 images (same size; grayscale is made RGB) into one RGB grid."""
     if len(images) == 0:
         raise ValueError("image_grid needs at least one image")
@@ -167,7 +168,7 @@ def image_grid(images: Sequence[np.ndarray], *, ncols: int = 8, pad: int = 2,
             raise ValueError(f"image {i} has size {tile.shape[:2]}, expected {(h, w)}")
         r, c = divmod(i, ncols)
         y, x = pad + r * (h + pad), pad + c * (w + pad)
-        grid[y:y + h, x:x + w] = tile
+        grid[y : y + h, x : x + w] = tile
     return grid
 
 

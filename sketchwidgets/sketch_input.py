@@ -83,13 +83,16 @@ def prepare_sketch(sketch: Any, size: int, *, invert: bool | None = None) -> Pre
     return PreparedSketch(tensor=tensor, original_sizes=sizes, batched=batched)
 
 
-def restore_size(images: torch.Tensor, prepared: PreparedSketch, *,
-                 keep_size: bool = False) -> np.ndarray:
+def restore_size(
+    images: torch.Tensor, prepared: PreparedSketch, *, keep_size: bool = False
+) -> np.ndarray:
     """Model output ``(N, 3, S, S)`` -> uint8 RGB, resized back to each input's size if asked."""
     arrays = tensor_to_image(images)
     if keep_size:
-        arrays = [cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
-                  for a, (h, w) in zip(arrays, prepared.original_sizes, strict=True)]
+        arrays = [
+            cv2.resize(a, (w, h), interpolation=cv2.INTER_CUBIC)
+            for a, (h, w) in zip(arrays, prepared.original_sizes, strict=True)
+        ]
         if prepared.batched:
             same = len({a.shape for a in arrays}) == 1
             return np.stack(arrays) if same else arrays  # type: ignore[return-value]

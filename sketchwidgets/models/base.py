@@ -79,21 +79,34 @@ class SketchModel(nn.Module):
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
 
-    def train_step(self, batch: dict[str, torch.Tensor],
-                   optimizers: dict[str, torch.optim.Optimizer]) -> dict[str, torch.Tensor]:
+    def train_step(
+        self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.Tensor]:
         raise NotImplementedError
 
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {}
 
-    def generate_tensor(self, sketch: torch.Tensor, *, generator: torch.Generator | None = None,
-                        label: torch.Tensor | None = None) -> torch.Tensor:
+    def generate_tensor(
+        self,
+        sketch: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        label: torch.Tensor | None = None,
+    ) -> torch.Tensor:
         raise NotImplementedError
 
     @torch.no_grad()
-    def generate(self, sketch: Any, *, seed: int | None = None,
-                 generator: torch.Generator | None = None, label: Any = None,
-                 keep_size: bool = False, invert: bool | None = None) -> np.ndarray:
+    def generate(
+        self,
+        sketch: Any,
+        *,
+        seed: int | None = None,
+        generator: torch.Generator | None = None,
+        label: Any = None,
+        keep_size: bool = False,
+        invert: bool | None = None,
+    ) -> np.ndarray:
         """Sketch(es) in any common form -> uint8 RGB image(s); see the module docstring."""
         from sketchwidgets.sketch_input import prepare_sketch, restore_size
 
@@ -104,8 +117,11 @@ class SketchModel(nn.Module):
         was_training = self.training
         self.eval()
         try:
-            images = self.generate_tensor(prepared.tensor.to(self.device), generator=generator,
-                                          label=None if labels is None else labels.to(self.device))
+            images = self.generate_tensor(
+                prepared.tensor.to(self.device),
+                generator=generator,
+                label=None if labels is None else labels.to(self.device),
+            )
         finally:
             self.train(was_training)
         return restore_size(images, prepared, keep_size=keep_size)

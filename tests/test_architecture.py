@@ -1,0 +1,78 @@
+"""The dependency rules of STYLE.md section 3, checked on the source itself."""
+
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "sketchwidgets"
+JUPYTER_ONLY = ("ipywidgets", "ipycanvas", "IPython", "traitlets", "matplotlib.pyplot")
+
+
+def _core_modules() -> list[str]:
+    names = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(relative.parts)
+        if "widgets" in parts or parts[-1] == "__main__":
+            continue
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        names.append(".".join(parts))
+    return names
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    found = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module)
+    return found
+
+
+def test_every_core_module_imports_without_jupyter_packages():
+    blocked = "; ".join(f"sys.modules[{name!r}] = None" for name in JUPYTER_ONLY[:3])
+    code = (
+        f"import sys; {blocked}\n"
+        "import importlib\n"
+        f"for name in {_core_modules()!r}: importlib.import_module(name)\n"
+        "import sketchwidgets; print(sketchwidgets.__version__)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+
+
+def test_blocking_ipywidgets_really_blocks_it():
+    code = "import sys; sys.modules['ipywidgets'] = None\nimport ipywidgets"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode != 0 and "ipywidgets" in result.stderr
+
+
+def _check(folder: str, forbidden: tuple[str, ...]) -> list[str]:
+    problems = []
+    for path in sorted((PACKAGE / folder).rglob("*.py")) if folder else sorted(PACKAGE.glob("*.py")):
+        for name in _imports(path):
+            if name.startswith(forbidden):
+                problems.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")
+    return problems
+
+
+def test_core_never_imports_jupyter_or_widgets():
+    core_folders = ["", "data", "models", "train"]
+    forbidden = (*JUPYTER_ONLY, "sketchwidgets.widgets", "sketchwidgets.cli")
+    problems = [p for folder in core_folders for p in _check(folder, forbidden)]
+    problems = [p for p in problems if not p.startswith("sketchwidgets/__main__.py")]
+    assert problems == []
+
+
+def test_models_never_import_data_or_train():
+    assert _check("models", ("sketchwidgets.data", "sketchwidgets.train")) == []
+
+
+def test_data_never_imports_models_or_train():
+    assert _check("data", ("sketchwidgets.models", "sketchwidgets.train")) == []
