@@ -2,4 +2,6 @@
 
 from sketchwidgets.cli import main
 
-raise SystemExit(main())
+if __name__ == "__main__":
+    raise SystemExit(main())
+

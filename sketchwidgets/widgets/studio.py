@@ -1,0 +1,135 @@
+"""SketchStudio: the canvas, the generators and a model picker in one app (the classroom view).
+
+An ``ipywidgets.AppLayout``: the header holds the model picker and the example-sketch loader,
+the left pane a :class:`SketchCanvas`, the right pane a :class:`CompareView` wired to the
+canvas (the row updates shortly after every stroke), the footer a status line. With a
+``dataset`` a "trace a photo" button puts a dataset photo faintly under the canvas and shows it
+as the ground truth.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from ipywidgets import AppLayout, Button, Dropdown, HBox, Label, Layout, SelectMultiple
+
+from sketchwidgets.data.builtin import CLASSES, example_sketch
+from sketchwidgets.io import tensor_to_image, to_rgb
+from sketchwidgets.widgets._images import StaticFallback
+from sketchwidgets.widgets.compare_view import CompareView
+from sketchwidgets.widgets.sketch_canvas import SketchCanvas
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sketchwidgets.models.base import SketchModel
+
+
+class SketchStudio(StaticFallback, AppLayout):
+    """Draw on the left, see every chosen model's image on the right.
+
+    Parameters
+    ----------
+    models
+        ``{name: SketchModel}`` shown side by side.
+    dataset
+        Optional core dataset whose photos can be traced (and shown as ground truth).
+    size
+        Canvas side in pixels.
+    class_names
+        Class names for models that need a label (default: the embedded classes).
+    """
+
+    def __init__(
+        self,
+        models: Mapping[str, SketchModel],
+        *,
+        dataset: Any = None,
+        size: int = 256,
+        class_names: Sequence[str] | None = None,
+        wait: float = 0.05,
+    ) -> None:
+        self.dataset = dataset
+        self._trace_index = -1
+        self.canvas = SketchCanvas(size, size)
+        self.compare = CompareView(models, class_names=class_names or list(CLASSES))
+        self.compare.connect(self.canvas, wait=wait)
+        self.model_picker = SelectMultiple(
+            options=list(models), value=list(models), description="models", rows=min(4, len(models))
+        )
+        self.model_picker.observe(lambda c: self.show_models(c["new"]), "value")
+        self.status = Label("draw on the canvas, or load an example")
+        super().__init__(
+            header=self._build_header(),
+            left_sidebar=self.canvas,
+            center=None,
+            right_sidebar=self.compare,
+            footer=self.status,
+            pane_widths=(f"{size + 24}px", "0fr", "1fr"),
+            pane_heights=("1fr", "6fr", "1fr"),
+            layout=Layout(grid_gap="8px"),
+        )
+        self.add_class("sketchwidgets-studio")
+
+    def _build_header(self) -> HBox:
+        self.example_picker = Dropdown(options=list(CLASSES), description="example")
+        self.example_button = Button(description="load example", icon="pencil")
+        self.example_button.on_click(lambda _b: self.load_example(self.example_picker.value))
+        parts: list[Any] = [self.model_picker, self.example_picker, self.example_button]
+        if self.dataset is not None:
+            self.trace_button = Button(description="trace a photo", icon="image")
+            self.trace_button.on_click(lambda _b: self.trace_item())
+            parts.append(self.trace_button)
+        return HBox(parts, layout=Layout(flex_flow="row wrap", align_items="center"))
+
+    # ----- programmatic twins ---------------------------------------------------------------
+    def load_example(self, class_name: str) -> None:
+        """Put the built-in example sketch of ``class_name`` on the canvas."""
+        self.canvas.sketch = example_sketch(class_name)
+        self.canvas.flush()  # generate now rather than after the drawing pause
+        self.status.value = f"loaded the example {class_name!r}"
+
+    def show_models(self, names: Sequence[str]) -> None:
+        """Show only ``names`` (the model picker's twin)."""
+        names = list(names)
+        if list(self.model_picker.value) != names:
+            self.model_picker.value = names  # observer calls back here
+            return
+        self.compare.shown = names
+
+    def trace_item(self, index: int | None = None) -> int:
+        """Show dataset photo ``index`` (default: the next one) faintly under the canvas."""
+        if self.dataset is None:
+            raise ValueError("SketchStudio was built without a dataset to trace")
+        self._trace_index = self._trace_index + 1 if index is None else int(index)
+        self._trace_index %= len(self.dataset)
+        photo = _photo_of(self.dataset, self._trace_index)
+        self.canvas.underlay = photo
+        self.compare.set_ground_truth(photo)
+        self.status.value = f"tracing dataset item {self._trace_index}"
+        return self._trace_index
+
+    # ----- static fallback ------------------------------------------------------------------
+    def static_image(self) -> np.ndarray:
+        """The canvas next to the compare row."""
+        left, right = self.canvas.static_image(), self.compare.static_image()
+        height = max(left.shape[0], right.shape[0])
+        parts = [
+            np.pad(to_rgb(a), ((0, height - a.shape[0]), (0, 8), (0, 0)), constant_values=255)
+            for a in (left, right)
+        ]
+        return np.concatenate(parts, axis=1)
+
+    def summary(self) -> str:
+        """E.g. ``SketchStudio: canvas 256x256 with 3 strokes; CompareView: 2 models (...)``."""
+        return (
+            f"SketchStudio: canvas {self.canvas.width}x{self.canvas.height} with "
+            f"{self.canvas.stroke_count} strokes; {self.compare.summary()}"
+        )
+
+
+def _photo_of(dataset: Any, index: int) -> np.ndarray:
+    """Item ``index``'s photo as uint8 RGB (raw file for folder datasets)."""
+    if hasattr(dataset, "read_pair"):
+        return np.asarray(dataset.read_pair(index)[1])
+    return tensor_to_image(dataset[index]["photo"])

@@ -1,0 +1,86 @@
+"""Fixtures for the real-browser tests: a private JupyterLab, headless Chromium, a page.
+
+Every test here carries the ``browser`` marker (``pytest -m "not browser"`` leaves them out).
+They skip when Debian's chromium or playwright is missing, except in CI (``CI=true``), where
+that is a failure. JupyterLab serves a temporary copy of the notebooks (the tutorials and the
+fixture notebooks in ``fixtures/``), so the committed files are never modified.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.browser import lab
+
+HERE = Path(__file__).resolve().parent
+REPO_ROOT = HERE.parents[1]
+FIXTURES = HERE / "fixtures"
+NOTEBOOKS = REPO_ROOT / "notebooks"
+SCREENSHOTS = REPO_ROOT / "docs" / "screenshots"
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+UPDATE_SCREENSHOTS = os.environ.get("SKETCHWIDGETS_UPDATE_SCREENSHOTS", "") == "1"
+
+# The fixture notebooks are opened by these tests, not run by nbval (`pytest tests --nbval-lax`).
+collect_ignore_glob = ["fixtures/*"]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test collected under tests/browser with ``browser``."""
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.browser)
+
+
+def _unavailable(reason: str) -> None:
+    """Skip the test, or fail it in CI where the browser tests must run."""
+    if IN_CI:
+        pytest.fail(f"{reason} (CI=true: the browser tests must run)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def lab_server(tmp_path_factory: pytest.TempPathFactory):
+    """JupyterLab on 127.0.0.1 serving a temp copy of notebooks/*.ipynb and fixtures/*.ipynb."""
+    if lab.chromium_path() is None:
+        _unavailable(f"chromium not found at {lab.CHROMIUM} (apt-get install chromium)")
+    root = tmp_path_factory.mktemp("lab-notebooks")
+    lab.copy_notebooks(sorted(NOTEBOOKS.glob("*.ipynb")) + sorted(FIXTURES.glob("*.ipynb")), root)
+    server = lab.start_lab(root)
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def chromium():
+    """Headless Debian chromium (a playwright Browser; each launch gets a fresh profile)."""
+    if lab.chromium_path() is None:
+        _unavailable(f"chromium not found at {lab.CHROMIUM} (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("playwright is not installed (pip install -e '.[test]')")
+    with sync_playwright() as playwright:
+        browser = lab.launch_chromium(playwright)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(chromium):
+    """A fresh browser context and page (module scope: a notebook is opened once per module)."""
+    context = chromium.new_context(viewport=lab.VIEWPORT, device_scale_factor=1)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """docs/screenshots/ with SKETCHWIDGETS_UPDATE_SCREENSHOTS=1, else a temporary folder."""
+    if UPDATE_SCREENSHOTS:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        return SCREENSHOTS
+    return tmp_path_factory.mktemp("screenshots")

@@ -1,0 +1,125 @@
+"""CompareView: models side by side, wired to a canvas, labels, errors, export."""
+
+from __future__ import annotations
+
+import base64
+
+import numpy as np
+import pytest
+
+from sketchwidgets.io import read_image
+from sketchwidgets.widgets import CompareView, SketchCanvas
+from sketchwidgets.widgets._images import from_png
+
+
+def draw(canvas, points):
+    canvas.begin_stroke(*points[0])
+    for point in points[1:]:
+        canvas.extend_stroke(*point)
+    canvas.end_stroke()
+
+
+def shown_pixels(view, name):
+    """The image currently displayed for model ``name`` (decoded from the Image widget)."""
+    return from_png(view.tiles[name].image.value)
+
+
+def test_two_tiny_pix2pix_models_follow_the_canvas(tiny_pix2pix):
+    canvas = SketchCanvas(64, 64)
+    view = CompareView(tiny_pix2pix, canvas=canvas)
+    assert view.images == {} and "empty" in view.status.value
+    draw(canvas, [(10, 10), (50, 50)])
+    assert canvas.flush() == 1
+    first = view.images
+    assert set(first) == {"pix2pix_a", "pix2pix_b"}
+    assert first["pix2pix_a"].shape == (32, 32, 3) and first["pix2pix_a"].dtype == np.uint8
+    assert not np.array_equal(first["pix2pix_a"], first["pix2pix_b"])
+    assert all(ms > 0 for ms in view.last_latency_ms.values())
+    assert view.tiles["pix2pix_a"].caption.value.endswith(" ms")
+    draw(canvas, [(50, 10), (10, 50)])
+    canvas.flush()
+    assert not np.array_equal(view.images["pix2pix_a"], first["pix2pix_a"])
+    assert np.array_equal(shown_pixels(view, "pix2pix_a")[..., :3], view.images["pix2pix_a"])
+
+
+def test_displayed_image_follows_the_sketch(echo):
+    view = CompareView({"echo": echo})
+    sketch = np.full((64, 64), 255, np.uint8)
+    sketch[:, 30:34] = 0
+    view.update(sketch)
+    shown = shown_pixels(view, "echo")
+    assert shown[16, 5].min() > 200 and shown[16, 26].min() > 200
+    assert shown[:, 15:17].max() < 100  # the vertical line, at 32 px
+    assert view.generation >= 1
+
+
+def test_empty_canvas_generates_nothing_and_says_so(echo):
+    canvas = SketchCanvas(64, 64)
+    view = CompareView({"echo": echo})
+    view.update(canvas)
+    assert view.images == {}
+    assert view.status.value == "empty sketch: draw something to generate"
+    view.update(np.full((16, 16), 255, np.uint8))
+    assert view.images == {} and "empty" in view.status.value
+
+
+def test_model_needing_a_label_asks_for_one(echo, labelled):
+    view = CompareView({"echo": echo, "labelled": labelled}, class_names=["cat", "dog", "shoe"])
+    picker = view.tiles["labelled"].label_picker
+    assert [text for text, _ in picker.options] == ["choose a class", "cat", "dog", "shoe"]
+    assert view.tiles["echo"].label_picker is None
+    view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
+    assert set(view.images) == {"echo"}
+    assert "labelled needs a class label" in view.status.value
+    picker.value = 2  # the user picks "shoe"
+    assert set(view.images) == {"echo", "labelled"}
+    tinted = view.images["labelled"][0, 0, 0]
+    view.set_label("labelled", 0)
+    assert view.images["labelled"][0, 0, 0] != tinted
+    with pytest.raises(ValueError, match="takes no class label"):
+        view.set_label("echo", 1)
+
+
+def test_a_failing_model_shows_its_error_and_the_others_still_render(echo, broken):
+    view = CompareView({"broken": broken, "echo": echo})
+    view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
+    assert set(view.images) == {"echo"}
+    text = "".join(o["text"] for o in view.output.outputs)
+    assert "model 'broken' failed" in text and "generator exploded" in text
+    assert "1 of 2 generated" in view.status.value
+
+
+def test_reroll_changes_the_seed_and_regenerates(echo):
+    view = CompareView({"echo": echo}, seed=5)
+    view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
+    before = view.generation
+    view.reroll_button.click()
+    assert view.seed == 6 and view.generation == before + 1
+
+
+def test_export_png_writes_the_row(tmp_path, echo, labelled):
+    truth = np.zeros((40, 40, 3), np.uint8)
+    view = CompareView({"echo": echo, "labelled": labelled}, ground_truth=truth)
+    view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
+    path = view.export_png(tmp_path / "row.png", tile=64)
+    row = read_image(path)
+    tiles = 4  # sketch, ground truth, echo, labelled
+    assert row.shape[1] == tiles * 64 + (tiles - 1) * 4
+    with pytest.raises(FileExistsError):
+        view.export_png(path)
+
+
+def test_shown_models_can_be_chosen(echo, labelled):
+    view = CompareView({"echo": echo, "labelled": labelled})
+    view.shown = ["echo"]
+    assert view.row.children == (view.tiles["echo"],)
+    with pytest.raises(KeyError, match="unknown model"):
+        view.shown = ["nope"]
+
+
+def test_mimebundle_summary_is_deterministic(echo):
+    view = CompareView({"echo": echo})
+    view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
+    bundle = view._repr_mimebundle_()
+    assert bundle["text/plain"] == "CompareView: 1 models (echo), seed 0, 1 images"
+    assert from_png(base64.b64decode(bundle["image/png"])).shape[1] == 2 * 96 + 4
