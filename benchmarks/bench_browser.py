@@ -42,6 +42,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO_ROOT))
 
 from tests.browser import lab  # noqa: E402
+from tests.browser.notebook_page import NotebookPage  # noqa: E402
 
 ROWS, ROW_GAP, TOP = 30, 8, 12  # stroke rows per page of strokes, 8 px apart
 COLUMNS = (16, 136)  # left x of the two columns of strokes
@@ -118,7 +119,7 @@ def stroke_points(k: int, moves: int) -> list[tuple[float, float]]:
     return [(x0 + SEGMENT * i, y + (i % 2)) for i in range(moves + 1)]
 
 
-def draw_timed(nb: lab.NotebookPage, points: list, interval: float) -> None:
+def draw_timed(nb: NotebookPage, points: list, interval: float) -> None:
     """Mouse down at the first point, one move per point ``interval`` s apart, mouse up."""
     box = nb.canvas_box()
     mouse = nb.page.mouse
@@ -130,7 +131,7 @@ def draw_timed(nb: lab.NotebookPage, points: list, interval: float) -> None:
     mouse.up()
 
 
-def wait_stroke_done(nb: lab.NotebookPage, strokes: int, timeout: float = 20.0) -> dict:
+def wait_stroke_done(nb: NotebookPage, strokes: int, timeout: float = 20.0) -> dict:
     """Wait until every ink probe resolved and the image after the last mouse-up loaded."""
     deadline = time.monotonic() + timeout
     while True:
@@ -152,7 +153,7 @@ def image_latencies(ups: list[float], images: list[list[float | None]]) -> list[
     return out
 
 
-def clear_canvas(nb: lab.NotebookPage) -> None:
+def clear_canvas(nb: NotebookPage) -> None:
     """Press the canvas's clear button and wait until the kernel has no strokes."""
     nb.page.locator(".sketchwidgets-clear").first.click()
     nb.wait_kernel("_sw_canvas_state()['strokes']", 0)
@@ -168,7 +169,7 @@ def run(args: argparse.Namespace, playwright: Any, folder: Path) -> dict[str, An
     browser = lab.launch_chromium(playwright)
     try:
         page = browser.new_page(viewport=lab.VIEWPORT, device_scale_factor=1)
-        nb = lab.NotebookPage(page, server)
+        nb = NotebookPage(page, server)
         nb.open(name)
         nb.run_all(timeout=300)
         nb.install_probe()

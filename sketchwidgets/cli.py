@@ -74,7 +74,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
             from sketchwidgets.data.builtin import write_embedded_photos
 
             count = int(src.split(":", 1)[1]) if ":" in src else 256
-            src = write_embedded_photos(Path(scratch) / "photos", count, size=args.size or 128)
+            src = Path(scratch) / "photos"
+            write_embedded_photos(src, count, size=args.size or 128)
         options = {"size": args.size} if args.size else {}
         report = build_dataset(
             src,

@@ -19,16 +19,25 @@ _LAZY = {
     "LossPanel": "sketchwidgets.widgets.loss_panel",
     "CompareView": "sketchwidgets.widgets.compare_view",
     "SketchStudio": "sketchwidgets.widgets.studio",
+    "LatentSearchView": "sketchwidgets.widgets.latent_search_view",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.widgets.compare_view import CompareView
     from sketchwidgets.widgets.dataset_browser import DatasetBrowser
+    from sketchwidgets.widgets.latent_search_view import LatentSearchView
     from sketchwidgets.widgets.loss_panel import LossPanel
     from sketchwidgets.widgets.sketch_canvas import SketchCanvas
     from sketchwidgets.widgets.studio import SketchStudio
 
-__all__ = ["CompareView", "DatasetBrowser", "LossPanel", "SketchCanvas", "SketchStudio"]
+__all__ = [
+    "CompareView",
+    "DatasetBrowser",
+    "LatentSearchView",
+    "LossPanel",
+    "SketchCanvas",
+    "SketchStudio",
+]
 
 
 def __getattr__(name: str) -> Any:

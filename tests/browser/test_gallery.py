@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.lab import NotebookPage
+from tests.browser.notebook_page import NotebookPage
 
 NOTEBOOK = "widget_gallery.ipynb"
 

@@ -20,7 +20,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from tests.browser.lab import COMPARE_IMAGE_SELECTOR, NotebookPage
+from tests.browser.notebook_page import COMPARE_IMAGE_SELECTOR, NotebookPage
 
 TARGETS = ["00_quickstart.ipynb", "canvas_probe.ipynb"]
 USER_FACING = {"00_quickstart.ipynb"}  # screenshots from these go to docs/screenshots

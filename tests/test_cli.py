@@ -1,0 +1,66 @@
+"""The command line, end to end: build a dataset, train, generate, evaluate; clear errors."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from sketchwidgets.cli import main
+from sketchwidgets.io import read_image, write_image
+
+TINY = ["--set", "image_size=32", "--set", "ngf=8", "--set", "ndf=8"]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    dst = tmp_path_factory.mktemp("cli") / "pairs"
+    assert main(["build-dataset", "embedded:24", str(dst), "--size", "32", "--workers", "1"]) == 0
+    return dst
+
+
+def test_build_train_generate_evaluate_round_trip(built, tmp_path, capsys):
+    assert len(list((built / "sketch").rglob("*.png"))) == 24
+    run = tmp_path / "run"
+    args = ["train", "pix2pix", "--data", str(built), "--steps", "3", "--batch-size", "4"]
+    assert main([*args, "--run-dir", str(run), *TINY]) == 0
+    assert (run / "model.pt").is_file() and (run / "history.jsonl").is_file()
+
+    sketch = np.full((50, 70), 255, np.uint8)
+    sketch[25, 10:60] = 0
+    write_image(tmp_path / "s.png", sketch)
+    out = tmp_path / "out.png"
+    cmd = ["generate", "--checkpoint", str(run / "model.pt"), "--sketch", str(tmp_path / "s.png")]
+    assert main([*cmd, "--out", str(out), "--keep-size"]) == 0
+    assert read_image(out).shape == (50, 70, 3)
+
+    report = tmp_path / "eval.json"
+    evaluate = ["evaluate", "--checkpoint", str(run / "model.pt"), "--data", str(built)]
+    assert main([*evaluate, "--json", str(report)]) == 0
+    metrics = json.loads(report.read_text())["metrics"]
+    assert 0 <= metrics["l1"] <= 1 and -1 <= metrics["ssim"] <= 1
+    assert json.loads(report.read_text())["protocol"]["n_images"] == 24
+
+
+def test_missing_path_unknown_key_and_wrong_format_are_clear(built, tmp_path, capsys):
+    assert main(["train", "pix2pix", "--data", str(tmp_path / "nope"), "--steps", "1"]) == 2
+    assert "dataset folder not found" in capsys.readouterr().err
+    assert main(["train", "pix2pix", "--data", str(built), "--steps", "1", "--set", "lr2=1"]) == 2
+    assert "unknown Pix2PixConfig key 'lr2'" in capsys.readouterr().err
+    assert main(["train", "nomodel", "--data", str(built), "--steps", "1"]) == 2
+    assert "known models" in capsys.readouterr().err
+    odd = tmp_path / "odd"
+    write_image(odd / "a.png", np.zeros((10, 13, 3), np.uint8))
+    assert main(["train", "pix2pix", "--data", str(odd), "--steps", "1"]) == 2
+    assert "twice as wide" in capsys.readouterr().err
+    assert main(["generate", "--checkpoint", str(tmp_path / "c.pt"), "--sketch", "x", "--out", "y"]) == 2
+    assert "checkpoint not found" in capsys.readouterr().err
+
+
+def test_python_dash_m_runs_the_cli():
+    result = subprocess.run([sys.executable, "-m", "sketchwidgets", "--help"], capture_output=True,
+                            text=True)
+    assert result.returncode == 0 and "build-dataset" in result.stdout
