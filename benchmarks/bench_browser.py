@@ -14,16 +14,18 @@ short strokes with real mouse events (``page.mouse``, one move every ``--interva
   ``--client-ink`` also draws each segment in the page as the event arrives, which is what a
   client-side front end would do: that run gives the floor the remedy could reach;
 * **sketch-to-image latency**: the mouse-up event to the compare view's new ``<img>`` having
-  loaded (a MutationObserver sees ``src`` change; the image's ``load`` event ends it). It
+  decoded (a MutationObserver sees ``src`` change; ``img.decode()`` resolving ends it). It
   includes CompareView's debounce wait (0.05 s by default), ``model.generate`` (also printed,
-  as measured in the kernel), PNG encoding and the transfer.
+  as measured in the kernel), PNG encoding and the transfer;
+* **kernel round trip floor**: an empty execute request from the page and back, the least any
+  kernel-drawn ink can take.
 
 Goals (issue 4): ink p95 < 30 ms, sketch-to-image p95 < 150 ms, pix2pix at 64 px on this CPU.
 
 Usage::
 
     .venv/bin/python benchmarks/bench_browser.py [--strokes 60] [--size 64] [--ngf 64]
-        [--threads 1] [--notebook 00_quickstart.ipynb]
+        [--threads 1] [--notebook 00_quickstart.ipynb] [--client-ink]
 """
 
 from __future__ import annotations
@@ -92,6 +94,20 @@ JS_STATE = """() => { const r = window.__swBench;
   return {ink: r.ink.length, pending: r.pending.length, ups: r.ups.slice(),
           images: r.images.map((i) => [i.src, i.load])}; }"""
 JS_INK = "() => window.__swBench.ink.slice()"
+# The floor of any kernel-drawn ink: an empty execute request's round trip from the page.
+JS_ROUND_TRIP = """
+async (n) => {
+  const kernel = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await kernel.requestExecute({code: 'pass', silent: true, store_history: false}).done;
+    out.push(performance.now() - t0);
+    await new Promise((resolve) => setTimeout(resolve, 16));
+  }
+  return out;
+}
+"""
 
 
 def bench_notebook(folder: Path, size: int, ngf: int) -> str:
@@ -171,7 +187,7 @@ def run(args: argparse.Namespace, playwright: Any, folder: Path) -> dict[str, An
         page = browser.new_page(viewport=lab.VIEWPORT, device_scale_factor=1)
         nb = NotebookPage(page, server)
         nb.open(name)
-        nb.run_all(timeout=300)
+        nb.run_all()
         nb.install_probe()
         if nb.kernel_json("_sw_canvas_state()['strokes']"):
             clear_canvas(nb)
@@ -185,6 +201,7 @@ def run(args: argparse.Namespace, playwright: Any, folder: Path) -> dict[str, An
             generate_ms.append(nb.kernel_json("_sw_one('CompareView').last_latency_ms"))
         state = nb.page.evaluate(JS_STATE)
         return {
+            "round_trip": nb.page.evaluate(JS_ROUND_TRIP, 50),
             "ink": nb.page.evaluate(JS_INK),
             "image": image_latencies(state["ups"], state["images"]),
             "generate": [v for d in generate_ms for v in d.values()],
@@ -233,8 +250,9 @@ def main() -> None:
     model += ", ink drawn client-side" if args.client_ink else ", ink drawn by the kernel"
     print(f"bench_browser: {args.strokes} strokes x {args.moves} moves, {model}")
     print(describe("ink latency (pointer event -> ink in a frame)", result["ink"], 30))
-    print(describe("sketch-to-image (mouse up -> new image loaded)", result["image"], 150))
+    print(describe("sketch-to-image (mouse up -> new image decoded)", result["image"], 150))
     print(describe("  of which model.generate in the kernel", result["generate"]))
+    print(describe("kernel round trip floor (empty execute request)", result["round_trip"]))
     if result["unresolved_ink"]:
         print(f"warning: {result['unresolved_ink']} ink probes never saw ink")
 

@@ -28,7 +28,15 @@ if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.models import MODELS, build_model
     from sketchwidgets.train.trainer import Trainer
 
-__all__ = ["__version__", *_LAZY]
+__all__ = [
+    "MODELS",
+    "Trainer",
+    "__version__",
+    "build_model",
+    "embedded_pairs",
+    "load",
+    "sketchify",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = Path(os.environ.get("SKETCHWIDGETS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+_DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
+SHARED_DATA = Path(os.environ.get("SKETCHWIDGETS_SHARED_DATA", _DEFAULT_SHARED))
 REQUIRE_SHARED = os.environ.get("SKETCHWIDGETS_REQUIRE_SHARED", "") == "1"
 
 

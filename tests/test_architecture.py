@@ -55,7 +55,8 @@ def test_blocking_ipywidgets_really_blocks_it():
 
 def _check(folder: str, forbidden: tuple[str, ...]) -> list[str]:
     problems = []
-    for path in sorted((PACKAGE / folder).rglob("*.py")) if folder else sorted(PACKAGE.glob("*.py")):
+    paths = sorted((PACKAGE / folder).rglob("*.py")) if folder else sorted(PACKAGE.glob("*.py"))
+    for path in paths:
         for name in _imports(path):
             if name.startswith(forbidden):
                 problems.append(f"{path.relative_to(PACKAGE.parent)} imports {name}")

@@ -56,11 +56,13 @@ def test_missing_path_unknown_key_and_wrong_format_are_clear(built, tmp_path, ca
     write_image(odd / "a.png", np.zeros((10, 13, 3), np.uint8))
     assert main(["train", "pix2pix", "--data", str(odd), "--steps", "1"]) == 2
     assert "twice as wide" in capsys.readouterr().err
-    assert main(["generate", "--checkpoint", str(tmp_path / "c.pt"), "--sketch", "x", "--out", "y"]) == 2
+    missing = str(tmp_path / "c.pt")
+    assert main(["generate", "--checkpoint", missing, "--sketch", "x", "--out", "y"]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
 
 
 def test_python_dash_m_runs_the_cli():
-    result = subprocess.run([sys.executable, "-m", "sketchwidgets", "--help"], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "sketchwidgets", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "build-dataset" in result.stdout

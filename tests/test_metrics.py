@@ -5,7 +5,7 @@ import pytest
 import torch
 from torch import nn
 
-from sketchwidgets.metrics import InceptionFeatures, find_fid_weights, fid, l1, psnr, ssim
+from sketchwidgets.metrics import InceptionFeatures, fid, find_fid_weights, l1, psnr, ssim
 
 
 class TinyFeatures(nn.Module):

@@ -58,8 +58,9 @@ SERVER_CONFIG = {
 }
 
 
-# Kernels run in fast mode with one torch thread: on a shared 2-core runner, two threads each
-# (kernel, Chromium, pytest competing) made a tiny pix2pix step ~80x slower than one.
+# Kernel defaults (the environment overrides them): fast mode, one torch thread. On a shared
+# 2-core machine two threads (kernel, Chromium and pytest competing) made a tiny pix2pix step
+# about 80x slower than one.
 KERNEL_ENV = {"SKETCHWIDGETS_FAST": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 
@@ -143,7 +144,7 @@ def start_lab(root: Path, *, env: dict[str, str] | None = None, timeout: float =
     """Start JupyterLab serving ``root`` and wait until ``/api/status`` answers."""
     port, token = free_port(), secrets.token_hex(16)
     home = Path(tempfile.mkdtemp(prefix="sketchwidgets-lab-"))
-    full_env = {**os.environ, **_private_home(home), **KERNEL_ENV, **(env or {})}
+    full_env = {**KERNEL_ENV, **os.environ, **_private_home(home), **(env or {})}
     full_env.pop("JUPYTER_TOKEN", None)
     command = [
         sys.executable, "-m", "jupyterlab", "--no-browser",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from tests.browser.lab import LabServer
 
 CANVAS_SELECTOR = ".sketchwidgets-canvas"  # SketchCanvas's MultiCanvas (sketch_canvas.CANVAS_CLASS)
 COMPARE_IMAGE_SELECTOR = ".sketchwidgets-compare-image"
+# Seconds a notebook may take to run (raise it for a full-mode run, SKETCHWIDGETS_FAST=0).
+RUN_TIMEOUT = float(os.environ.get("SKETCHWIDGETS_BROWSER_RUN_TIMEOUT", "300"))
 
 # ----- in-page JavaScript --------------------------------------------------------------------
 _JS_CURRENT = """
@@ -148,7 +151,7 @@ class NotebookPage:
             time.sleep(0.1)
         raise TimeoutError(f"kernel still {status!r} after {timeout:.0f} s")
 
-    def run_all(self, *, timeout: float = 300.0) -> None:
+    def run_all(self, *, timeout: float = RUN_TIMEOUT) -> None:
         """Run every cell; raise with the cell's error if one failed or did not run."""
         if self.page.evaluate(_JS_RUN_ALL, timeout * 1000) == "timeout":
             raise TimeoutError(f"the notebook's cells ran for more than {timeout:.0f} s")

@@ -14,7 +14,7 @@ from sketchwidgets.widgets import LatentSearchView, SketchCanvas
 from sketchwidgets.widgets._images import from_png
 from sketchwidgets.widgets.latent_search_view import CHOSEN_COLOR, TILE
 
-TINY = ContextualGANConfig(gf_dim=8, df_dim=8, z_dim=16, n_init=5, search_iters=20)
+TINY = ContextualGANConfig(gf_dim=8, df_dim=8, z_dim=16, n_init=5, search_iters=8)
 
 
 @pytest.fixture(scope="module")
