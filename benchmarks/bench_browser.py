@@ -9,10 +9,8 @@ short strokes with real mouse events (``page.mouse``, one move every ``--interva
 
 * **ink latency**: a pointer event's ``timeStamp`` to the first animation frame in which the
   canvas shows ink at the middle of the new segment (``getImageData`` polled every frame).
-  The ink is drawn by the kernel (mouse event -> comm -> Python ``extend_stroke`` -> canvas
-  commands -> front end), so this is a full kernel round trip plus one frame.
-  ``--client-ink`` also draws each segment in the page as the event arrives, which is what a
-  client-side front end would do: that run gives the floor the remedy could reach;
+  The canvas probed is the one receiving the pointer events: SketchCanvas's LiveInk overlay,
+  which draws the live stroke client-side (the kernel's ink replaces it after the release);
 * **sketch-to-image latency**: the mouse-up event to the compare view's new ``<img>`` having
   decoded (a MutationObserver sees ``src`` change; ``img.decode()`` resolving ends it). It
   includes CompareView's debounce wait (0.05 s by default), ``model.generate`` (also printed,
@@ -25,7 +23,7 @@ Goals (issue 4): ink p95 < 30 ms, sketch-to-image p95 < 150 ms, pix2pix at 64 px
 Usage::
 
     .venv/bin/python benchmarks/bench_browser.py [--strokes 60] [--size 64] [--ngf 64]
-        [--threads 1] [--notebook 00_quickstart.ipynb] [--client-ink]
+        [--threads 1] [--notebook 00_quickstart.ipynb]
 """
 
 from __future__ import annotations
@@ -52,7 +50,7 @@ SEGMENT = 12  # px per mouse move (the ink probe sits mid-segment, clear of the 
 
 # Installed in the page: records pointer events, polls the ink each frame, watches the image.
 JS_RECORDER = """
-([canvas, clientInk]) => {
+(canvas) => {
   const rec = window.__swBench = {ink: [], ups: [], images: [], pending: [], last: null};
   const ctx = canvas.getContext('2d');
   const at = (e) => {
@@ -64,10 +62,6 @@ JS_RECORDER = """
   canvas.addEventListener('mousemove', (e) => {
     if (!e.buttons || !rec.last) return;
     const p = at(e), m = [(p[0] + rec.last[0]) / 2, (p[1] + rec.last[1]) / 2];
-    if (clientInk) {  // the remedy, for comparison: draw the live segment in the page
-      ctx.save(); ctx.strokeStyle = 'black'; ctx.lineWidth = 4; ctx.lineCap = 'round';
-      ctx.beginPath(); ctx.moveTo(...rec.last); ctx.lineTo(...p); ctx.stroke(); ctx.restore();
-    }
     rec.pending.push({t0: e.timeStamp, x: Math.round(m[0]), y: Math.round(m[1])});
     rec.last = p;
   }, true);
@@ -191,7 +185,7 @@ def run(args: argparse.Namespace, playwright: Any, folder: Path) -> dict[str, An
         nb.install_probe()
         if nb.kernel_json("_sw_canvas_state()['strokes']"):
             clear_canvas(nb)
-        nb.page.evaluate(JS_RECORDER, [nb.canvas().element_handle(), args.client_ink])
+        nb.page.evaluate(JS_RECORDER, nb.canvas().element_handle())
         generate_ms = []
         for k in range(args.strokes):
             if k and k % (ROWS * len(COLUMNS)) == 0:
@@ -233,12 +227,6 @@ def main() -> None:
     parser.add_argument("--ngf", type=int, default=64, help="pix2pix ngf = ndf")
     parser.add_argument("--threads", type=int, default=1, help="torch threads in the kernel")
     parser.add_argument("--notebook", help="a notebook in notebooks/ to use instead")
-    parser.add_argument(
-        "--client-ink",
-        action="store_true",
-        help="also draw each segment in the page on pointer move (what a client-side front end "
-        "would do) to measure the ink latency floor of that remedy",
-    )
     args = parser.parse_args()
     if lab.chromium_path() is None:
         sys.exit(f"chromium not found at {lab.CHROMIUM}: apt-get install chromium")
@@ -247,7 +235,6 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-browser-") as tmp, sync_playwright() as pw:
         result = run(args, pw, Path(tmp))
     model = args.notebook or f"pix2pix {args.size} px, ngf {args.ngf}, {args.threads} thread(s)"
-    model += ", ink drawn client-side" if args.client_ink else ", ink drawn by the kernel"
     print(f"bench_browser: {args.strokes} strokes x {args.moves} moves, {model}")
     print(describe("ink latency (pointer event -> ink in a frame)", result["ink"], 30))
     print(describe("sketch-to-image (mouse up -> new image decoded)", result["image"], 150))

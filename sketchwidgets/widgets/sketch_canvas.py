@@ -16,8 +16,13 @@ pen / eraser toggle    ``set_tool("pen" | "eraser")``
 brush width slider     ``canvas.pen_width = 6``
 =====================  =========================================
 
-The mouse and touch handlers call exactly these methods. A pen (stylus) arrives as mouse
-events: ipycanvas listens to mouse and touch events only, so there is no pressure.
+The mouse and touch handlers call exactly these methods.
+
+Live ink is drawn client-side: a transparent :class:`LiveInk` overlay (anywidget, stacked on the
+ipycanvas element, carrying the ``sketchwidgets-canvas`` DOM class) receives the pointer events
+(mouse, touch, pen), strokes each segment in the browser at once and sends the points to the
+kernel, where the same handlers run. The kernel's ink then replaces the overlay's preview.
+Without anywidget (or with ``live_ink=False``) the ipycanvas mouse/touch events are used.
 
 Ink is drawn on the top layer of an ``ipycanvas.MultiCanvas`` as continuous lines: each move
 strokes the segment from the previous point (round caps and joins) inside ``hold_canvas()``, so
@@ -38,6 +43,7 @@ from ipycanvas import MultiCanvas, hold_canvas
 from ipywidgets import (
     Button,
     FloatSlider,
+    GridBox,
     HBox,
     Label,
     Layout,
@@ -55,6 +61,11 @@ from sketchwidgets.widgets._images import (
     format_exception,
     resize,
 )
+
+try:
+    from sketchwidgets.widgets.live_ink import LiveInk
+except ImportError:  # anywidget missing: ink is drawn by the kernel only
+    LiveInk = None
 
 TOOLS = ("pen", "eraser")
 CANVAS_CLASS = "sketchwidgets-canvas"  # DOM class of the <canvas> element (browser tests)
@@ -82,6 +93,8 @@ class SketchCanvas(StaticFallback, VBox):
         A uint8 image (photo or sketch) shown faintly under the ink, to trace over.
     underlay_alpha
         Opacity of the underlay over white.
+    live_ink
+        Draw the live stroke in the browser (:class:`LiveInk` overlay; needs anywidget).
     """
 
     tool = Enum(TOOLS, default_value="pen", help="Active tool: 'pen' or 'eraser'.").tag(sync=True)
@@ -98,12 +111,20 @@ class SketchCanvas(StaticFallback, VBox):
         sketch: Sketch | None = None,
         underlay: np.ndarray | None = None,
         underlay_alpha: float = 0.3,
+        live_ink: bool = True,
         **kwargs: Any,
     ) -> None:
-        self.layers = MultiCanvas(
-            2, width=width, height=height, layout=Layout(width=f"{width}px", height=f"{height}px")
-        )
-        self.layers.add_class(CANVAS_CLASS)
+        self.layers = MultiCanvas(2, width=width, height=height, layout=self._cell(width, height))
+        self.live: LiveInk | None = None
+        if live_ink and LiveInk is not None:
+            self.live = LiveInk(
+                width=width,
+                height=height,
+                canvas_class=CANVAS_CLASS,
+                layout=self._cell(width, height),
+            )
+        else:
+            self.layers.add_class(CANVAS_CLASS)
         self.output = Output(layout=Layout(max_height="12em", overflow="auto"))
         self.status = Label()
         self._hooks: list[tuple[ChangeCallback, Debounce]] = []
@@ -112,7 +133,7 @@ class SketchCanvas(StaticFallback, VBox):
         self.underlay_alpha = float(underlay_alpha)
         self.toolbar = self._build_toolbar()
         super().__init__(
-            children=[self.toolbar, self.layers, self.status, self.output],
+            children=[self.toolbar, self._stack(width, height), self.status, self.output],
             pen_width=pen_width,
             **kwargs,
         )
@@ -122,6 +143,25 @@ class SketchCanvas(StaticFallback, VBox):
         self._connect_events()
 
     # ----- layout ---------------------------------------------------------------------------
+    @staticmethod
+    def _cell(width: int, height: int) -> Layout:
+        """Layout of one stacked layer: exact size, all in the same grid cell."""
+        return Layout(width=f"{width}px", height=f"{height}px", margin="0", grid_area="1 / 1")
+
+    def _stack(self, width: int, height: int) -> GridBox | MultiCanvas:
+        """The ipycanvas layers, with the live ink overlay on top when there is one."""
+        if self.live is None:
+            return self.layers
+        return GridBox(
+            [self.layers, self.live],
+            layout=Layout(
+                grid_template_columns=f"{width}px",
+                grid_template_rows=f"{height}px",
+                width=f"{width}px",
+                height=f"{height}px",
+            ),
+        )
+
     def _build_toolbar(self) -> HBox:
         self.tool_buttons = ToggleButtons(
             options=[("pen", "pen"), ("eraser", "eraser")],
@@ -174,6 +214,10 @@ class SketchCanvas(StaticFallback, VBox):
         self.layers.on_touch_end(self._on_touch_end)
         self.layers.on_touch_cancel(self._on_touch_end)
         self.layers.on_client_ready(self.redraw)
+        if self.live is not None:
+            link((self, "tool"), (self.live, "tool"))
+            link((self, "pen_width"), (self.live, "pen_width"))
+            self.live.on_stroke(self._on_mouse_down, self._on_mouse_move, self._on_mouse_up)
 
     # ----- geometry -------------------------------------------------------------------------
     @property

@@ -23,7 +23,7 @@ from PIL import Image
 
 from tests.browser.lab import LabServer
 
-CANVAS_SELECTOR = ".sketchwidgets-canvas"  # SketchCanvas's MultiCanvas (sketch_canvas.CANVAS_CLASS)
+CANVAS_SELECTOR = ".sketchwidgets-canvas"  # LiveInk <canvas> (sketch_canvas.CANVAS_CLASS)
 COMPARE_IMAGE_SELECTOR = ".sketchwidgets-compare-image"
 # Seconds a notebook may take to run (raise it for a full-mode run, SKETCHWIDGETS_FAST=0).
 RUN_TIMEOUT = float(os.environ.get("SKETCHWIDGETS_BROWSER_RUN_TIMEOUT", "300"))

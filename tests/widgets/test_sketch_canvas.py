@@ -227,3 +227,25 @@ def test_mimebundle_has_png_and_a_deterministic_summary(canvas):
     assert bundle["text/plain"] == "SketchCanvas 64x64: 1 strokes, tool=pen, pen_width=3"
     png = from_png(base64.b64decode(bundle["image/png"]))
     assert png.shape == (64, 64, 3) and png[32, 30].max() < 60
+
+
+def test_live_ink_overlay_events_reach_the_gesture_twins(canvas):
+    sent = []
+    canvas.live.send = lambda content, buffers=None: sent.append(content)
+    canvas.live.handle_events([["down", 10, 10, 0.5], ["move", 30, 10, 0.5], ["up", 7]])
+    assert canvas.stroke_count == 1 and not canvas.drawing
+    assert np.allclose(np.asarray(canvas.sketch.strokes[0].points), [(10, 10), (30, 10)])
+    assert sent == [{"type": "drawn", "id": 7}]
+
+
+def test_live_ink_overlay_follows_tool_and_width(canvas):
+    canvas.set_tool("eraser")
+    canvas.pen_width = 9
+    assert canvas.live.tool == "eraser" and canvas.live.pen_width == 9
+    assert canvas.live.canvas_class == "sketchwidgets-canvas"
+    assert "sketchwidgets-canvas" not in canvas.layers._dom_classes
+
+
+def test_without_live_ink_the_ipycanvas_element_takes_the_events_class():
+    plain = SketchCanvas(32, 32, live_ink=False)
+    assert plain.live is None and "sketchwidgets-canvas" in plain.layers._dom_classes
