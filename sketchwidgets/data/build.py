@@ -271,7 +271,7 @@ def _execute(
 # --- driver ------------------------------------------------------------------------------------
 
 
-def _check_manifest(dst: Path, settings: dict[str, Any], overwrite: bool) -> None:
+def check_manifest(dst: Path, settings: dict[str, Any], overwrite: bool) -> None:
     """Refuse to mix settings in one folder: a different ``build.json`` needs ``overwrite``."""
     file = dst / MANIFEST
     if overwrite or not file.is_file():
@@ -387,7 +387,7 @@ def build_dataset(
         "size": size,
         "remove_background": remove_background,
     }
-    _check_manifest(dst, settings, overwrite)
+    check_manifest(dst, settings, overwrite)
     recipe = _Recipe(format, style, params, size, remove_background, overwrite)
     jobs, report = _plan(src, dst, format, overwrite)
     if not jobs and not report.skipped:

@@ -38,7 +38,7 @@ import torch
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from sketchwidgets.data.build import FORMATS, MANIFEST, BuildReport
+from sketchwidgets.data.build import FORMATS, MANIFEST, BuildReport, check_manifest
 from sketchwidgets.data.pairs import (
     PHOTO_DIR,
     SKETCH_DIR,
@@ -868,19 +868,6 @@ def _write_item(outputs: tuple[Path, ...], sketch: np.ndarray, photo: np.ndarray
     return [write_side_by_side(outputs[0], sketch, photo, overwrite=True)]
 
 
-def _check_export_manifest(dst: Path, settings: dict[str, Any], overwrite: bool) -> None:
-    """Refuse to add items of another format or size to an exported folder."""
-    file = dst / MANIFEST
-    if overwrite or not file.is_file():
-        return
-    old = json.loads(file.read_text(encoding="utf-8"))
-    changed = {k: (old.get(k), v) for k, v in settings.items() if old.get(k) != v}
-    if changed:
-        raise ValueError(
-            f"{dst} holds a dataset made with {changed} (old, new); pass overwrite=True"
-        )
-
-
 def _export_items(
     dataset: Dataset, dst: Path, format: str, overwrite: bool, progress: bool
 ) -> BuildReport:
@@ -926,7 +913,7 @@ def export_pairs(
         raise ValueError(f"format='joint' needs 64 px items; import with size=64 (got {size})")
     dst = Path(dst)
     settings = {"format": format, "size": size, "source": type(dataset).__name__}
-    _check_export_manifest(dst, settings, overwrite)
+    check_manifest(dst, settings, overwrite)
     report = _export_items(dataset, dst, format, overwrite, progress)
     dst.mkdir(parents=True, exist_ok=True)
     skipped = [(p, r) for p, r in report.skipped if r != "exists"]
