@@ -4,4 +4,3 @@ from sketchwidgets.cli import main
 
 if __name__ == "__main__":
     raise SystemExit(main())
-
