@@ -41,7 +41,7 @@ def _unavailable(reason: str) -> None:
     pytest.skip(reason)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def lab_server(tmp_path_factory: pytest.TempPathFactory):
     """JupyterLab on 127.0.0.1 serving a temp copy of notebooks/*.ipynb and fixtures/*.ipynb."""
     if lab.chromium_path() is None:
@@ -53,7 +53,7 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory):
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def chromium():
     """Headless Debian chromium (a playwright Browser; each launch gets a fresh profile)."""
     if lab.chromium_path() is None:
