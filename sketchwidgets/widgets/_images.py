@@ -188,11 +188,15 @@ class Debounce:
             self._cancel_handle()
             self._pending = (args, kwargs)
             self._handle = self._schedule()
+        if self._handle is None:  # no wait and no event loop: run now, on this thread
+            self._fire()
 
-    def _schedule(self) -> asyncio.TimerHandle | threading.Timer:
+    def _schedule(self) -> asyncio.TimerHandle | threading.Timer | None:
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
+            if self.wait <= 0:
+                return None
             timer = threading.Timer(self.wait, self._fire)
             timer.daemon = True
             timer.start()

@@ -164,8 +164,9 @@ class CompareView(StaticFallback, VBox):
         self.refresh()
 
     # ----- inputs ---------------------------------------------------------------------------
-    def connect(self, canvas: Any, *, wait: float = 0.05) -> None:
-        """Follow ``canvas``: regenerate ``wait`` s after each finished change; update now."""
+    def connect(self, canvas: Any, *, wait: float = 0.0) -> None:
+        """Follow ``canvas``: regenerate after each finished change (next loop tick; ``wait`` s
+        later when given, so rapid edits coalesce); update now."""
         canvas.on_change(self.update, wait=wait)
         self.update(canvas)
 

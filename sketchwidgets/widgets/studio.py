@@ -47,7 +47,7 @@ class SketchStudio(StaticFallback, AppLayout):
         dataset: Any = None,
         size: int = 256,
         class_names: Sequence[str] | None = None,
-        wait: float = 0.05,
+        wait: float = 0.0,
     ) -> None:
         self.dataset = dataset
         self._trace_index = -1

@@ -29,7 +29,7 @@ def test_two_tiny_pix2pix_models_follow_the_canvas(tiny_pix2pix):
     view = CompareView(tiny_pix2pix, canvas=canvas)
     assert view.images == {} and "empty" in view.status.value
     draw(canvas, [(10, 10), (50, 50)])
-    assert canvas.flush() == 1
+    canvas.flush()  # with no event loop a zero wait has already run the update
     first = view.images
     assert set(first) == {"pix2pix_a", "pix2pix_b"}
     assert first["pix2pix_a"].shape == (32, 32, 3) and first["pix2pix_a"].dtype == np.uint8

@@ -106,6 +106,12 @@ def test_debounce_uses_the_running_event_loop_as_in_a_kernel():
     assert calls == [(2, threading.current_thread().name)]  # once, on the loop's thread
 
 
+def test_debounce_without_wait_or_loop_runs_at_once():
+    calls = []
+    Debounce(lambda v: calls.append(v), wait=0.0)(7)
+    assert calls == [7]
+
+
 def test_debounce_cancel_drops_the_call():
     calls = []
     debounced = Debounce(lambda: calls.append(1), wait=0.05)
