@@ -45,7 +45,7 @@ def timed_search(
 
     def callback(progress: SearchProgress) -> None:
         # the losses reach the callback on the CPU, so the device has finished the step
-        if progress.stage == "init" or progress.iteration == iters:
+        if progress.stage == "init" or progress.iteration + 1 == iters:
             marks.append(time.perf_counter())
 
     start = time.perf_counter()
