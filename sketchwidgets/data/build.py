@@ -32,12 +32,10 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import multiprocessing
-import multiprocessing.context
 import os
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +54,7 @@ from sketchwidgets.data.pairs import (
     make_joint,
     read_exclusions,
 )
+from sketchwidgets.data.pool import process_pool
 from sketchwidgets.data.sketchify import remove_background as whiten_background
 from sketchwidgets.data.sketchify import sketchify
 from sketchwidgets.data.transforms import square_resize
@@ -190,25 +189,6 @@ def _process_chunk(jobs: list[_Job], recipe: _Recipe) -> list[_Result]:
     return results
 
 
-def _init_worker() -> None:
-    """Keep OpenCV single-threaded inside pool workers (the pool is the parallelism)."""
-    cv2.setNumThreads(1)
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """forkserver where available (else spawn), never plain fork.
-
-    Forking a parent that runs threads (torch and OpenCV pools, tqdm's monitor, the pool's
-    own feeder) can deadlock the children. The fork server is single-threaded and imports
-    this module once, so its children start in milliseconds.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 def _chunks(jobs: list[_Job]) -> list[list[_Job]]:
     """Fixed-size chunks, independent of the worker count (so outputs never depend on it)."""
     return [jobs[i : i + CHUNK] for i in range(0, len(jobs), CHUNK)]
@@ -218,8 +198,7 @@ def _run_pool(
     chunks: list[list[_Job]], recipe: _Recipe, workers: int
 ) -> Iterator[tuple[int, list[_Result]]]:
     """Yield ``(chunk index, results)`` from a process pool as chunks finish."""
-    context = _pool_context()
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+    with process_pool(workers, preload=__name__) as pool:
         futures = {pool.submit(_process_chunk, chunk, recipe): i for i, chunk in enumerate(chunks)}
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -16,10 +16,8 @@ from __future__ import annotations
 
 import colorsys
 import math
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -29,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sketchwidgets.data.pool import process_pool
 from sketchwidgets.data.sketchify import canny, remove_background, sketchify
 from sketchwidgets.data.strokes import Sketch, Stroke
 from sketchwidgets.io import image_to_tensor, write_image
@@ -512,25 +511,6 @@ def _render_chunk(
     return photos, sketchify(photos, style, **params)
 
 
-def _init_worker() -> None:
-    """Keep OpenCV single-threaded inside pool workers (the pool is the parallelism)."""
-    cv2.setNumThreads(1)
-
-
-def _pool_context() -> multiprocessing.context.BaseContext:
-    """A fork server preloaded with this module (else spawn); never a plain fork.
-
-    Forking a parent that already runs OpenCV or torch thread pools can deadlock the
-    children (seen in the test suite); the fork server is single-threaded and imports this
-    module once, so its children start in milliseconds.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload([__name__])
-        return context
-    return multiprocessing.get_context("spawn")
-
-
 def _default_workers() -> int:
     """min(2, CPU count)."""
     return max(1, min(2, os.cpu_count() or 1))
@@ -552,8 +532,7 @@ def _generate(
     if workers <= 1 or len(indices) < _POOL_MIN:
         results = [_render_chunk(c, *args) for c in chunks]
     else:
-        context = _pool_context()
-        with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+        with process_pool(workers, preload=__name__) as pool:
             results = list(pool.map(_render_chunk, chunks, *[[a] * len(chunks) for a in args]))
     return np.concatenate([r[0] for r in results]), np.concatenate([r[1] for r in results])
 
