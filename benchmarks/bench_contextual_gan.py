@@ -21,7 +21,8 @@ import time
 import torch
 
 from sketchwidgets.device import pick_device
-from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig, SearchProgress
+from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
+from sketchwidgets.models.latent_search import SearchProgress
 
 PAPER_ITERS = 1000
 

@@ -12,13 +12,13 @@ import_sketchy      Sketchy ``photo/tx_*/CLASS/ID.jpg`` + ``sketch/tx_*/CLASS/ID
                     ``info/invalid-*.txt``, or a flat ``sketch_*/CLASS`` + ``photo_*/CLASS`` subset
 import_celeba       a flat folder of aligned face photos (``img_align_celeba/*.jpg``), XDoG sketches
 import_face_pairs   CUFS-style ``.../photos/NAME`` <-> ``.../sketches/NAME`` (or ``pairs.csv``)
-load_quickdraw      Quick, Draw! simplified ``.ndjson`` strokes, rendered to sketch images
 ==================  =============================================================================
 
-Every dataset also has ``load_arrays(i)`` -> (sketch uint8 HxW, photo uint8 HxWx3), which
-:func:`export_pairs` uses to write any of them in the package's own formats. An
-``excluded.txt`` in a root (one relative path a line) drops those files, as the package's
-readers do.
+Quick, Draw! strokes are read by :func:`~sketchwidgets.data.quickdraw.load_quickdraw`, on the
+same :class:`ImportedDataset` base. Every dataset also has ``load_arrays(i)`` -> (sketch uint8
+HxW, photo uint8 HxWx3), which :func:`~sketchwidgets.data.export.export_pairs` uses to write
+any of them in the package's own formats. An ``excluded.txt`` in a root (one relative path a
+line) drops those files, as the package's readers do.
 """
 
 from __future__ import annotations
@@ -29,38 +29,18 @@ import json
 import os
 import re
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset
-from tqdm.auto import tqdm
 
-from sketchwidgets.data.build import FORMATS, MANIFEST, BuildReport, check_manifest
-from sketchwidgets.data.pairs import (
-    PHOTO_DIR,
-    SKETCH_DIR,
-    EmptyDatasetError,
-    is_excluded,
-    read_exclusions,
-    write_side_by_side,
-)
+from sketchwidgets.data.pairs import EmptyDatasetError, is_excluded, read_exclusions
 from sketchwidgets.data.sketchify import XDOG_CONTEXTUAL_GAN, xdog
-from sketchwidgets.data.strokes import Sketch, from_polylines, rasterize
 from sketchwidgets.data.transforms import resize, square_resize
-from sketchwidgets.io import (
-    ImageReadError,
-    atomic_write,
-    image_to_tensor,
-    list_images,
-    read_image,
-    tensor_to_image,
-    to_gray,
-    to_rgb,
-    write_image,
-)
+from sketchwidgets.io import image_to_tensor, list_images, read_image, to_gray, write_image
 
 PairTransform = Callable[
     [np.ndarray, np.ndarray, np.random.Generator], tuple[np.ndarray, np.ndarray]
@@ -68,7 +48,6 @@ PairTransform = Callable[
 PathLike = str | os.PathLike
 
 CELEBA_CROP = 108  # DCGAN-tensorflow / Contextual GAN: central 108x108 of the 178x218 image
-QUICKDRAW_BOX = 256.0  # simplified Quick, Draw! coordinates lie in 0..255
 
 
 class DataWarning(UserWarning):
@@ -684,243 +663,3 @@ def import_face_pairs(
         size=size,
         transform=transform,
     )
-
-
-# --------------------------------------------------------------------------- Quick, Draw!
-
-
-class QuickDrawDataset(ImportedDataset):
-    """Quick, Draw! doodles rendered at ``size``; unpaired, so ``photo`` is the sketch as RGB.
-
-    ``.drawings`` holds each doodle as a :class:`~sketchwidgets.data.strokes.Sketch` (a
-    256x256 box) for the canvas widget to replay; ``.words``, ``.key_ids`` and
-    ``.recognized`` are per item. ``path`` is ``"<file>#<line>"`` (1-based line).
-    """
-
-    def __init__(
-        self,
-        drawings: list[Sketch],
-        words: list[str],
-        key_ids: list[str],
-        recognized: list[bool],
-        paths: list[str],
-        *,
-        size: int = 64,
-        transform: PairTransform | None = None,
-    ) -> None:
-        labels, class_names = _labels_for(words)
-        super().__init__(paths, labels, class_names, size=size, transform=transform)
-        self.drawings = drawings
-        self.words = words
-        self.key_ids = key_ids
-        self.recognized = recognized
-
-    def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """The drawing rendered at ``size``, and the same image as RGB."""
-        sketch = rasterize(self.drawings[index], self.size or int(QUICKDRAW_BOX))
-        return sketch, to_rgb(sketch)
-
-
-def _parse_drawing(line: str) -> dict[str, Any]:
-    """One ndjson line as a dict; ValueError when it is not a simplified-format drawing."""
-    record = json.loads(line)
-    strokes = record.get("drawing") if isinstance(record, dict) else None
-    if not isinstance(strokes, list) or not isinstance(record.get("word"), str):
-        raise ValueError("missing 'word' or 'drawing'")
-    for stroke in strokes:
-        if len(stroke) < 2 or len(stroke[0]) != len(stroke[1]) or not stroke[0]:
-            raise ValueError("a stroke is not [xs, ys] of equal, non-zero length")
-    return record
-
-
-def _to_sketch(strokes: list, *, stroke_width: float, margin: float) -> Sketch:
-    """Simplified strokes (0..255) as a 256x256 Sketch, shrunk to leave ``margin`` each side."""
-    scale = (QUICKDRAW_BOX - 2 * margin) / (QUICKDRAW_BOX - 1)
-    polylines = [
-        ([margin + x * scale for x in xs], [margin + y * scale for y in ys])
-        for xs, ys, *_ in strokes
-    ]
-    side = int(QUICKDRAW_BOX)
-    return from_polylines(polylines, width=side, height=side, stroke_width=stroke_width)
-
-
-def _read_ndjson(path: Path, *, recognized_only: bool, limit: int | None) -> list[tuple]:
-    """(record, line number) of the usable lines of one file; bad lines warned and skipped."""
-    kept, bad = [], []
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, start=1):
-            if limit is not None and len(kept) >= limit:
-                break
-            if not line.strip():
-                continue
-            try:
-                record = _parse_drawing(line)
-            except (ValueError, TypeError, IndexError) as error:
-                bad.append((number, error))
-                continue
-            if record.get("recognized", True) or not recognized_only:
-                kept.append((record, number))
-    if bad:
-        lines = ", ".join(str(n) for n, _ in bad[:10])
-        _warn(f"{path}: skipped {len(bad)} malformed line(s) {lines} ({bad[0][1]})")
-    return kept
-
-
-def _ndjson_files(source: Path, classes: Iterable[str] | None) -> list[Path]:
-    """The ndjson files of a file or folder (searched recursively), optionally by class."""
-    if source.is_file():
-        return [source]
-    if not source.is_dir():
-        raise FileNotFoundError(f"Quick, Draw! file or folder not found: {source}")
-    files = sorted(source.rglob("*.ndjson"))
-    if not files:
-        raise FileNotFoundError(f"no .ndjson files in {source} (searched sub-folders too)")
-    if classes is not None:
-        wanted, known = set(classes), {f.stem for f in files}
-        if wanted - known:
-            raise KeyError(f"unknown Quick, Draw! class(es) {sorted(wanted - known)}")
-        files = [f for f in files if f.stem in wanted]
-    return files
-
-
-def load_quickdraw(
-    path_or_folder: PathLike,
-    *,
-    size: int = 64,
-    stroke_width: float = 6.0,
-    margin: float = 8.0,
-    recognized_only: bool = False,
-    limit: int | None = None,
-    classes: Iterable[str] | None = None,
-    transform: PairTransform | None = None,
-) -> QuickDrawDataset:
-    """Quick, Draw! simplified ``.ndjson`` drawings, rendered to ``size`` x ``size`` sketches.
-
-    Parameters
-    ----------
-    path_or_folder
-        One ``<class>.ndjson`` file, or a folder searched recursively for them.
-    size
-        Side of the rendered sketch images.
-    stroke_width
-        Pen width in the 256x256 drawing box (scaled with ``size``: 6 -> 1.5 px at 64).
-    margin
-        Blank border, in box units, so strokes touching 0 or 255 are not clipped.
-    recognized_only
-        Keep only drawings the game recognised (``"recognized": true``).
-    limit
-        At most this many drawings per file (the first ones).
-    classes
-        File stems to read (e.g. ``["cat", "alarm clock"]``); default all.
-
-    Labels index the sorted ``word`` values. A malformed line is skipped with a
-    :class:`DataWarning` naming the file and line number.
-    """
-    source = Path(path_or_folder).expanduser()
-    drawings, words, key_ids, recognized, paths = [], [], [], [], []
-    for file in _ndjson_files(source, classes):
-        for record, number in _read_ndjson(file, recognized_only=recognized_only, limit=limit):
-            drawings.append(_to_sketch(record["drawing"], stroke_width=stroke_width, margin=margin))
-            words.append(record["word"])
-            key_ids.append(str(record.get("key_id", "")))
-            recognized.append(bool(record.get("recognized", True)))
-            paths.append(f"{file}#{number}")
-    if not drawings:
-        raise EmptyDatasetError(f"no usable drawings in {source}")
-    return QuickDrawDataset(
-        drawings, words, key_ids, recognized, paths, size=size, transform=transform
-    )
-
-
-# --------------------------------------------------------------------------- export
-
-
-def _item_arrays(dataset: Dataset, index: int) -> tuple[np.ndarray, np.ndarray]:
-    """(sketch, photo) uint8 arrays of one item of any package dataset."""
-    if isinstance(dataset, ImportedDataset):
-        return dataset.load_arrays(index)
-    item = dataset[index]
-    return tensor_to_image(item["sketch"]), tensor_to_image(item["photo"])
-
-
-def _export_relative(dataset: Dataset, index: int) -> Path:
-    """``[CLASS/]<index>_<source stem>.png``: unique by index, traceable to the source."""
-    paths, labels = getattr(dataset, "paths", None), getattr(dataset, "labels", None)
-    classes = list(getattr(dataset, "class_names", []))
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(paths[index]).stem)[:60] if paths else "item"
-    name = f"{index:06d}_{stem}.png"
-    label = labels[index] if labels else -1
-    return Path(classes[label], name) if 0 <= label < len(classes) else Path(name)
-
-
-def _export_outputs(relative: Path, dst: Path, format: str) -> tuple[Path, ...]:
-    """The file(s) one item becomes (as :func:`~sketchwidgets.data.build.build_dataset`)."""
-    if format == "paired":
-        return dst / SKETCH_DIR / relative, dst / PHOTO_DIR / relative
-    return (dst / relative,)
-
-
-def _write_item(outputs: tuple[Path, ...], sketch: np.ndarray, photo: np.ndarray) -> list[Path]:
-    """Write one pair: two files for "paired", else one A|B or joint file."""
-    if len(outputs) == 2:
-        write_image(outputs[0], to_gray(sketch), overwrite=True)
-        return [outputs[0], write_image(outputs[1], to_rgb(photo), overwrite=True)]
-    return [write_side_by_side(outputs[0], sketch, photo, overwrite=True)]
-
-
-def _export_items(
-    dataset: Dataset, dst: Path, format: str, overwrite: bool, progress: bool
-) -> BuildReport:
-    """Write every item, keeping existing outputs and skipping unreadable sources."""
-    report = BuildReport()
-    for index in tqdm(range(len(dataset)), desc="export", disable=not progress):
-        outputs = _export_outputs(_export_relative(dataset, index), dst, format)
-        if not overwrite and any(p.exists() for p in outputs):
-            report.skipped += [(p, "exists") for p in outputs if p.exists()]
-            continue
-        try:
-            sketch, photo = _item_arrays(dataset, index)
-        except ImageReadError as error:
-            report.skipped.append((Path(error.path), error.reason))
-            continue
-        report.written += _write_item(outputs, sketch, photo)
-    return report
-
-
-def export_pairs(
-    dataset: Dataset,
-    dst: PathLike,
-    *,
-    format: Literal["paired", "side_by_side", "joint"] = "paired",
-    overwrite: bool = False,
-    progress: bool = True,
-) -> BuildReport:
-    """Write every (sketch, photo) item of ``dataset`` in one of the package's formats.
-
-    ``"paired"``: ``dst/sketch/[CLASS/]NAME.png`` + ``dst/photo/[CLASS/]NAME.png``;
-    ``"side_by_side"`` and ``"joint"``: ``dst/[CLASS/]NAME.png`` = sketch|photo (pix2pix
-    AtoB). CLASS is the item's class name (none for label -1); NAME is
-    ``<index>_<source stem>``. Images are written at the dataset's ``size``; ``"joint"``
-    needs square halves of 64 px (import with ``size=64``). As in
-    :func:`~sketchwidgets.data.build.build_dataset`: existing outputs are kept and reported
-    as ``(path, "exists")`` unless ``overwrite=True``, an unreadable source file is skipped
-    and reported, and ``dst/build.json`` records format, size, count and source.
-    """
-    if format not in FORMATS:
-        raise ValueError(f"format={format!r}: expected one of {FORMATS}")
-    size = getattr(dataset, "size", None)
-    if format == "joint" and size != 64:
-        raise ValueError(f"format='joint' needs 64 px items; import with size=64 (got {size})")
-    dst = Path(dst)
-    settings = {"format": format, "size": size, "source": type(dataset).__name__}
-    check_manifest(dst, settings, overwrite)
-    report = _export_items(dataset, dst, format, overwrite, progress)
-    dst.mkdir(parents=True, exist_ok=True)
-    skipped = [(p, r) for p, r in report.skipped if r != "exists"]
-    text = json.dumps({**settings, "count": len(dataset) - len(skipped)}, indent=2) + "\n"
-    atomic_write(dst / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
-    if report.skipped:
-        _warn(
-            f"export to {dst}: {report}" + (f"; first bad file {skipped[0][0]}" if skipped else "")
-        )
-    return report

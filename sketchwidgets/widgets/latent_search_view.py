@@ -1,7 +1,7 @@
 """LatentSearchView: watch a Contextual GAN's latent search complete a sketch.
 
 Lu et al. (ECCV 2018) complete a sketch by searching G's latent space
-(:func:`~sketchwidgets.models.contextual_gan.latent_search`). The view shows the three things
+(:func:`~sketchwidgets.models.latent_search.latent_search`). The view shows the three things
 a student needs to see the search converge:
 
 * the ``n_init`` initial candidates ``G(z_k)`` (joint sketch|photo images) with their KL
@@ -44,7 +44,8 @@ from sketchwidgets.widgets._images import (
 )
 
 if TYPE_CHECKING:  # pragma: no cover
-    from sketchwidgets.models.contextual_gan import ContextualGAN, SearchProgress, SearchResult
+    from sketchwidgets.models.contextual_gan import ContextualGAN
+    from sketchwidgets.models.latent_search import SearchProgress, SearchResult
 
 CHOSEN_COLOR = (220, 30, 30)
 BORDER = 3  # pixels of the chosen candidate's frame (on the tile, after resizing)

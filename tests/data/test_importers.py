@@ -12,18 +12,18 @@ import pytest
 import torch
 
 from sketchwidgets.data.datasets import JointImageDataset, PairedFolderDataset, SideBySideDataset
+from sketchwidgets.data.export import export_pairs
 from sketchwidgets.data.importers import (
     DataWarning,
     center_crop,
-    export_pairs,
     import_celeba,
     import_edges2shoes,
     import_face_pairs,
     import_sketchy,
-    load_quickdraw,
     split_halves,
 )
 from sketchwidgets.data.pairs import EmptyDatasetError, read_joint
+from sketchwidgets.data.quickdraw import load_quickdraw
 from sketchwidgets.data.strokes import Sketch, rasterize
 from sketchwidgets.data.transforms import PairedTransform
 from sketchwidgets.io import read_image, to_gray, write_image

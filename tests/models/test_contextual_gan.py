@@ -22,14 +22,16 @@ from sketchwidgets.data.builtin import embedded_pairs
 from sketchwidgets.io import image_to_tensor
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.contextual_gan import (
-    KL_EPS,
     ContextualGAN,
     ContextualGANConfig,
-    SearchDivergedError,
     joint_from_batch,
+    photo_to_sketch,
+)
+from sketchwidgets.models.latent_search import (
+    KL_EPS,
+    SearchDivergedError,
     latent_search,
     nesterov_step,
-    photo_to_sketch,
     search_settings,
 )
 
@@ -100,6 +102,7 @@ def test_config_defaults_are_the_papers():
     assert (cfg.momentum, cfg.search_iters, cfg.contextual) == (0.9, 1000, "l1")
     settings = search_settings(cfg, iterations=200)
     assert (settings.iterations, settings.n_init, settings.lr) == (200, 30, 0.01)
+    assert search_settings() == search_settings(cfg)  # no config: the config's defaults
 
 
 @pytest.mark.parametrize("bad", [{"image_size": 48}, {"contextual": "l2"}, {"perceptual": "x"}])

@@ -1,0 +1,122 @@
+"""Export any of the package's datasets in its own on-disk formats.
+
+:func:`export_pairs` writes every (sketch, photo) item of a dataset -- an importer's
+(:mod:`sketchwidgets.data.importers`, :mod:`sketchwidgets.data.quickdraw`), the embedded one,
+or any dataset of the package's item dicts -- as ``"paired"`` folders, ``"side_by_side"`` A|B
+files or 64x128 ``"joint"`` images, with the same rules as
+:func:`~sketchwidgets.data.build.build_dataset` (existing outputs kept, a manifest written).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from sketchwidgets.data.build import FORMATS, MANIFEST, BuildReport, check_manifest
+from sketchwidgets.data.importers import ImportedDataset, PathLike, _warn
+from sketchwidgets.data.pairs import PHOTO_DIR, SKETCH_DIR, write_side_by_side
+from sketchwidgets.io import (
+    ImageReadError,
+    atomic_write,
+    tensor_to_image,
+    to_gray,
+    to_rgb,
+    write_image,
+)
+
+
+def _item_arrays(dataset: Dataset, index: int) -> tuple[np.ndarray, np.ndarray]:
+    """(sketch, photo) uint8 arrays of one item of any package dataset."""
+    if isinstance(dataset, ImportedDataset):
+        return dataset.load_arrays(index)
+    item = dataset[index]
+    return tensor_to_image(item["sketch"]), tensor_to_image(item["photo"])
+
+
+def _export_relative(dataset: Dataset, index: int) -> Path:
+    """``[CLASS/]<index>_<source stem>.png``: unique by index, traceable to the source."""
+    paths, labels = getattr(dataset, "paths", None), getattr(dataset, "labels", None)
+    classes = list(getattr(dataset, "class_names", []))
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(paths[index]).stem)[:60] if paths else "item"
+    name = f"{index:06d}_{stem}.png"
+    label = labels[index] if labels else -1
+    return Path(classes[label], name) if 0 <= label < len(classes) else Path(name)
+
+
+def _export_outputs(relative: Path, dst: Path, format: str) -> tuple[Path, ...]:
+    """The file(s) one item becomes (as :func:`~sketchwidgets.data.build.build_dataset`)."""
+    if format == "paired":
+        return dst / SKETCH_DIR / relative, dst / PHOTO_DIR / relative
+    return (dst / relative,)
+
+
+def _write_item(outputs: tuple[Path, ...], sketch: np.ndarray, photo: np.ndarray) -> list[Path]:
+    """Write one pair: two files for "paired", else one A|B or joint file."""
+    if len(outputs) == 2:
+        write_image(outputs[0], to_gray(sketch), overwrite=True)
+        return [outputs[0], write_image(outputs[1], to_rgb(photo), overwrite=True)]
+    return [write_side_by_side(outputs[0], sketch, photo, overwrite=True)]
+
+
+def _export_items(
+    dataset: Dataset, dst: Path, format: str, overwrite: bool, progress: bool
+) -> BuildReport:
+    """Write every item, keeping existing outputs and skipping unreadable sources."""
+    report = BuildReport()
+    for index in tqdm(range(len(dataset)), desc="export", disable=not progress):
+        outputs = _export_outputs(_export_relative(dataset, index), dst, format)
+        if not overwrite and any(p.exists() for p in outputs):
+            report.skipped += [(p, "exists") for p in outputs if p.exists()]
+            continue
+        try:
+            sketch, photo = _item_arrays(dataset, index)
+        except ImageReadError as error:
+            report.skipped.append((Path(error.path), error.reason))
+            continue
+        report.written += _write_item(outputs, sketch, photo)
+    return report
+
+
+def export_pairs(
+    dataset: Dataset,
+    dst: PathLike,
+    *,
+    format: Literal["paired", "side_by_side", "joint"] = "paired",
+    overwrite: bool = False,
+    progress: bool = True,
+) -> BuildReport:
+    """Write every (sketch, photo) item of ``dataset`` in one of the package's formats.
+
+    ``"paired"``: ``dst/sketch/[CLASS/]NAME.png`` + ``dst/photo/[CLASS/]NAME.png``;
+    ``"side_by_side"`` and ``"joint"``: ``dst/[CLASS/]NAME.png`` = sketch|photo (pix2pix
+    AtoB). CLASS is the item's class name (none for label -1); NAME is
+    ``<index>_<source stem>``. Images are written at the dataset's ``size``; ``"joint"``
+    needs square halves of 64 px (import with ``size=64``). As in
+    :func:`~sketchwidgets.data.build.build_dataset`: existing outputs are kept and reported
+    as ``(path, "exists")`` unless ``overwrite=True``, an unreadable source file is skipped
+    and reported, and ``dst/build.json`` records format, size, count and source.
+    """
+    if format not in FORMATS:
+        raise ValueError(f"format={format!r}: expected one of {FORMATS}")
+    size = getattr(dataset, "size", None)
+    if format == "joint" and size != 64:
+        raise ValueError(f"format='joint' needs 64 px items; import with size=64 (got {size})")
+    dst = Path(dst)
+    settings = {"format": format, "size": size, "source": type(dataset).__name__}
+    check_manifest(dst, settings, overwrite)
+    report = _export_items(dataset, dst, format, overwrite, progress)
+    dst.mkdir(parents=True, exist_ok=True)
+    skipped = [(p, r) for p, r in report.skipped if r != "exists"]
+    text = json.dumps({**settings, "count": len(dataset) - len(skipped)}, indent=2) + "\n"
+    atomic_write(dst / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    if report.skipped:
+        _warn(
+            f"export to {dst}: {report}" + (f"; first bad file {skipped[0][0]}" if skipped else "")
+        )
+    return report
