@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -208,7 +209,10 @@ def infer_row(size: int, repeats: int, device: torch.device) -> dict:
     seconds = time_alternating(
         {"ref": reference, "ours": lambda: ours.generate_tensor(sketch)}, repeats, device
     )
-    return {"latency": seconds, "max_abs_diff": difference}
+    drawing = np.full((size, size), 255, np.uint8)
+    drawing[size // 4 : 3 * size // 4, size // 2] = 0  # one black stroke on white
+    end_to_end = time_alternating({"ours": lambda: ours.generate(drawing)}, repeats, device)
+    return {"latency": seconds, "max_abs_diff": difference, "end_to_end": end_to_end["ours"]}
 
 
 def _fmt_row(label: str, ref: float, ours: float, unit: str, higher_is_better: bool) -> str:
@@ -227,6 +231,7 @@ def main(argv: list[str] | None = None) -> None:
         default="wall",
         help="wall time, or process CPU time (steadier on a busy machine; use with --threads 1)",
     )
+    parser.add_argument("--only", choices=("train", "infer"), help="run one part of the table")
     parser.add_argument(
         "--memory-probe", nargs=3, metavar=("IMPL", "SIZE", "BATCH"), help=argparse.SUPPRESS
     )
@@ -245,7 +250,7 @@ def main(argv: list[str] | None = None) -> None:
         f"pix2pix benchmark on {device} ({torch.get_num_threads()} threads, {args.clock} clock, "
         f"torch {torch.__version__}); reference = plain eager float32 loop"
     )
-    for size, n in LOSS_CASES:
+    for size, n in LOSS_CASES if args.only != "infer" else ():
         worst = loss_check(size, n, device)
         verdict = "ok" if worst <= LOSS_RTOL else "MISMATCH"
         print(
@@ -253,7 +258,7 @@ def main(argv: list[str] | None = None) -> None:
             f"(tolerance {LOSS_RTOL:g}) {verdict}"
         )
     print(f"\n{'case':<28}{'reference':>12}{'ours':>12}  {'unit':<8}{'ratio':>8}")
-    for size, n in TRAIN_CASES:
+    for size, n in TRAIN_CASES if args.only != "infer" else ():
         row = train_row(size, n, train_repeats, device)
         print(
             _fmt_row(
@@ -265,7 +270,7 @@ def main(argv: list[str] | None = None) -> None:
                 "  peak memory", row["mem"]["ref"] / 2**20, row["mem"]["ours"] / 2**20, "MiB", False
             )
         )
-    for size in INFER_SIZES:
+    for size in INFER_SIZES if args.only != "train" else ():
         row = infer_row(size, infer_repeats, device)
         print(
             _fmt_row(
@@ -277,6 +282,7 @@ def main(argv: list[str] | None = None) -> None:
             )
             + f"   (outputs differ by {row['max_abs_diff']:.1e})"
         )
+        print(f"  generate(): uint8 sketch -> uint8 RGB{row['end_to_end'] * 1e3:>23.1f}  ms")
 
 
 if __name__ == "__main__":

@@ -115,7 +115,8 @@ class SketchModel(nn.Module):
             generator = torch.Generator(device="cpu").manual_seed(seed)
         labels = _as_labels(label, prepared.tensor.shape[0], self.needs_label, self.name)
         was_training = self.training
-        self.eval()
+        if was_training:
+            self.eval()
         try:
             images = self.generate_tensor(
                 prepared.tensor.to(self.device),
@@ -123,7 +124,8 @@ class SketchModel(nn.Module):
                 label=None if labels is None else labels.to(self.device),
             )
         finally:
-            self.train(was_training)
+            if was_training:
+                self.train()
         return restore_size(images, prepared, keep_size=keep_size)
 
     def model_state(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from torch import nn
 
 from sketchwidgets.losses import GAN_MODES, RECONSTRUCTION_KINDS, GANLoss, reconstruction_loss
 from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.inference_unet import InferenceUnet, can_fold, weights_key
 from sketchwidgets.models.layers import (
     NORM_KINDS,
     DownConv,
@@ -224,6 +225,7 @@ class Pix2Pix(SketchModel):
         init_weights(self.generator)  # App. 6.2: N(0, 0.02)
         init_weights(self.discriminator)
         self.gan_loss = GANLoss(c.gan_mode)
+        self._folded: tuple[tuple, InferenceUnet | None] | None = None  # see _inference_unet
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Adam for G and for D (Sec. 3.3); fused on CPU/CUDA, the same update as the for-loop."""
@@ -305,8 +307,22 @@ class Pix2Pix(SketchModel):
         The model's mode and BatchNorm running statistics are left as they were.
         """
         paper = self.config.paper_protocol_eval if protocol is None else protocol
-        with torch.inference_mode(), _generator_mode(self.generator, paper, generator):
-            return self.generator(self._generator_input(sketch, generator))
+        with torch.inference_mode():
+            x = self._generator_input(sketch, generator)
+            folded = None if paper else self._inference_unet()
+            if folded is not None:
+                return folded(x)
+            with _generator_mode(self.generator, paper, generator):
+                return self.generator(x)
+
+    def _inference_unet(self) -> InferenceUnet | None:
+        """The eval-mode generator with BatchNorm folded (models/inference_unet.py), cached
+        until a weight or running statistic changes; None when the net cannot be folded."""
+        key = weights_key(self.generator)
+        if self._folded is None or self._folded[0] != key:
+            net = self.generator
+            self._folded = (key, InferenceUnet(net) if can_fold(net) else None)
+        return self._folded[1]
 
     def _generator_input(
         self, sketch: torch.Tensor, generator: torch.Generator | None = None
