@@ -220,6 +220,14 @@ def _fmt_row(label: str, ref: float, ours: float, unit: str, higher_is_better: b
     return f"{label:<28}{ref:>12.2f}{ours:>12.2f}  {unit:<8}{ratio:>7.2f}x"
 
 
+def _parse_cases(text: str) -> list[tuple[int, int]]:
+    """``"256x1,64x16"`` -> ``[(256, 1), (64, 16)]``."""
+    try:
+        return [tuple(int(v) for v in case.split("x")) for case in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected SIZExBATCH,... got {text!r}") from None
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repetitions")
@@ -232,6 +240,12 @@ def main(argv: list[str] | None = None) -> None:
         help="wall time, or process CPU time (steadier on a busy machine; use with --threads 1)",
     )
     parser.add_argument("--only", choices=("train", "infer"), help="run one part of the table")
+    parser.add_argument(
+        "--train-cases",
+        type=_parse_cases,
+        default=TRAIN_CASES,
+        help="training cases as SIZExBATCH,... (default: %(default)s)",
+    )
     parser.add_argument(
         "--memory-probe", nargs=3, metavar=("IMPL", "SIZE", "BATCH"), help=argparse.SUPPRESS
     )
@@ -258,7 +272,7 @@ def main(argv: list[str] | None = None) -> None:
             f"(tolerance {LOSS_RTOL:g}) {verdict}"
         )
     print(f"\n{'case':<28}{'reference':>12}{'ours':>12}  {'unit':<8}{'ratio':>8}")
-    for size, n in TRAIN_CASES if args.only != "infer" else ():
+    for size, n in args.train_cases if args.only != "infer" else ():
         row = train_row(size, n, train_repeats, device)
         print(
             _fmt_row(
