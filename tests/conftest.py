@@ -9,7 +9,8 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
-SHARED_DATA = Path(os.environ.get("SKETCHWIDGETS_SHARED_DATA", _DEFAULT_SHARED))
+# the same variable the notebooks read: a folder holding the shared data sets
+SHARED_DATA = Path(os.environ.get("SKETCHWIDGETS_DATA", _DEFAULT_SHARED))
 REQUIRE_SHARED = os.environ.get("SKETCHWIDGETS_REQUIRE_SHARED", "") == "1"
 
 

@@ -1,9 +1,10 @@
 """Export any of the package's datasets in its own on-disk formats.
 
 :func:`export_pairs` writes every (sketch, photo) item of a dataset -- an importer's
-(:mod:`sketchwidgets.data.importers`, :mod:`sketchwidgets.data.quickdraw`), the embedded one,
-or any dataset of the package's item dicts -- as ``"paired"`` folders, ``"side_by_side"`` A|B
-files or 64x128 ``"joint"`` images, with the same rules as
+(:mod:`sketchwidgets.data.importers`, :mod:`sketchwidgets.data.faces`,
+:mod:`sketchwidgets.data.quickdraw`), the embedded one, or any dataset of the package's item
+dicts -- as ``"paired"`` folders, ``"side_by_side"`` A|B files or 64x128 ``"joint"`` images,
+with the same rules as
 :func:`~sketchwidgets.data.build.build_dataset` (existing outputs kept, a manifest written).
 """
 
