@@ -7,7 +7,8 @@ https://arxiv.org/abs/1711.08972. Implemented here, in the paper's words:
   (:func:`joint_from_batch`). A GAN learns the *joint* distribution from whole joint images;
   it never sees a masked image while training.
 * **Contextual GAN** -- a DCGAN (Radford et al. 2016) widened to 4x8 -> 64x128
-  (:class:`Generator`, :class:`Discriminator`), trained with the standard GAN loss, D then G.
+  (:class:`Generator`, :class:`Discriminator`), trained with the standard GAN loss, D then G
+  (G twice per D step by default, as the authors' code does: ``generator_updates``).
 * **Joint image completion** (Sec. 3.3) -- inference is a search, not a forward pass: the
   refined initialisation, then Nesterov descent on the contextual + perceptual loss over
   ``z``. It lives in :mod:`sketchwidgets.models.latent_search`; :meth:`ContextualGAN.search`
@@ -54,6 +55,9 @@ class ContextualGANConfig:
     lr: float = 2e-4  # Adam learning rate (DCGAN)
     beta1: float = 0.5  # Adam beta1 (DCGAN)
     batch_size: int = 64  # training batch (DCGAN)
+    # G updates per D update: the authors' code (from DCGAN-tensorflow) runs G's optimiser twice
+    # "to make sure that d_loss does not go to zero (different from paper)"; 1 is the paper's
+    generator_updates: int = 2
     n_init: int = 30  # random z drawn per input for the refined initialisation (paper)
     lambda_perceptual: float = 0.01  # weight of the perceptual loss in the search (paper)
     search_lr: float = 0.01  # search step size (reference code --lr 0.01)
@@ -67,6 +71,8 @@ class ContextualGANConfig:
         _layer_count(self.image_size)
         if self.contextual not in CONTEXTUAL_KINDS:
             raise ValueError(f"contextual={self.contextual!r}: expected one of {CONTEXTUAL_KINDS}")
+        if self.generator_updates < 1:
+            raise ValueError(f"generator_updates={self.generator_updates}: expected >= 1")
         if self.perceptual not in PERCEPTUAL_FORMS:
             raise ValueError(f"perceptual={self.perceptual!r}: expected one of {PERCEPTUAL_FORMS}")
 
@@ -170,11 +176,15 @@ class ContextualGAN(SketchModel):
     def train_step(
         self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer]
     ) -> dict[str, torch.Tensor]:
-        """One DCGAN update on whole joint images: D, then G (non-saturating loss)."""
+        """One DCGAN update on whole joint images: D, then G (non-saturating loss), G repeated
+        ``generator_updates`` times on the same codes as the reference code does."""
         real = self._joint(batch)  # (N, 3, 64, 128)
-        fake = self.generator(self.sample_z(real.shape[0]))
+        z = self.sample_z(real.shape[0])
+        fake = self.generator(z)
         losses = self._discriminator_step(real, fake.detach(), optimizers["D"])
         losses["G/gan"] = self._generator_step(fake, optimizers["G"])
+        for _ in range(self.config.generator_updates - 1):
+            losses["G/gan"] = self._generator_step(self.generator(z), optimizers["G"])
         return losses
 
     def _joint(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:

@@ -76,8 +76,10 @@ def learning_signals(model: ContextualGAN, held_out: dict) -> tuple[float, float
 
 @pytest.fixture(scope="module")
 def trained(pairs) -> tuple[ContextualGAN, list[tuple[float, float]], dict]:
-    """A tiny model after 40 D-then-G steps on 64 pairs, with its signals at steps 0, 10, 40."""
-    model = tiny_model()
+    """A tiny model after 40 D-then-G steps on 64 pairs, with its signals at steps 0, 10, 40.
+
+    One G update per D update (the paper's schedule), so D's early gain is large and clear."""
+    model = tiny_model(generator_updates=1)
     data, held_out = part(pairs, 0, 64), part(pairs, 64, 96)
     optimizers = model.configure_optimizers()
     signals = [learning_signals(model, held_out)]
@@ -100,12 +102,16 @@ def test_config_defaults_are_the_papers():
     assert (cfg.lr, cfg.beta1, cfg.batch_size) == (2e-4, 0.5, 64)
     assert (cfg.n_init, cfg.lambda_perceptual, cfg.search_lr) == (30, 0.01, 0.01)
     assert (cfg.momentum, cfg.search_iters, cfg.contextual) == (0.9, 1000, "l1")
+    assert cfg.generator_updates == 2  # the authors' code: G's optimiser twice per D step
     settings = search_settings(cfg, iterations=200)
     assert (settings.iterations, settings.n_init, settings.lr) == (200, 30, 0.01)
     assert search_settings() == search_settings(cfg)  # no config: the config's defaults
 
 
-@pytest.mark.parametrize("bad", [{"image_size": 48}, {"contextual": "l2"}, {"perceptual": "x"}])
+@pytest.mark.parametrize(
+    "bad",
+    [{"image_size": 48}, {"contextual": "l2"}, {"perceptual": "x"}, {"generator_updates": 0}],
+)
 def test_config_rejects_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
         ContextualGANConfig(**bad)
@@ -129,6 +135,21 @@ def test_joint_from_batch_puts_sketch_left_photo_right(pairs):
     assert joint.shape == (2, 3, 64, 128)
     assert torch.equal(joint[:, 1:2, :, :64], batch["sketch"])
     assert torch.equal(joint[:, :, :, 64:], batch["photo"])
+
+
+@pytest.mark.parametrize("updates", [1, 2])
+def test_each_step_updates_d_once_and_g_generator_updates_times(pairs, updates):
+    model = tiny_model(generator_updates=updates)
+    optimizers = model.configure_optimizers()
+    g_before = [p.detach().clone() for p in model.generator.parameters()]
+    model.train_step(part(pairs, 0, 8), optimizers)
+    steps = {
+        name: opt.state[opt.param_groups[0]["params"][0]]["step"]
+        for name, opt in optimizers.items()
+    }
+    assert (int(steps["D"]), int(steps["G"])) == (1, updates)
+    g_after = list(model.generator.parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(g_before, g_after, strict=True))
 
 
 def test_train_step_rejects_the_wrong_size():
