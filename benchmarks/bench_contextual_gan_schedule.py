@@ -60,12 +60,11 @@ def main(argv: list[str] | None = None) -> None:
         search_iters=args.search_iters,
     )
     start = time.perf_counter()
-    run_dir = Path(tempfile.mkdtemp(prefix="cgan-schedule-"))
-    trainer = Trainer(
-        model, train, steps=args.steps, batch_size=args.batch, run_dir=run_dir,
-        callbacks=[HistoryRecorder()], seed=0,
-    )  # fmt: skip
-    history = trainer.fit()
+    with tempfile.TemporaryDirectory(prefix="cgan-schedule-") as run_dir:
+        history = Trainer(
+            model, train, steps=args.steps, batch_size=args.batch, run_dir=Path(run_dir),
+            callbacks=[HistoryRecorder()], seed=0,
+        ).fit()  # fmt: skip
     last = {n: float(history.series(n)[1][-20:].mean()) for n in sorted(history.names())}
     print(
         f"{args.steps} steps, {args.generator_updates} G update(s) per D step, "

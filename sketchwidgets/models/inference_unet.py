@@ -33,12 +33,10 @@ from torch import nn
 DOWN_GEMM_MAX_SIDE = 8
 UP_GEMM_MAX_SIDE = 32
 
-Activation = str  # "none" | "relu" | "leaky_relu" | "tanh"
-
 
 @dataclass
 class FoldedConv:
-    """One U-Net convolution with its BatchNorm folded in, and the activations around it.
+    """One U-Net convolution with its BatchNorm folded in, and the net's activations around it.
 
     ``weight`` has the torch layout of ``nn.Conv2d`` (``transposed=False``: ``(out, in, 4, 4)``)
     or ``nn.ConvTranspose2d`` (``(in, out, 4, 4)``). Matrix layouts are built on first use.
@@ -47,14 +45,14 @@ class FoldedConv:
     weight: torch.Tensor
     bias: torch.Tensor
     transposed: bool
-    before: Activation = "none"
-    after: Activation = "none"
+    before: nn.Module = field(default_factory=nn.Identity)
+    after: nn.Module = field(default_factory=nn.Identity)
     _matrices: dict[str, torch.Tensor] = field(default_factory=dict, repr=False)
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        x = _activate(x, self.before)
+        x = self.before(x)
         x = self._up(x) if self.transposed else self._down(x)
-        return _activate(x, self.after)
+        return self.after(x)
 
     # ----------------------------------------------------------------- encoder (4x4 / 2 conv)
 
@@ -97,16 +95,6 @@ class FoldedConv:
             }
             self._matrices[form] = layouts[form]().contiguous()
         return self._matrices[form]
-
-
-def _activate(x: torch.Tensor, kind: Activation) -> torch.Tensor:
-    if kind == "relu":
-        return F.relu(x)
-    if kind == "leaky_relu":
-        return F.leaky_relu(x, 0.2, inplace=True)
-    if kind == "tanh":
-        return torch.tanh(x)
-    return x
 
 
 class InferenceUnet:
@@ -156,25 +144,15 @@ def weights_key(net: nn.Module) -> tuple[tuple[int, int], ...]:
 def _fold_block(block: nn.Sequential) -> FoldedConv:
     """``[ReLU] Conv [BatchNorm] [LeakyReLU | Tanh] [Dropout]`` -> one ``FoldedConv``."""
     layers = [m for m in block if not isinstance(m, (nn.Dropout, nn.Identity))]
-    before = "relu" if isinstance(layers[0], nn.ReLU) else "none"
-    layers = layers[1:] if before == "relu" else layers
-    conv, rest = layers[0], layers[1:]
+    before = layers.pop(0) if isinstance(layers[0], nn.ReLU) else nn.Identity()
+    conv = layers.pop(0)
     transposed = isinstance(conv, nn.ConvTranspose2d)
     weight = conv.weight.detach()
-    bias = conv.bias.detach() if conv.bias is not None else weight.new_zeros(_out_channels(conv))
-    if rest and isinstance(rest[0], nn.BatchNorm2d):
-        weight, bias = _fold_batch_norm(weight, bias, rest[0], transposed)
-        rest = rest[1:]
-    after = (
-        {nn.LeakyReLU: "leaky_relu", nn.Tanh: "tanh"}.get(type(rest[0]), "none") if rest else "none"
-    )
-    if after == "leaky_relu" and rest[0].negative_slope != 0.2:
-        raise ValueError(f"unexpected LeakyReLU slope {rest[0].negative_slope}")
+    bias = conv.bias.detach() if conv.bias is not None else weight.new_zeros(conv.out_channels)
+    if layers and isinstance(layers[0], nn.BatchNorm2d):
+        weight, bias = _fold_batch_norm(weight, bias, layers.pop(0), transposed)
+    after = layers[0] if layers else nn.Identity()  # LeakyReLU (encoder) or Tanh (output)
     return FoldedConv(weight.contiguous(), bias.contiguous(), transposed, before, after)
-
-
-def _out_channels(conv: nn.Module) -> int:
-    return conv.out_channels
 
 
 def _fold_batch_norm(

@@ -26,6 +26,7 @@ from sketchwidgets.data.quickdraw import load_quickdraw
 from sketchwidgets.data.strokes import Sketch, rasterize
 from sketchwidgets.data.transforms import PairedTransform
 from sketchwidgets.io import read_image, to_gray, write_image
+from tests.data.helpers import blank, check_item
 
 
 def white_and_ink(dataset, indices) -> tuple[float, float, float]:
@@ -35,20 +36,6 @@ def white_and_ink(dataset, indices) -> tuple[float, float, float]:
         sketch, photo = dataset.load_arrays(i)
         rows.append(((sketch > 200).mean(), (sketch < 100).mean(), (to_gray(photo) > 200).mean()))
     return tuple(np.mean(rows, axis=0))
-
-
-def check_item(item: dict, size: tuple[int, int]) -> None:
-    """The team item contract: shapes, dtype, range, label type, path."""
-    assert item["sketch"].shape == (1, *size) and item["photo"].shape == (3, *size)
-    for key in ("sketch", "photo"):
-        assert item[key].dtype == torch.float32
-        assert -1.0 <= float(item[key].min()) and float(item[key].max()) <= 1.0
-    assert isinstance(item["label"], int) and isinstance(item["path"], str)
-
-
-def blank(height: int, width: int, value: int = 255) -> np.ndarray:
-    """A uint8 RGB image of one grey level."""
-    return np.full((height, width, 3), value, np.uint8)
 
 
 # --------------------------------------------------------------------------- edges2shoes
