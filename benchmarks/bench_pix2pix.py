@@ -18,9 +18,11 @@ networks and ``optimize_parameters``, untuned) and ours (``Pix2Pix.train_step``)
 * a correctness check: both start from the same weights and batch, and the losses of the first
   steps (and the eval outputs) must agree to tolerance.
 
-Both sides run float32 and the same arithmetic; ours only computes it faster (GEMM path for
-small feature maps, fused Adam; see sketchwidgets/models/layers.py). On CUDA ours runs inside
-``device.autocast_context`` (bfloat16) as the trainer does; the loss check stays float32.
+Both sides run float32 and the same sums; ours only computes them faster (GEMM path for small
+feature maps, Winograd F(4x4, 4x4) for the PatchGAN's stride-1 layer, fused Adam; see
+sketchwidgets/models/layers.py and winograd.py), so losses agree to float rounding. On CUDA
+ours runs inside ``device.autocast_context`` (bfloat16) as the trainer does; the loss check
+stays float32.
 """
 
 from __future__ import annotations

@@ -6,6 +6,8 @@
 
 ``DownConv`` / ``UpConv`` are ``nn.Conv2d`` / ``nn.ConvTranspose2d`` with kernel 4, stride 2,
 padding 1 (they halve / double the side), the building block of the U-Net, PatchGAN and DCGAN.
+``PatchConv`` is the PatchGAN's kernel-4, stride-1, padding-1 ``nn.Conv2d`` (the side shrinks by
+one); on the CPU it runs by Winograd's algorithm (``models/winograd.py``).
 Their parameters, ``state_dict`` and results are those of the torch layers. The only difference
 is speed: on the CPU, for feature maps whose small side is at most ``GEMM_MAX_SIDE`` pixels,
 they compute the same sums as one matrix product (im2col + GEMM, or GEMM + col2im), because
@@ -20,6 +22,8 @@ from collections.abc import Iterable
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from sketchwidgets.models.winograd import TILE, winograd_conv2d
 
 NORM_KINDS = ("batch", "instance", "none")
 GEMM_MAX_SIDE = 4  # CPU maps this small (at the low-resolution side) take the GEMM path
@@ -99,3 +103,20 @@ class UpConv(nn.ConvTranspose2d):
         cols = rows @ self.weight.flatten(1)  # (N, H*W, out*16): each input pixel's 4x4 stamp
         out = F.fold(cols.transpose(1, 2), (2 * h, 2 * w), 4, padding=1, stride=2)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+
+class PatchConv(nn.Conv2d):
+    """Conv 4x4/1 (pad 1): ``(N, in, H, W) -> (N, out, H-1, W-1)``, channels-last on the CPU.
+
+    On the CPU, once the output has at least one full 4x4 Winograd tile, it is computed by
+    Winograd F(4x4, 4x4): about 5x fewer multiplications than the direct sum, the same result
+    to float rounding. Elsewhere it is the torch layer.
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, bias: bool = True) -> None:
+        super().__init__(in_channels, out_channels, 4, stride=1, padding=1, bias=bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.device.type != "cpu" or min(x.shape[2:]) - 1 < TILE:
+            return super().forward(x)
+        return winograd_conv2d(x, self.weight, self.bias, padding=1)

@@ -41,6 +41,7 @@ from sketchwidgets.models.inference_unet import InferenceUnet, can_fold, weights
 from sketchwidgets.models.layers import (
     NORM_KINDS,
     DownConv,
+    PatchConv,
     UpConv,
     conv_bias,
     init_weights,
@@ -176,7 +177,8 @@ class PatchDiscriminator(nn.Module):
 
     ``(N, input_nc, S, S) -> (N, 1, S/2**n_layers - 2, ...)``: 30x30 logits for 256 px and
     3 layers, each seeing a 70x70 patch. C64 (no norm) - C128 - C256 (stride 2) - C512 (stride 1)
-    - 1-channel conv (App. 6.1.2).
+    - 1-channel conv (App. 6.1.2). The C512 layer is a ``PatchConv`` (Winograd on the CPU, the
+    largest share of a training step at 256 px otherwise).
     """
 
     def __init__(
@@ -193,7 +195,7 @@ class PatchDiscriminator(nn.Module):
                 nn.LeakyReLU(0.2, inplace=True),
             ]
         layers += [
-            nn.Conv2d(widths[-2], widths[-1], 4, stride=1, padding=1, bias=bias),
+            PatchConv(widths[-2], widths[-1], bias=bias),
             norm_layer(norm, widths[-1]),
             nn.LeakyReLU(0.2, inplace=True),
             nn.Conv2d(widths[-1], 1, 4, stride=1, padding=1),

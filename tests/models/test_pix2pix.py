@@ -125,8 +125,10 @@ def test_patchgan_gives_30x30_logits_with_a_70x70_receptive_field():
     out = net(x)
     assert out.shape == (1, 1, 30, 30)
     out[0, 0, 15, 15].backward()
-    rows = torch.nonzero(x.grad.abs().sum(dim=(0, 1, 3)))
-    cols = torch.nonzero(x.grad.abs().sum(dim=(0, 1, 2)))
+    # the Winograd layer leaves float-rounding residue (~1e-7 of the largest) outside the field
+    reached = x.grad.abs() > 1e-5 * x.grad.abs().max()
+    rows = torch.nonzero(reached.sum(dim=(0, 1, 3)))
+    cols = torch.nonzero(reached.sum(dim=(0, 1, 2)))
     assert int(rows.max() - rows.min() + 1) == 70
     assert int(cols.max() - cols.min() + 1) == 70
 
