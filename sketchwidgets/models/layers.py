@@ -12,7 +12,9 @@ Their parameters, ``state_dict`` and results are those of the torch layers. The 
 is speed: on the CPU, for feature maps whose small side is at most ``GEMM_MAX_SIDE`` pixels,
 they compute the same sums as one matrix product (im2col + GEMM, or GEMM + col2im), because
 oneDNN's convolution is several times slower there, above all in the backward pass
-(measured in benchmarks/bench_pix2pix.py).
+(measured in benchmarks/bench_pix2pix.py). ``UpConv`` does the same, at any size, when it
+writes at most ``FEW_CHANNELS`` channels (the U-Net's image output), which oneDNN vectorises
+poorly: 2.5x faster there, forward and backward, at 256 px.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sketchwidgets.models.winograd import TILE, winograd_conv2d
 
 NORM_KINDS = ("batch", "instance", "none")
 GEMM_MAX_SIDE = 4  # CPU maps this small (at the low-resolution side) take the GEMM path
+FEW_CHANNELS = 4  # an UpConv writing this few channels takes the GEMM path on the CPU
 
 
 def norm_layer(kind: str, channels: int) -> nn.Module:
@@ -97,11 +100,17 @@ class UpConv(nn.ConvTranspose2d):
 
     def forward(self, x: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
         n, c, h, w = x.shape
-        if output_size is not None or not _use_gemm(x, min(h, w)):
+        if output_size is not None or x.device.type != "cpu":
             return super().forward(x, output_size)
-        rows = x.flatten(2).transpose(1, 2).contiguous()  # (N, H*W, in)
-        cols = rows @ self.weight.flatten(1)  # (N, H*W, out*16): each input pixel's 4x4 stamp
-        out = F.fold(cols.transpose(1, 2), (2 * h, 2 * w), 4, padding=1, stride=2)
+        if self.out_channels <= FEW_CHANNELS:
+            # (N, out*16, H*W): each input pixel's 4x4 stamp, one weight-shared product an image
+            cols = torch.bmm(self.weight.flatten(1).t().expand(n, -1, -1), x.flatten(2))
+        elif _use_gemm(x, min(h, w)):
+            rows = x.flatten(2).transpose(1, 2).contiguous()  # (N, H*W, in)
+            cols = (rows @ self.weight.flatten(1)).transpose(1, 2)  # (N, out*16, H*W)
+        else:
+            return super().forward(x)
+        out = F.fold(cols, (2 * h, 2 * w), 4, padding=1, stride=2)
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
 
 

@@ -76,6 +76,22 @@ def test_gemm_path_equals_the_torch_convolutions(side, bias, monkeypatch):
         assert torch.allclose(gemm, conv, atol=1e-5), "UpConv"
 
 
+@pytest.mark.parametrize("bias", [False, True])
+def test_few_channel_up_conv_equals_the_torch_layer_at_any_size(bias, monkeypatch):
+    torch.manual_seed(0)
+    x = torch.randn(2, 6, 16, 12)  # far above GEMM_MAX_SIDE
+    layer = UpConv(6, 3, bias=bias)
+    monkeypatch.setattr(layers, "FEW_CHANNELS", 0)
+    plain = _both_paths(layer, x, monkeypatch)[1]  # the torch convolution
+    monkeypatch.setattr(layers, "FEW_CHANNELS", 4)
+    layer.zero_grad(set_to_none=True)
+    inp = x.clone().requires_grad_(True)
+    out = layer(inp)
+    out.backward(torch.linspace(-1, 1, out.numel()).view_as(out))
+    for mine, theirs in zip([out.detach(), inp.grad, layer.weight.grad], plain, strict=True):
+        assert torch.allclose(mine, theirs, atol=1e-5)
+
+
 def test_down_and_up_conv_halve_and_double_the_side():
     assert DownConv(3, 4)(torch.zeros(1, 3, 16, 16)).shape == (1, 4, 8, 8)
     assert UpConv(3, 4)(torch.zeros(1, 3, 2, 2)).shape == (1, 4, 4, 4)
