@@ -14,7 +14,7 @@ they compute the same sums as one matrix product (im2col + GEMM, or GEMM + col2i
 oneDNN's convolution is several times slower there, above all in the backward pass
 (measured in benchmarks/bench_pix2pix.py). ``UpConv`` does the same, at any size, when it
 writes at most ``FEW_CHANNELS`` channels (the U-Net's image output), which oneDNN vectorises
-poorly: 2.5x faster there, forward and backward, at 256 px.
+poorly (benchmarks/bench_layers.py: the forward 1.3-3x faster, forward + backward up to 2x).
 """
 
 from __future__ import annotations

@@ -133,13 +133,13 @@ class _WinogradConv(torch.autograd.Function):
         y = (output_t @ torch.bmm(v, u).flatten(1)).view(TILE, TILE, n, *grid, k)
         y = y.permute(2, 3, 0, 4, 1, 5).reshape(n, TILE * grid[0], TILE * grid[1], k)
         ctx.save_for_backward(v, u)
-        ctx.geometry = (x.shape, padding, grid, ho, wo)
+        ctx.geometry = (x.shape, padding, grid)
         return y[:, :ho, :wo].permute(0, 3, 1, 2).contiguous(memory_format=torch.channels_last)
 
     @staticmethod
     def backward(ctx, grad: torch.Tensor) -> tuple[torch.Tensor | None, torch.Tensor | None, None]:
         v, u = ctx.saved_tensors
-        shape, padding, grid, _, _ = ctx.geometry
+        shape, padding, grid = ctx.geometry
         input_t, kernel_t, output_t = _transforms(grad.device, grad.dtype)
         k = u.shape[2]
         grad_m = (output_t.t() @ _output_tiles(grad, grid).flatten(1)).view(SPAN * SPAN, -1, k)
