@@ -92,6 +92,12 @@ def test_few_channel_up_conv_equals_the_torch_layer_at_any_size(bias, monkeypatc
         assert torch.allclose(mine, theirs, atol=1e-5)
 
 
+def test_few_channel_up_conv_takes_the_product_path_on_the_cpu():
+    x = torch.randn(1, 6, 16, 16)  # far above GEMM_MAX_SIDE
+    assert UpConv(6, 3, bias=False)(x).grad_fn.name() == "Col2ImBackward0"  # F.fold
+    assert UpConv(6, 8, bias=False)(x).grad_fn.name() == "ConvolutionBackward0"
+
+
 def test_down_and_up_conv_halve_and_double_the_side():
     assert DownConv(3, 4)(torch.zeros(1, 3, 16, 16)).shape == (1, 4, 8, 8)
     assert UpConv(3, 4)(torch.zeros(1, 3, 2, 2)).shape == (1, 4, 4, 4)
