@@ -36,7 +36,18 @@ def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
     unknown = sorted(set(values) - known)
     if unknown:
         raise KeyError(f"unknown {cls.__name__} key(s) {unknown}; known keys: {sorted(known)}")
-    return cls(**values)
+    tuples = _tuple_fields(cls)
+    return cls(
+        **{k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
+    )
+
+
+def _tuple_fields(cls: type) -> set[str]:
+    """Names of the fields annotated as tuples (a checkpoint or JSON stores them as lists)."""
+    hints = typing.get_type_hints(cls)
+    return {
+        name for name, hint in hints.items() if hint is tuple or typing.get_origin(hint) is tuple
+    }
 
 
 def _coerce(text: str, annotation: Any, key: str) -> Any:

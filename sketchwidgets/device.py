@@ -31,6 +31,24 @@ def autocast_context(
     return contextlib.nullcontext()
 
 
+_AUTOCAST_DEVICE_TYPES = ("cpu", "cuda", "mps", "xpu")
+
+
+@contextlib.contextmanager
+def full_precision() -> Iterator[None]:
+    """Turn off autocast, whatever the device, for the code inside (restored on exit).
+
+    For losses that must run in float32 under a bf16 trainer, e.g. a gradient penalty:
+    ``with full_precision(): penalty = gradient_penalty(net, real.float(), fake.float())``.
+    Tensors made before keep their dtype: cast the inputs with ``.float()``.
+    """
+    with contextlib.ExitStack() as stack:
+        for device_type in _AUTOCAST_DEVICE_TYPES:
+            if torch.is_autocast_enabled(device_type):
+                stack.enter_context(torch.autocast(device_type=device_type, enabled=False))
+        yield
+
+
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch (all devices)."""
     random.seed(seed)

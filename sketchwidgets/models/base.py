@@ -8,6 +8,8 @@ nothing about GANs; it only calls what is written here:
     A frozen dataclass instance (``type(model).config_class``). Defaults = the paper's values,
     each with its source in a trailing comment. ``config.image_size`` is the square side of the
     photo the model makes (a joint model makes ``image_size x 2*image_size`` internally).
+    Every config has ``class_names: tuple[str, ...] = ()`` (empty: the model knows no classes),
+    saved in checkpoints with the rest of the config.
 
 ``configure_optimizers() -> dict[str, Optimizer]``
     The optimizers, by name (``"G"``, ``"D"``, ...). The trainer creates them once, checkpoints
@@ -18,19 +20,45 @@ nothing about GANs; it only calls what is written here:
     ``"sketch"`` ``(N, 1, H, W)`` and ``"photo"`` ``(N, 3, H, W)``, both float in [-1, 1],
     ``"label"`` ``(N,)`` long (class index, -1 when unknown). Returns **detached** scalar
     losses named ``"G/<term>"``, ``"D/<term>"`` (the prefix groups curves in the loss panel).
+    A loss that must run in float32 under the trainer's autocast (a gradient penalty) runs
+    inside :func:`sketchwidgets.device.full_precision` on ``.float()`` inputs.
 
 ``validation_losses(batch) -> dict[str, Tensor]``
     Losses on held-out data without updating anything, named ``"val/<term>"``.
 
-``generate_tensor(sketch, *, generator=None, label=None) -> Tensor``  (each model implements)
+Classes: ``class_names -> tuple[str, ...]`` (from the config), ``num_classes -> int``,
+``needs_label: ClassVar[bool]`` (True when generating requires a class; such a model must be
+built with non-empty ``class_names``), and ``label_indices(label, batch) -> LongTensor | None``
+which turns an int, a class name, a sequence of either or a tensor into ``(batch,)`` indices,
+with a ``ValueError`` listing the known classes for an unknown name, an index out of range or
+a missing label where one is needed.
+
+Latent code: ``latent_dim -> int`` (0: no explicit ``z``, as pix2pix), ``sample_z(n,
+generator=None) -> (n, latent_dim)`` (N(0, 1) here; a model whose paper draws z otherwise
+overrides it), ``latent_codes(n, generator=None, z=None)`` (the given ``z``, checked, or a
+draw) and ``has_noise -> bool`` (a new seed can change the image: ``latent_dim > 0`` unless a
+model documents another noise source).
+
+``generate_tensor(sketch, *, generator=None, label=None, z=None) -> Tensor``  (each model)
     ``sketch`` ``(N, 1, H, W)`` in [-1, 1] with ``H == W == config.image_size`` ->
     image ``(N, 3, H, W)`` in [-1, 1]. No gradients; randomness only from ``generator``
-    (a ``torch.Generator``), so a fixed seed gives a fixed image.
+    (a ``torch.Generator``), so a fixed seed gives a fixed image. ``label``: ``(N,)`` long
+    indices (from :meth:`SketchModel.label_indices`) or None. ``z``: ``(N, latent_dim)``
+    overriding the draw from ``generator``; a model with ``latent_dim == 0`` given a ``z``
+    raises ``ValueError``. Same ``z`` + sketch + label -> same image.
 
-``generate(sketch, *, seed=None, generator=None, label=None, keep_size=False, invert=None)``
+``output_names: ClassVar[tuple[str, ...]] = ("image",)`` and
+``generate_outputs(sketch, *, generator=None, label=None, z=None) -> dict[str, Tensor]``
+    Every output by name, keys == ``output_names``, ``"image"`` first, each ``(N, 3, H, W)``
+    in [-1, 1] (EdgeGAN: ``("image", "edge")``). Default: ``{"image": generate_tensor(...)}``.
+
+``generate(sketch, *, seed=None, generator=None, label=None, z=None, keep_size=False,
+invert=None, outputs=False)``
     The one-call inference API, implemented here once: takes a uint8 HxW / HxWx3 array, a PIL
     image or a tensor, one sketch or a batch, of any size and either polarity, and returns
-    uint8 RGB (HxWx3, or NxHxWx3 for a batch). See :mod:`sketchwidgets.sketch_input`.
+    uint8 RGB (HxWx3, or NxHxWx3 for a batch); ``outputs=True`` returns ``{name: uint8 array}``
+    for every output instead. ``label`` as :meth:`SketchModel.label_indices` takes it.
+    See :mod:`sketchwidgets.sketch_input`.
 
 ``network_names``
     The attribute names of the trainable networks (e.g. ``("generator", "discriminator")``),
@@ -44,6 +72,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -61,10 +90,15 @@ class SketchModel(nn.Module):
     config_class: ClassVar[type] = object
     network_names: ClassVar[tuple[str, ...]] = ()
     needs_label: ClassVar[bool] = False  # True when generate() requires a class label
+    output_names: ClassVar[tuple[str, ...]] = ("image",)
 
     def __init__(self, config: Any = None) -> None:
         super().__init__()
         self.config = config if config is not None else self.config_class()
+        if self.needs_label and not self.class_names:
+            raise ValueError(
+                f"model {self.name!r} needs class labels: build it with class_names=(...)"
+            )
 
     @property
     def image_size(self) -> int:
@@ -75,6 +109,116 @@ class SketchModel(nn.Module):
     def device(self) -> torch.device:
         """The device of the model's parameters."""
         return next(self.parameters()).device
+
+    # ------------------------------------------------------------------ classes
+
+    @property
+    def class_names(self) -> tuple[str, ...]:
+        """The classes this model knows (index = label); empty when it knows none."""
+        return tuple(self.config.class_names)
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes the model knows (0 for an unconditional model)."""
+        return len(self.class_names)
+
+    def label_indices(self, label: Any, batch: int) -> torch.Tensor | None:
+        """``(batch,)`` long class indices from an int, a class name, a sequence or a tensor.
+
+        One label is repeated for the whole batch. None stays None unless the model needs a
+        label. Unknown names and out-of-range indices raise ``ValueError`` listing the classes.
+        """
+        if label is None:
+            if self.needs_label:
+                raise ValueError(
+                    f"model {self.name!r} needs a class label: pass label=<class name or index>;"
+                    f" known classes: {self._known_classes()}"
+                )
+            return None
+        labels = torch.as_tensor(self._label_list(label), dtype=torch.long).reshape(-1)
+        if labels.numel() == 1 and batch > 1:
+            labels = labels.expand(batch)
+        if labels.numel() != batch:
+            raise ValueError(f"got {labels.numel()} labels for {batch} sketches")
+        return labels
+
+    def _label_list(self, label: Any) -> list[int]:
+        """Every label as a checked class index."""
+        if isinstance(label, torch.Tensor | np.ndarray):
+            values = np.asarray(label.detach().cpu() if isinstance(label, torch.Tensor) else label)
+            items: Sequence[Any] = values.reshape(-1).tolist()
+        elif isinstance(label, str | int | np.integer):
+            items = [label]
+        else:
+            items = list(label)
+        return [self._class_index(item) for item in items]
+
+    def _class_index(self, item: Any) -> int:
+        """One class name or index -> a checked index."""
+        if isinstance(item, str):
+            if item not in self.class_names:
+                raise ValueError(
+                    f"unknown class {item!r} for model {self.name!r};"
+                    f" known classes: {self._known_classes()}"
+                )
+            return self.class_names.index(item)
+        if isinstance(item, bool) or not isinstance(item, int | np.integer):
+            raise ValueError(f"label {item!r}: expected a class name or an integer index")
+        index = int(item)
+        if self.num_classes and not 0 <= index < self.num_classes:
+            raise ValueError(
+                f"class index {index} out of range for model {self.name!r}"
+                f" ({self.num_classes} classes); known classes: {self._known_classes()}"
+            )
+        return index
+
+    def _known_classes(self) -> str:
+        if not self.class_names:
+            return "none (the model was built without class_names)"
+        return ", ".join(f"{i}={n!r}" for i, n in enumerate(self.class_names))
+
+    # ------------------------------------------------------------------ latent code
+
+    @property
+    def latent_dim(self) -> int:
+        """Length of the explicit latent code z (0: the model takes no z)."""
+        return 0
+
+    @property
+    def has_noise(self) -> bool:
+        """True when another seed can give another image (a re-roll makes sense)."""
+        return self.latent_dim > 0
+
+    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, latent_dim)`` codes from N(0, 1), drawn on ``generator``'s device."""
+        if self.latent_dim == 0:
+            raise ValueError(f"model {self.name!r} has no latent code (latent_dim == 0)")
+        where = generator.device if generator is not None else torch.device("cpu")
+        z = torch.randn((n, self.latent_dim), generator=generator, device=where)
+        return z.to(self.device)
+
+    def latent_codes(
+        self, n: int, generator: torch.Generator | None = None, z: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """The given ``z`` checked to be ``(n, latent_dim)``, or ``sample_z(n, generator)``."""
+        if z is None:
+            return self.sample_z(n, generator)
+        self.check_z(z, n)
+        return z.to(self.device)
+
+    def check_z(self, z: torch.Tensor | None, n: int) -> None:
+        """Raise ``ValueError`` unless ``z`` is None or an ``(n, latent_dim)`` tensor."""
+        if z is None:
+            return
+        if self.latent_dim == 0:
+            raise ValueError(
+                f"model {self.name!r} takes no latent code z (latent_dim == 0); use seed= instead"
+            )
+        if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, self.latent_dim):
+            shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
+            raise ValueError(f"z must be a ({n}, {self.latent_dim}) tensor, got {shape}")
+
+    # ------------------------------------------------------------------ training
 
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         raise NotImplementedError
@@ -87,14 +231,28 @@ class SketchModel(nn.Module):
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         return {}
 
+    # ------------------------------------------------------------------ inference
+
     def generate_tensor(
         self,
         sketch: torch.Tensor,
         *,
         generator: torch.Generator | None = None,
         label: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
     ) -> torch.Tensor:
         raise NotImplementedError
+
+    def generate_outputs(
+        self,
+        sketch: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        label: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Every output by name (keys == ``output_names``); the default is the image alone."""
+        return {"image": self.generate_tensor(sketch, generator=generator, label=label, z=z)}
 
     @torch.no_grad()
     def generate(
@@ -104,29 +262,44 @@ class SketchModel(nn.Module):
         seed: int | None = None,
         generator: torch.Generator | None = None,
         label: Any = None,
+        z: torch.Tensor | None = None,
         keep_size: bool = False,
         invert: bool | None = None,
-    ) -> np.ndarray:
+        outputs: bool = False,
+    ) -> np.ndarray | dict[str, np.ndarray]:
         """Sketch(es) in any common form -> uint8 RGB image(s); see the module docstring."""
         from sketchwidgets.sketch_input import prepare_sketch, restore_size
 
         prepared = prepare_sketch(sketch, self.image_size, invert=invert)
+        batch = prepared.tensor.shape[0]
         if generator is None and seed is not None:
             generator = torch.Generator(device="cpu").manual_seed(seed)
-        labels = _as_labels(label, prepared.tensor.shape[0], self.needs_label, self.name)
+        labels = self.label_indices(label, batch)
+        self.check_z(z, batch)
         was_training = self.training
         if was_training:
             self.eval()
         try:
-            images = self.generate_tensor(
-                prepared.tensor.to(self.device),
-                generator=generator,
-                label=None if labels is None else labels.to(self.device),
-            )
+            kwargs = {
+                "generator": generator,
+                "label": None if labels is None else labels.to(self.device),
+                "z": None if z is None else z.to(self.device),
+            }
+            sketches = prepared.tensor.to(self.device)
+            if not outputs:
+                return restore_size(
+                    self.generate_tensor(sketches, **kwargs), prepared, keep_size=keep_size
+                )
+            results = self.generate_outputs(sketches, **kwargs)
         finally:
             if was_training:
                 self.train()
-        return restore_size(images, prepared, keep_size=keep_size)
+        return {
+            name: restore_size(tensor, prepared, keep_size=keep_size)
+            for name, tensor in results.items()
+        }
+
+    # ------------------------------------------------------------------ saving
 
     def model_state(self) -> dict[str, Any]:
         """What :meth:`save` writes: name, config, weights, package version."""
@@ -143,17 +316,3 @@ class SketchModel(nn.Module):
         """Save weights and config atomically to ``path``."""
         state = self.model_state()
         return atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def _as_labels(label: Any, batch: int, required: bool, model_name: str) -> torch.Tensor | None:
-    """A (batch,) long tensor of class indices from an int, a sequence or a tensor."""
-    if label is None:
-        if required:
-            raise ValueError(f"model {model_name!r} needs a class label: pass label=<class index>")
-        return None
-    labels = torch.as_tensor(label, dtype=torch.long).reshape(-1)
-    if labels.numel() == 1 and batch > 1:
-        labels = labels.expand(batch)
-    if labels.numel() != batch:
-        raise ValueError(f"got {labels.numel()} labels for {batch} sketches")
-    return labels

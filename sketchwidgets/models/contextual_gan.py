@@ -65,6 +65,7 @@ class ContextualGANConfig:
     search_iters: int = 1000  # search iterations (reference code --nIter 1000)
     contextual: str = "l1"  # "l1": ||M*G(z) - M*x||_1 (paper); "kl": the reference code's
     perceptual: str = "paper"  # "paper": log(1 - D(G(z))); "nonsaturating": -log D(G(z))
+    class_names: tuple[str, ...] = ()  # unconditional joint-image DCGAN (paper)
 
     def __post_init__(self) -> None:
         """Reject sizes the architecture cannot make and unknown loss names."""
@@ -169,8 +170,13 @@ class ContextualGAN(SketchModel):
             "D": torch.optim.Adam(self.discriminator.parameters(), lr=self.config.lr, betas=betas),
         }
 
+    @property
+    def latent_dim(self) -> int:
+        """The DCGAN code's length, ``config.z_dim``."""
+        return self.config.z_dim
+
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(n, z_dim)`` codes uniform in [-1, 1] on the model's device."""
+        """``(n, z_dim)`` codes uniform in [-1, 1] on the model's device (DCGAN, not N(0, 1))."""
         return draw_candidates(n, 1, self.config.z_dim, generator, self.device)[:, 0]
 
     def train_step(
@@ -256,9 +262,20 @@ class ContextualGAN(SketchModel):
         *,
         generator: torch.Generator | None = None,
         label: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
     ) -> torch.Tensor:
-        """Sketches ``(N, 1, S, S)`` -> photos ``(N, 3, S, S)`` by the latent search."""
-        return self.search(sketch, generator=generator).completion
+        """Sketches ``(N, 1, S, S)`` -> photos ``(N, 3, S, S)`` by the latent search.
+
+        ``z`` ``(N, z_dim)`` is the search's starting point: it replaces the refined
+        initialisation's random candidates (the search then starts from ``z`` alone,
+        ``n_init`` = 1) and the photo is the completion found from there, not ``G(z)``.
+        Without ``z`` the ``n_init`` candidates are drawn from ``generator``. ``label``
+        is ignored (the model is unconditional).
+        """
+        if z is None:
+            return self.search(sketch, generator=generator).completion
+        candidates = self.latent_codes(sketch.shape[0], z=z).unsqueeze(1)  # (N, 1, z_dim)
+        return self.search(sketch, z_candidates=candidates).completion
 
 
 def photo_to_sketch(model: ContextualGAN, photo: torch.Tensor, **options: Any) -> SearchResult:

@@ -70,6 +70,7 @@ class Pix2PixConfig:
     beta1: float = 0.5  # Sec. 3.3: momentum beta1 = 0.5
     beta2: float = 0.999  # Sec. 3.3: beta2 = 0.999
     paper_protocol_eval: bool = False  # Sec. 3.3: test with dropout on and batch statistics
+    class_names: tuple[str, ...] = ()  # not class-conditional (Sec. 3: G(x, z) only)
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -300,14 +301,18 @@ class Pix2Pix(SketchModel):
         *,
         generator: torch.Generator | None = None,
         label: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
         protocol: bool | None = None,
     ) -> torch.Tensor:
         """Sketches ``(N, 1, S, S)`` in [-1, 1] -> photos ``(N, 3, S, S)`` in [-1, 1].
 
         Eval mode by default; with ``config.paper_protocol_eval`` (or ``protocol=True``) the
         generator runs as in training: dropout on (drawn from ``generator``), batch statistics.
-        The model's mode and BatchNorm running statistics are left as they were.
+        The model's mode and BatchNorm running statistics are left as they were. pix2pix has
+        no explicit latent code (``latent_dim == 0``): a ``z`` raises ``ValueError``; its noise
+        (dropout, the ``noise_input`` channel) comes from ``generator``. ``label`` is ignored.
         """
+        self.check_z(z, sketch.shape[0])
         paper = self.config.paper_protocol_eval if protocol is None else protocol
         with torch.inference_mode():
             x = self._generator_input(sketch, generator)
@@ -316,6 +321,11 @@ class Pix2Pix(SketchModel):
                 return folded(x)
             with _generator_mode(self.generator, paper, generator):
                 return self.generator(x)
+
+    @property
+    def has_noise(self) -> bool:
+        """A seed changes the image only with the noise channel or the paper's test protocol."""
+        return self.config.noise_input or self.config.paper_protocol_eval
 
     def _inference_unet(self) -> InferenceUnet | None:
         """The eval-mode generator with BatchNorm folded (models/inference_unet.py), cached
