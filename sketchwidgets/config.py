@@ -51,7 +51,13 @@ def _tuple_fields(cls: type) -> set[str]:
 
 
 def _coerce(text: str, annotation: Any, key: str) -> Any:
-    """Turn the string ``text`` into the type named by a dataclass field annotation."""
+    """Turn the string ``text`` into the type named by a dataclass field annotation.
+
+    A tuple field takes comma-separated items (``class_names=cat,dog``; empty text: ``()``).
+    """
+    if typing.get_origin(annotation) is tuple:
+        item = next((a for a in typing.get_args(annotation) if a is not Ellipsis), str)
+        return tuple(_coerce(part.strip(), item, key) for part in text.split(",") if part.strip())
     kind = annotation if isinstance(annotation, type) else None
     if isinstance(annotation, str):
         kind = {"int": int, "float": float, "bool": bool, "str": str}.get(annotation)

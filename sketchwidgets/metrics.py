@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -23,6 +23,9 @@ from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
 )
+
+if TYPE_CHECKING:  # pragma: no cover - annotation only
+    from sketchwidgets.models.base import SketchModel
 
 FID_WEIGHTS_ENV = "SKETCHWIDGETS_FID_WEIGHTS"
 
@@ -121,7 +124,7 @@ class EvaluationResult:
 
 @torch.no_grad()
 def evaluate(
-    model: Any,
+    model: SketchModel,
     batches: Iterable[dict[str, torch.Tensor]],
     *,
     seed: int = 0,
@@ -131,16 +134,20 @@ def evaluate(
 ) -> EvaluationResult:
     """SSIM, PSNR, L1 (and FID when weights are available) of a model on held-out batches.
 
-    ``batches`` yields dicts with "sketch" and "photo" tensors (a DataLoader over a dataset).
-    ``generate(sketch_tensor, generator) -> image tensor`` overrides the model's
+    ``batches`` yields dicts with "sketch" and "photo" tensors (a DataLoader over a dataset),
+    and "label" for a model that ``needs_label`` (each sketch is generated for its own class).
+    Noise and z are drawn from one generator seeded with ``seed``, so a rerun gives the same
+    figures. ``generate(sketch_tensor, generator) -> image tensor`` overrides the model's
     ``generate_tensor`` (e.g. a latent search with fewer iterations).
     """
-    run = generate or (lambda s, g: model.generate_tensor(s, generator=g))
     generator = torch.Generator(device="cpu").manual_seed(seed)
     fakes, reals = [], []
     for batch in batches:
         sketch = batch["sketch"].to(model.device)
-        fakes.append(run(sketch, generator).float().cpu())
+        if generate is not None:
+            fakes.append(generate(sketch, generator).float().cpu())
+        else:
+            fakes.append(_generate_batch(model, sketch, batch, generator).float().cpu())
         reals.append(batch["photo"].float().cpu())
         if max_images and sum(len(r) for r in reals) >= max_images:
             break
@@ -152,8 +159,9 @@ def evaluate(
     protocol = {
         "n_images": len(real),
         "resolution": list(real.shape[-2:]),
-        "model": getattr(model, "name", type(model).__name__),
+        "model": model.name,
         "paper_protocol_eval": bool(getattr(model.config, "paper_protocol_eval", False)),
+        "labels": "each sketch's own class" if model.needs_label else "none",
         "ssim": "torchmetrics gaussian 11x11 sigma 1.5, data range [0,1], batch mean",
         "psnr": "per-image PSNR in dB on [0,1], mean over images",
         "fid": f"torchmetrics FID on TF-InceptionV3 pool3 ({weights})"
@@ -166,3 +174,18 @@ def evaluate(
             f"FID on {len(real)} < 2048 images is biased upward; compare like with like"
         )
     return EvaluationResult(metrics=metrics, protocol=protocol)
+
+
+def _generate_batch(
+    model: SketchModel,
+    sketch: torch.Tensor,
+    batch: dict[str, torch.Tensor],
+    generator: torch.Generator,
+) -> torch.Tensor:
+    """The model's images for one batch, with the batch's labels when the model needs them."""
+    label = None
+    if model.needs_label:
+        if "label" not in batch:
+            raise ValueError(f"model {model.name!r} needs labels: the batches have no 'label'")
+        label = model.label_indices(batch["label"], len(sketch)).to(model.device)
+    return model.generate_tensor(sketch, generator=generator, label=label)

@@ -11,6 +11,8 @@ class Example:
     lr: float = 1e-3
     name: str = "a"
     flip: bool = True
+    class_names: tuple[str, ...] = ()
+    sizes: tuple[int, ...] = (1, 2)
 
 
 def test_fast_mode_follows_environment(monkeypatch):
@@ -34,3 +36,14 @@ def test_unknown_key_names_the_known_ones():
         apply_overrides(Example(), ["lrr=1"])
     with pytest.raises(KeyError, match="unknown Example key"):
         config_from_dict(Example, {"bogus": 1})
+
+
+def test_tuple_fields_come_back_as_tuples_from_lists_and_override_text():
+    config = config_from_dict(Example, {"class_names": ["cat", "dog"], "sizes": [3]})
+    assert config.class_names == ("cat", "dog") and config.sizes == (3,)
+    assert config == Example(class_names=("cat", "dog"), sizes=(3,))  # hashable, comparable
+    config = apply_overrides(Example(), ["class_names=cat, dog", "sizes=4,5"])
+    assert config.class_names == ("cat", "dog") and config.sizes == (4, 5)
+    assert apply_overrides(config, ["class_names="]).class_names == ()
+    with pytest.raises(ValueError, match="sizes='x'"):
+        apply_overrides(Example(), ["sizes=1,x"])

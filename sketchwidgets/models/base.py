@@ -252,7 +252,8 @@ class SketchModel(nn.Module):
         z: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Every output by name (keys == ``output_names``); the default is the image alone."""
-        return {"image": self.generate_tensor(sketch, generator=generator, label=label, z=z)}
+        latent = {} if z is None else {"z": z}  # z only when given: older models lack the keyword
+        return {"image": self.generate_tensor(sketch, generator=generator, label=label, **latent)}
 
     @torch.no_grad()
     def generate(
@@ -280,11 +281,12 @@ class SketchModel(nn.Module):
         if was_training:
             self.eval()
         try:
-            kwargs = {
+            kwargs: dict[str, Any] = {
                 "generator": generator,
                 "label": None if labels is None else labels.to(self.device),
-                "z": None if z is None else z.to(self.device),
             }
+            if z is not None:  # only when given: a model without noise may lack the keyword
+                kwargs["z"] = z.to(self.device)
             sketches = prepared.tensor.to(self.device)
             if not outputs:
                 return restore_size(

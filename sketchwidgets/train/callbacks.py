@@ -369,24 +369,32 @@ class SampleGrid(Callback):
         if self.batch is None:
             return None
         with trainer.unwrapped(), preserved_rng(), evaluating(trainer.model), trainer.autocast():
-            images = self._generate(trainer)
-        rows = [tensor_to_image(self.batch["sketch"]), images, tensor_to_image(self.batch["photo"])]
-        self.latest = image_grid([tile for row in rows for tile in row], ncols=len(images))
+            outputs = self._generate(trainer)
+        rows = [
+            tensor_to_image(self.batch["sketch"]),
+            *outputs,
+            tensor_to_image(self.batch["photo"]),
+        ]
+        self.latest = image_grid([tile for row in rows for tile in row], ncols=len(outputs[0]))
         self.latest_step = step
         if trainer.run_dir is not None:
             path = Path(trainer.run_dir) / "samples" / f"step_{step:06d}.png"
             self.latest_path = write_image(path, self.latest, overwrite=True)
         return self.latest
 
-    def _generate(self, trainer: Trainer) -> np.ndarray:
+    def _generate(self, trainer: Trainer) -> list[np.ndarray]:
+        """One row per model output (the image, then e.g. EdgeGAN's edge), labels as the batch's.
+
+        A generator seeded afresh each time gives the same z (and noise) at every step."""
         model = trainer.model
         assert self.batch is not None
         sketch = self.batch["sketch"].to(trainer.device)
         label = None
-        if getattr(model, "needs_label", False):
-            label = self.batch["label"].to(trainer.device)
+        if model.needs_label:
+            label = model.label_indices(self.batch["label"], len(sketch)).to(trainer.device)
         generator = torch.Generator().manual_seed(self.seed)
-        return tensor_to_image(model.generate_tensor(sketch, generator=generator, label=label))
+        outputs = model.generate_outputs(sketch, generator=generator, label=label)
+        return [tensor_to_image(outputs[name]) for name in model.output_names]
 
 
 def default_callbacks(
