@@ -10,15 +10,18 @@ Conventions used across the package:
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+TEMP_SUFFIX = ".tmp"  # atomic_write's temporary files: .<name>.<random>.tmp
 
 
 class ImageReadError(ValueError):
@@ -74,20 +77,121 @@ def read_image(path: str | os.PathLike, mode: str = "RGB") -> np.ndarray:
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
     """Call ``write(tmp_path)`` then rename the temporary file onto ``path`` atomically.
 
-    A crash mid-write leaves the previous ``path`` untouched.
+    A crash mid-write leaves the previous ``path`` untouched (and at worst a
+    ``.<name>.<random>.tmp`` file, see :func:`remove_stale_temporaries`).  The file gets the
+    permissions a plain write would: those of the file it replaces, else ``0o666`` less the
+    umask.  When ``write`` fails because of the operating system (a full disk, a read-only
+    folder), the :class:`OSError` itself is raised, even if a library wrapped it.
     """
     target = Path(path)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent
+    )
     os.close(fd)
     tmp = Path(tmp_name)
     try:
-        write(tmp)
+        try:
+            write(tmp)
+        except Exception as error:
+            cause = error.__cause__ or error.__context__
+            if not isinstance(error, OSError) and isinstance(cause, OSError):
+                raise OSError(cause.errno, cause.strerror, str(target)) from error
+            raise
+        os.chmod(tmp, _plain_write_mode(target))
         os.replace(tmp, target)
     finally:
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+def _plain_write_mode(target: Path) -> int:
+    """The mode ``open(target, "w")`` would leave: the old file's, else 0o666 less the umask."""
+    try:
+        return stat.S_IMODE(target.stat().st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_current_umask()
+
+
+def _current_umask() -> int:
+    """The process umask, read without changing it where Linux tells it (/proc), else set back."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Delete what a killed :func:`atomic_write` left in ``folder``; returns the removed paths.
+
+    Call it only while no other process writes there (the trainer holds the run-folder lock).
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        return []
+    stale = sorted(p for p in root.glob(f".*{TEMP_SUFFIX}") if p.is_file())
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return stale
+
+
+class UnsafeFileError(ValueError):
+    """A torch file holds more than plain data (tensors, numbers, strings, lists, dicts)."""
+
+
+def save_torch(path: str | os.PathLike, obj: Any) -> Path:
+    """``torch.save`` plain data atomically (through a Python file, so OS errors keep errno)."""
+
+    def write(tmp: Path) -> None:
+        with open(tmp, "wb") as handle:
+            torch.save(obj, handle)
+
+    return atomic_write(path, write)
+
+
+def load_torch(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> Any:
+    """Load a torch file with the safe unpickler: plain data only, never code from the file.
+
+    A file that needs more raises :class:`UnsafeFileError` naming it; a missing file
+    ``FileNotFoundError``; a corrupt or truncated one ``ValueError``; all name the file.
+    """
+    import pickle
+    import warnings
+
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)  # torch's pickle-protocol notice
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as error:
+        reason = _unpickler_reason(error)
+        if "global" not in reason.lower():  # an opcode it does not know: garbage, not a class
+            raise ValueError(
+                f"cannot read checkpoint {path} (corrupt or truncated?){reason}"
+            ) from None
+        raise UnsafeFileError(
+            f"refusing to load {path}: it holds Python objects beyond plain tensors, numbers, "
+            f"strings, lists and dicts, and unpickling them could run code from the file{reason}. "
+            "Load only files saved by sketchwidgets."
+        ) from None
+    except Exception as error:  # truncated, corrupt or not a torch file at all
+        raise ValueError(
+            f"cannot read checkpoint {path} (corrupt or truncated?): {error}"
+        ) from error
+
+
+def _unpickler_reason(error: Exception) -> str:
+    """The line of torch's safe-unpickler message that says what it met (e.g. a blocked GLOBAL)."""
+    lines = [line.strip() for line in str(error).splitlines() if "nsupported" in line]
+    return f" ({lines[-1][:200]})" if lines else ""
 
 
 def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False) -> Path:

@@ -8,6 +8,7 @@ from typing import Any
 import torch
 
 from sketchwidgets.config import config_from_dict
+from sketchwidgets.io import load_torch
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
 from sketchwidgets.models.pix2pix import Pix2Pix
@@ -49,11 +50,15 @@ def model_from_state(state: dict[str, Any]) -> SketchModel:
 
 
 def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> SketchModel:
-    """Load a model saved by :meth:`SketchModel.save` or a training checkpoint."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"checkpoint not found: {path}")
+    """Load a model saved by :meth:`SketchModel.save` or a training checkpoint.
+
+    Only plain data is read (``torch.load(weights_only=True)``): a file that would need to
+    unpickle other objects is refused with :class:`~sketchwidgets.io.UnsafeFileError` naming it.
+    """
+    state = load_torch(path, map_location=map_location)
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not a sketchwidgets checkpoint (holds {type(state).__name__})")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=False)
-    except Exception as error:  # corrupt or foreign file
-        raise ValueError(f"cannot read checkpoint {path}: {error}") from error
-    return model_from_state(state).eval()
+        return model_from_state(state).eval()
+    except ValueError as error:
+        raise ValueError(f"{path}: {error}") from error

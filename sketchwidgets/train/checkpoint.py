@@ -26,7 +26,7 @@ import torch
 from torch import nn
 
 from sketchwidgets.device import rng_state, set_rng_state
-from sketchwidgets.io import atomic_write
+from sketchwidgets.io import UnsafeFileError, load_torch, save_torch
 from sketchwidgets.train.distributed import unwrapped
 
 CHECKPOINT_FORMAT = 1
@@ -56,7 +56,7 @@ def save_checkpoint(
         format=CHECKPOINT_FORMAT,
         extra=dict(extra or {}),
     )
-    return atomic_write(path, lambda tmp: torch.save(state, tmp))
+    return save_torch(path, state)
 
 
 def load_checkpoint(
@@ -64,13 +64,12 @@ def load_checkpoint(
 ) -> dict[str, Any]:
     """Read a checkpoint written by :func:`save_checkpoint`; errors name the file and the fault."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"checkpoint not found: {path}")
     try:
-        state = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as error:  # truncated, corrupt or not a torch file at all
-        message = f"cannot read checkpoint {path} (corrupt or truncated?): {error}"
-        raise CheckpointError(message) from error
+        state = load_torch(path, map_location=map_location)
+    except UnsafeFileError:
+        raise
+    except ValueError as error:  # truncated, corrupt or not a torch file at all
+        raise CheckpointError(str(error)) from error.__cause__
     if not isinstance(state, dict):
         raise CheckpointError(f"{path} is not a training checkpoint (holds {type(state).__name__})")
     missing = [key for key in REQUIRED_KEYS if key not in state]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import random
 
 import numpy as np
@@ -80,11 +81,10 @@ def test_a_failed_write_leaves_the_previous_checkpoint_intact(tmp_path, regresso
     before = path.read_bytes()
     real_save = torch.save
 
-    def broken_save(obj, target):  # writes half a file, then the disk is full
-        real_save(obj, target)
-        with open(target, "r+b") as file:
-            file.truncate(100)
-        raise OSError("No space left on device")
+    def broken_save(obj, handle):  # writes half a file, then the disk is full
+        real_save(obj, handle)
+        handle.truncate(100)
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(torch, "save", broken_save)
     with pytest.raises(OSError, match="No space"):
