@@ -80,7 +80,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from sketchwidgets.io import atomic_write
+from sketchwidgets.io import save_torch
 
 
 class SketchModel(nn.Module):
@@ -315,6 +315,13 @@ class SketchModel(nn.Module):
         }
 
     def save(self, path: str | os.PathLike) -> Path:
-        """Save weights and config atomically to ``path``."""
+        """Save weights and config atomically to ``path``; refuses non-finite weights or buffers."""
         state = self.model_state()
-        return atomic_write(path, lambda tmp: torch.save(state, tmp))
+        bad = [
+            k
+            for k, v in state["state_dict"].items()
+            if v.is_floating_point() and not v.isfinite().all()
+        ]
+        if bad:
+            raise ValueError(f"refusing to save {path}: non-finite values in {bad[:3]} (diverged?)")
+        return save_torch(path, state)
