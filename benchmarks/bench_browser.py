@@ -111,7 +111,9 @@ def bench_notebook(folder: Path, size: int, ngf: int) -> str:
         "from sketchwidgets.models import build_model\n"
         "from sketchwidgets.widgets import CompareView, SketchCanvas\n\n"
         f'model = build_model("pix2pix", image_size={size}, ngf={ngf}, ndf={ngf})\n'
-        "_ = model.generate(np.full((256, 256), 255, np.uint8), seed=0)  # warm up",
+        "warm = np.full((256, 256), 255, np.uint8)\n"
+        "warm[128, 32:224] = 0  # one line: an empty sketch is refused\n"
+        "_ = model.generate(warm, seed=0)  # warm up",
         "canvas = SketchCanvas(256, 256)\ncanvas",
         'view = CompareView({"pix2pix": model}, canvas=canvas)\nview',
     ]

@@ -21,6 +21,14 @@ import torch
 from PIL import Image, UnidentifiedImageError
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
+# The smallest side (px) of a photo a build turns into a pair, or of a sketch generate() takes.
+# 16 px is the smallest image_size a registered model accepts (Contextual GAN: a power of two
+# >= 16), and about the smallest side at which XDoG's default difference of Gaussians (sigma
+# 0.7 and 1.6 * 0.7 px, so ~3.4 px of support on each side) leaves an interior clear of the
+# border. Below it a build upscales a blur into a flat photo and an empty sketch, and
+# generate() blows a few pixels up into a blur.
+MIN_IMAGE_SIDE = 16
+_HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # Pillow's 16/32-bit integer gray
 TEMP_SUFFIX = ".tmp"  # atomic_write's temporary files: .<name>.<random>.tmp
 
 
@@ -47,6 +55,40 @@ def list_images(folder: str | os.PathLike, *, recursive: bool = True) -> list[Pa
     return sorted(p for p in root.glob(pattern) if p.is_file() and is_image_file(p))
 
 
+class ImageTooSmallError(ValueError):
+    """An image whose smaller side is under :data:`MIN_IMAGE_SIDE`; the message gives its size."""
+
+
+def check_min_size(image: np.ndarray, what: str) -> None:
+    """Raise :class:`ImageTooSmallError` naming ``what`` and its size when it is too small."""
+    height, width = image.shape[:2]
+    if min(height, width) < MIN_IMAGE_SIDE:
+        raise ImageTooSmallError(
+            f"{what} is {width}x{height} px (W x H); the smallest side accepted is "
+            f"{MIN_IMAGE_SIDE} px (sketchwidgets.io.MIN_IMAGE_SIDE)"
+        )
+
+
+def to_uint8(array: np.ndarray) -> np.ndarray:
+    """A uint8 array as is; uint16 (16-bit PNG/TIFF data) scaled to 0..255 as ``round(v / 257)``."""
+    if array.dtype == np.uint8:
+        return array
+    if array.dtype == np.uint16:
+        return ((array.astype(np.uint32) + 128) // 257).astype(np.uint8)
+    raise TypeError(f"expected a uint8 or uint16 image, got {array.dtype}")
+
+
+def _eight_bit(image: Image.Image) -> Image.Image:
+    """16/32-bit integer grayscale as 8-bit "L" scaled to 0..255 (Pillow's convert clips at 255).
+
+    Pillow already reads 16-bit RGB(A) PNGs as 8-bit RGB(A); its "I" mode holds 16-bit data.
+    """
+    if image.mode not in _HIGH_DEPTH_MODES:
+        return image
+    values = np.clip(np.asarray(image), 0, 65535).astype(np.uint16)
+    return Image.fromarray(to_uint8(values), "L")
+
+
 def _flatten_alpha(image: Image.Image) -> Image.Image:
     """Composite an image with transparency over white."""
     rgba = image.convert("RGBA")
@@ -57,7 +99,8 @@ def _flatten_alpha(image: Image.Image) -> Image.Image:
 def read_image(path: str | os.PathLike, mode: str = "RGB") -> np.ndarray:
     """Read an image file as a uint8 array in ``mode`` ("RGB" -> HxWx3, "L" -> HxW).
 
-    Grayscale, palette and RGBA files are converted (transparency over white).
+    Grayscale, palette and RGBA files are converted (transparency over white); 16-bit
+    grayscale and RGB files are scaled to 8 bits (``round(v / 257)``).
     Missing, truncated or non-image files raise :class:`ImageReadError` naming the file.
     """
     path = Path(path)
@@ -66,6 +109,7 @@ def read_image(path: str | os.PathLike, mode: str = "RGB") -> np.ndarray:
     try:
         with Image.open(path) as image:
             image.load()
+            image = _eight_bit(image)
             if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
                 image = _flatten_alpha(image)
             converted = image.convert(mode)

@@ -4,7 +4,16 @@ Accepted: a uint8 ``HxW`` / ``HxWx3`` / ``HxWx4`` array, a batch ``NxHxW[xC]``, 
 a list of those, or a float tensor ``(1|3, H, W)`` / ``(N, 1|3, H, W)`` in [-1, 1]. Any size:
 sketches are resized to the model's square side and, on request, the result is resized back.
 Black-on-white is the convention; a white-on-black drawing is detected (or flagged with
-``invert=True``) and flipped.
+``invert=True``) and flipped. 16-bit (uint16) arrays are scaled to 8 bits.
+
+What is refused, the same for every model (each a ``ValueError`` naming the sketch's index):
+
+* an **empty sketch**, i.e. nothing drawn: one grey level everywhere (all white, all black,
+  any flat grey, up to :data:`MIN_INK_CONTRAST` of scanner or compression noise). A model
+  would otherwise invent a whole image from nothing; the message starts
+  ``"empty sketch: nothing drawn"``;
+* a sketch whose smaller side is under :data:`~sketchwidgets.io.MIN_IMAGE_SIDE` (16 px);
+* a float tensor holding NaN or inf.
 """
 
 from __future__ import annotations
@@ -16,7 +25,12 @@ import cv2
 import numpy as np
 import torch
 
-from sketchwidgets.io import image_to_tensor, tensor_to_image, to_gray
+from sketchwidgets.io import check_min_size, image_to_tensor, tensor_to_image, to_gray, to_uint8
+
+# A sketch has strokes when its darkest pixel is at least this many grey levels below its
+# lightest. Blank paper, scanned or JPEG-compressed, varies by less; a faint pencil line by more.
+MIN_INK_CONTRAST = 16
+EMPTY_SKETCH = "empty sketch: nothing drawn"
 
 
 @dataclass
@@ -34,43 +48,63 @@ def is_white_on_black(gray: np.ndarray) -> bool:
     return float(np.median(border)) < 128 and float(gray.mean()) < 128
 
 
-def _to_gray_list(sketch: Any) -> tuple[list[np.ndarray], bool]:
-    """Normalise any accepted input to a list of uint8 HxW arrays and a 'was batched' flag."""
+def has_strokes(gray: np.ndarray) -> bool:
+    """True when a uint8 grayscale sketch holds anything drawn (see :data:`MIN_INK_CONTRAST`)."""
+    return int(gray.max()) - int(gray.min()) >= MIN_INK_CONTRAST
+
+
+def _items(sketch: Any) -> tuple[list[Any], bool]:
+    """Split any accepted input into single sketches and a 'was batched' flag."""
     if isinstance(sketch, (list, tuple)):
-        return [_single_gray(item) for item in sketch], True
+        return list(sketch), True
     if isinstance(sketch, torch.Tensor):
-        if sketch.ndim == 4:
-            return [_single_gray(item) for item in sketch], True
-        return [_single_gray(sketch)], False
+        return (list(sketch), True) if sketch.ndim == 4 else ([sketch], False)
     array = np.asarray(sketch)
     if array.ndim == 4 or (array.ndim == 3 and array.shape[2] not in (1, 3, 4)):
-        return [_single_gray(item) for item in array], True
-    return [_single_gray(array)], False
+        return list(array), True
+    return [array], False
 
 
-def _single_gray(item: Any) -> np.ndarray:
+def _tensor_as_image(item: torch.Tensor, index: int) -> np.ndarray:
+    """A float ``(1|3, H, W)`` tensor in [-1, 1] as a uint8 image; NaN or inf raises."""
+    if item.ndim != 3 or item.shape[0] not in (1, 3):
+        raise ValueError(f"a sketch tensor must be (1|3, H, W), got {tuple(item.shape)}")
+    if item.is_floating_point() and not bool(torch.isfinite(item).all()):
+        raise ValueError(f"sketch {index} holds NaN or inf values: pass finite values in [-1, 1]")
+    return tensor_to_image(item)
+
+
+def _single_gray(item: Any, index: int) -> np.ndarray:
+    """One sketch as a uint8 HxW array, checked for type, shape, size and strokes."""
     if isinstance(item, torch.Tensor):
-        if item.ndim != 3 or item.shape[0] not in (1, 3):
-            raise ValueError(f"a sketch tensor must be (1|3, H, W), got {tuple(item.shape)}")
-        item = tensor_to_image(item)
+        item = _tensor_as_image(item, index)
     array = np.asarray(item)
     if array.dtype == bool:
         array = np.where(array, 0, 255).astype(np.uint8)
-    if array.dtype != np.uint8:
+    if array.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"a sketch array must be uint8 (or a float tensor), got {array.dtype}")
-    if array.ndim not in (2, 3) or min(array.shape[:2]) < 2:
+    if array.ndim not in (2, 3):
         raise ValueError(f"a sketch must be an HxW or HxWxC image, got shape {array.shape}")
-    return to_gray(array)
+    check_min_size(array, f"sketch {index}")
+    gray = to_gray(to_uint8(array))
+    if not has_strokes(gray):
+        raise ValueError(
+            f"{EMPTY_SKETCH} (sketch {index} is blank: one grey level, {int(gray.min())}, "
+            "everywhere); draw something first"
+        )
+    return gray
 
 
 def prepare_sketch(sketch: Any, size: int, *, invert: bool | None = None) -> PreparedSketch:
     """Sketch(es) -> ``(N, 1, size, size)`` tensor in [-1, 1], black ink on white.
 
     ``invert=None`` detects white-on-black drawings; ``True``/``False`` forces the choice.
+    Empty, too small or non-finite sketches raise ``ValueError`` (see the module docstring).
     """
-    grays, batched = _to_gray_list(sketch)
-    if not grays:
+    items, batched = _items(sketch)
+    if not items:
         raise ValueError("no sketch given (empty batch)")
+    grays = [_single_gray(item, index) for index, item in enumerate(items)]
     sizes = [g.shape[:2] for g in grays]
     resized = []
     for gray in grays:

@@ -1,3 +1,4 @@
+import cv2
 import numpy as np
 import pytest
 import torch
@@ -77,3 +78,32 @@ def test_gray_and_grid():
     grid = image_grid([np.zeros((4, 4), np.uint8)] * 3, ncols=2, pad=1)
     assert grid.shape == (2 * 5 + 1, 2 * 5 + 1, 3)
     assert grid[1, 1].tolist() == [0, 0, 0] and grid[0, 0].tolist() == [255, 255, 255]
+
+
+def _ramp16(height: int = 24, width: int = 40) -> np.ndarray:
+    """A uint16 gradient over the whole 16-bit range."""
+    return np.linspace(0, 65535, height * width).reshape(height, width).astype(np.uint16)
+
+
+@pytest.mark.parametrize("writer", ["opencv", "pillow"])
+def test_16_bit_grayscale_png_is_scaled_not_clipped(tmp_path, writer):
+    ramp = _ramp16()
+    path = tmp_path / "g16.png"
+    if writer == "opencv":
+        cv2.imwrite(str(path), ramp)
+    else:
+        Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode.startswith("I")  # really a 16-bit file
+    expected = np.round(ramp / 257.0).astype(np.uint8)
+    np.testing.assert_array_equal(read_image(path, "L"), expected)
+    np.testing.assert_array_equal(read_image(path), np.dstack([expected] * 3))
+
+
+def test_16_bit_rgb_png_keeps_its_colours(tmp_path):
+    ramp = _ramp16()
+    rgb = np.dstack([ramp, 65535 - ramp, np.full_like(ramp, 20000)])
+    path = tmp_path / "rgb16.png"
+    cv2.imwrite(str(path), rgb[..., ::-1])  # OpenCV writes BGR
+    assert cv2.imread(str(path), cv2.IMREAD_UNCHANGED).dtype == np.uint16
+    got = read_image(path).astype(int)
+    assert np.abs(got - np.round(rgb / 257.0)).max() <= 1  # Pillow keeps the high byte

@@ -58,6 +58,10 @@ invert=None, outputs=False)``
     image or a tensor, one sketch or a batch, of any size and either polarity, and returns
     uint8 RGB (HxWx3, or NxHxWx3 for a batch); ``outputs=True`` returns ``{name: uint8 array}``
     for every output instead. ``label`` as :meth:`SketchModel.label_indices` takes it.
+    One input policy for every model (:func:`~sketchwidgets.sketch_input.prepare_sketch`,
+    before any network runs): an empty sketch (nothing drawn: all white, all black, any flat
+    grey) raises ``ValueError("empty sketch: nothing drawn ...")``, as do a sketch under
+    16 px (``io.MIN_IMAGE_SIDE``) and a tensor holding NaN or inf.
     See :mod:`sketchwidgets.sketch_input`.
 
 ``network_names``

@@ -1,23 +1,30 @@
 """CompareView: N sketch-to-image generators side by side on the same sketch.
 
-Each model's image sits over its latency (ms); the ground truth, when given, comes first. The
-view can follow a :class:`~sketchwidgets.widgets.sketch_canvas.SketchCanvas`
+Each model's tile shows its image (and any extra outputs the model has, e.g. EdgeGAN's edge
+map, next to it) over its latency (ms); the ground truth, when given, comes first. The view
+can follow a :class:`~sketchwidgets.widgets.sketch_canvas.SketchCanvas`
 (:meth:`CompareView.connect`: the row updates, debounced, whenever a stroke ends) or be driven
-directly with :meth:`CompareView.update`. A stochastic model gets a new image from the re-roll
-button (the seed goes up by one, so results stay reproducible).
+directly with :meth:`CompareView.update`.
+
+What the controls offer follows the model contract (:mod:`sketchwidgets.models.base`):
+
+* one shared **class picker** when any model needs a class (``model.needs_label``), listing
+  the class names those models know (``model.class_names``); every such model generates for
+  the chosen class, and a model that does not know it says so in its tile;
+* a **re-roll** button per tile for a model with noise (``model.has_noise``: a latent code or
+  another documented noise source), giving that model alone the next seed (so a new z), and
+  one re-roll-all button (the view's ``seed`` + 1) while any shown model has noise.
 
 Bad input is reported, never raised: an empty sketch generates nothing and says so in the
-status line; a model that needs a class label (``model.needs_label``) gets a class dropdown
-and, without a choice, a tile asking for one; a model that raises shows its traceback in the
-Output area while the other models still render.
+status line; a model that raises shows its traceback in the Output area while the other
+models still render.
 """
 
 from __future__ import annotations
 
 import os
-import re
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -26,8 +33,8 @@ from ipywidgets import Button, Dropdown, HBox, Image, Label, Layout, Output, VBo
 from traitlets import Int, List, Unicode, observe
 
 from sketchwidgets.data.strokes import Sketch
-from sketchwidgets.inference import sketch_to_image
 from sketchwidgets.io import to_gray, write_image
+from sketchwidgets.sketch_input import has_strokes
 from sketchwidgets.widgets._images import (
     StaticFallback,
     format_exception,
@@ -35,64 +42,32 @@ from sketchwidgets.widgets._images import (
     placeholder,
     to_png,
 )
+from sketchwidgets.widgets._model_tile import ModelTile, shared_class_names, slug
 
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.models.base import SketchModel
 
+__all__ = ["CompareView", "slug"]
+
 EMPTY_MESSAGE = "empty sketch: draw something to generate"
-NEEDS_LABEL = "needs a class label"
-
-
-def slug(name: str) -> str:
-    """A CSS-class-safe version of a model name."""
-    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "model"
-
-
-def _class_options(model: SketchModel, class_names: Sequence[str] | None) -> list[tuple[str, Any]]:
-    """Dropdown options ``[("choose a class", None), (name, index), ...]`` for a model."""
-    names = list(class_names or getattr(model, "class_names", None) or [])
-    if not names:
-        count = int(getattr(model.config, "num_classes", 0) or 0)
-        names = [str(i) for i in range(count)]
-    return [("choose a class", None)] + [(n, i) for i, n in enumerate(names)]
-
-
-class _ModelTile(VBox):
-    """One model's image, its latency line and (for labelled models) a class dropdown."""
-
-    def __init__(
-        self, name: str, model: SketchModel, tile: int, class_names: Sequence[str] | None
-    ) -> None:
-        self.name = name
-        self.image = Image(format="png", width=tile, height=tile)
-        self.image.add_class("sketchwidgets-compare-image")
-        self.image.add_class(f"sketchwidgets-model-{slug(name)}")
-        self.caption = Label(name)
-        children: list[Any] = [self.image, self.caption]
-        self.label_picker: Dropdown | None = None
-        if model.needs_label:
-            self.label_picker = Dropdown(
-                options=_class_options(model, class_names), layout=Layout(width=f"{tile}px")
-            )
-            children.append(self.label_picker)
-        super().__init__(children, layout=Layout(margin="0 6px 0 0"))
+UNKNOWN_CLASS = "does not know class"
 
 
 class CompareView(StaticFallback, VBox):
-    """Generators side by side on one sketch, with latency, re-roll and PNG export.
+    """Generators side by side on one sketch, with latency, class, re-roll and PNG export.
 
     Parameters
     ----------
     models
-        ``{name: SketchModel}``; each runs through ``inference.sketch_to_image``.
+        ``{name: SketchModel}``; each runs through ``model.generate(..., outputs=True)``.
     canvas
         A SketchCanvas to follow (same as calling :meth:`connect`).
     ground_truth
         A uint8 image shown first, as "ground truth".
     seed
-        Seed passed to every model (the re-roll button adds one).
-    class_names
-        Names for the class dropdown of models that need a label.
+        Seed passed to every model (re-roll all adds one; a tile's re-roll adds one for it).
+    class_name
+        The class chosen at first in the class picker (default: the first one).
     tile
         Displayed image size in pixels.
     """
@@ -108,7 +83,7 @@ class CompareView(StaticFallback, VBox):
         canvas: Any = None,
         ground_truth: np.ndarray | None = None,
         seed: int = 0,
-        class_names: Sequence[str] | None = None,
+        class_name: str | None = None,
         tile: int = 160,
         **kwargs: Any,
     ) -> None:
@@ -116,28 +91,44 @@ class CompareView(StaticFallback, VBox):
             raise ValueError("CompareView needs at least one model: {name: SketchModel}")
         self.models = dict(models)
         self.tile = int(tile)
-        self.tiles = {n: _ModelTile(n, m, tile, class_names) for n, m in self.models.items()}
-        self._images: dict[str, np.ndarray] = {}
+        self.tiles = {n: ModelTile(n, m, self.tile) for n, m in self.models.items()}
+        self._outputs: dict[str, dict[str, np.ndarray]] = {}
         self._latency: dict[str, float] = {}
+        self._notes: dict[str, str | None] = {}
         self._sketch: np.ndarray | None = None
         self.ground_truth = None if ground_truth is None else np.asarray(ground_truth)
         self.status = Label(EMPTY_MESSAGE)
         self.status.add_class("sketchwidgets-compare-status")
         self.output = Output(layout=Layout(max_height="12em", overflow="auto"))
+        self.class_picker = self._build_class_picker(class_name)
         self.reroll_button = Button(
-            description="re-roll", icon="dice", tooltip="New seed for stochastic models"
+            description="re-roll all", icon="dice", tooltip="Next seed for every model with noise"
         )
         self.reroll_button.on_click(lambda _b: self.reroll())
         self.row = HBox(layout=Layout(flex_flow="row wrap"))
-        controls = HBox([self.reroll_button, self.status])
-        super().__init__([self.row, controls, self.output], seed=seed, **kwargs)
+        controls: list[Any] = [self.reroll_button, self.status]
+        if self.class_picker is not None:
+            controls.insert(0, self.class_picker)
+        super().__init__([self.row, HBox(controls), self.output], seed=seed, **kwargs)
         self.add_class("sketchwidgets-compare-view")
+        for name, tile_widget in self.tiles.items():
+            if tile_widget.reroll_button is not None:
+                tile_widget.reroll_button.on_click(lambda _b, name=name: self.reroll(name))
         self.shown = list(self.models)
-        for tile_widget in self.tiles.values():
-            if tile_widget.label_picker is not None:
-                tile_widget.label_picker.observe(lambda _c: self.refresh(), "value")
         if canvas is not None:
             self.connect(canvas)
+
+    def _build_class_picker(self, class_name: str | None) -> Dropdown | None:
+        """One dropdown of every class the label-needing models know (None if none needs one)."""
+        names = shared_class_names(self.models.values())
+        if not names:
+            return None
+        if class_name is not None and class_name not in names:
+            raise ValueError(f"unknown class {class_name!r}; the models know: {names}")
+        picker = Dropdown(options=names, value=class_name or names[0], description="class")
+        picker.add_class("sketchwidgets-class-picker")
+        picker.observe(lambda _c: self.refresh(self._labelled_names()), "value")
+        return picker
 
     # ----- layout ---------------------------------------------------------------------------
     @observe("shown")
@@ -161,6 +152,8 @@ class CompareView(StaticFallback, VBox):
             children.append(VBox([truth, Label("ground truth")]))
         children.extend(self.tiles[n] for n in self.shown)
         self.row.children = children
+        noisy = any(self.models[n].has_noise for n in self.shown)
+        self.reroll_button.layout.display = None if noisy else "none"
         self.refresh()
 
     # ----- inputs ---------------------------------------------------------------------------
@@ -170,20 +163,44 @@ class CompareView(StaticFallback, VBox):
         canvas.on_change(self.update, wait=wait)
         self.update(canvas)
 
-    def set_label(self, name: str, label: int | None) -> None:
-        """Choose the class index for model ``name`` (the dropdown's programmatic twin)."""
-        picker = self.tiles[name].label_picker
-        if picker is None:
-            raise ValueError(f"model {name!r} takes no class label")
-        picker.value = label
+    @property
+    def class_names(self) -> list[str]:
+        """The class picker's choices (empty when no model needs a class)."""
+        return [] if self.class_picker is None else list(self.class_picker.options)
 
-    def reroll(self) -> None:
-        """Use the next seed and regenerate (the re-roll button)."""
-        self.seed += 1
+    @property
+    def class_name(self) -> str | None:
+        """The class chosen in the picker (None when no model needs a class)."""
+        return None if self.class_picker is None else self.class_picker.value
+
+    def select_class(self, label: str | int) -> None:
+        """Choose the class by name or by its index in the picker (the dropdown's twin)."""
+        if self.class_picker is None:
+            raise ValueError("no model here needs a class: there is no class picker")
+        names = self.class_names
+        if isinstance(label, int) and not isinstance(label, bool) and 0 <= label < len(names):
+            label = names[label]
+        if label not in names:
+            raise ValueError(f"unknown class {label!r}; choose one of {names}")
+        self.class_picker.value = label
+
+    def reroll(self, name: str | None = None) -> None:
+        """A new seed, and regenerate: every model with noise, or model ``name`` alone."""
+        if name is None:
+            self.seed += 1
+            return
+        if not self.models[name].has_noise:
+            raise ValueError(f"model {name!r} has no noise: another seed gives the same image")
+        self.tiles[name].rolls += 1
+        self.refresh([name])
+
+    def seed_for(self, name: str) -> int:
+        """The seed model ``name`` runs with: the view's seed plus its tile's re-rolls."""
+        return self.seed + self.tiles[name].rolls
 
     @observe("seed")
     def _seed_changed(self, change: dict[str, Any]) -> None:
-        self.refresh()
+        self.refresh([n for n in self.shown if self.models[n].has_noise])
 
     def update(self, sketch: Any) -> None:
         """Generate every shown model's image from ``sketch``.
@@ -202,65 +219,84 @@ class CompareView(StaticFallback, VBox):
         if isinstance(sketch, Sketch):
             return None if sketch.is_empty else sketch.to_array(256)
         array = to_gray(np.asarray(sketch, dtype=np.uint8))
-        return None if int(array.min()) >= 250 else array
+        return array if has_strokes(array) else None  # sketch_input's one empty-sketch rule
 
     # ----- generation -----------------------------------------------------------------------
-    def refresh(self) -> None:
-        """Regenerate from the last sketch (after a seed, label or model-list change)."""
-        self._images.clear()
-        self._latency.clear()
+    def _labelled_names(self) -> list[str]:
+        return [n for n in self.shown if self.models[n].needs_label]
+
+    def refresh(self, names: Iterable[str] | None = None) -> None:
+        """Regenerate ``names`` (default: every shown model) from the last sketch."""
+        names = list(self.shown if names is None else names)
         if self._sketch is None:
             self._show_empty()
         else:
-            notes = [self._generate(name) for name in self.shown]
-            done = sum(note is None for note in notes)
-            problems = "; ".join(n for n in notes if n)
-            self.status.value = f"{done} of {len(self.shown)} generated, seed {self.seed}" + (
-                f" ({problems})" if problems else ""
-            )
+            for name in names:
+                self._notes[name] = self._generate(name)
+            self._report()
         self.set_trait("generation", self.generation + 1)
 
+    def _report(self) -> None:
+        """The status line: how many shown models have an image, and why the others not."""
+        done = sum(n in self._outputs for n in self.shown)
+        problems = "; ".join(note for n in self.shown if (note := self._notes.get(n)))
+        self.status.value = f"{done} of {len(self.shown)} generated, seed {self.seed}" + (
+            f" ({problems})" if problems else ""
+        )
+
     def _show_empty(self) -> None:
+        self._outputs.clear()
+        self._latency.clear()
+        self._notes.clear()
         for name in self.shown:
-            self._set_tile(name, placeholder("no sketch", self.tile), "")
+            self.tiles[name].show_placeholder(placeholder("no sketch", self.tile), "")
         self.status.value = EMPTY_MESSAGE
 
     def _generate(self, name: str) -> str | None:
         """Run one model; returns None on success or a short note on why not."""
-        tile, model = self.tiles[name], self.models[name]
-        label = tile.label_picker.value if tile.label_picker is not None else None
-        if model.needs_label and label is None:
-            self._set_tile(name, placeholder(NEEDS_LABEL, self.tile), f"{name}: {NEEDS_LABEL}")
-            return f"{name} {NEEDS_LABEL}"
+        model = self.models[name]
+        self._outputs.pop(name, None)
+        self._latency.pop(name, None)
+        label = self.class_name if model.needs_label else None
+        if label is not None and label not in model.class_names:
+            note = f"{name} {UNKNOWN_CLASS} {label!r}"
+            self._show_problem(name, f"{UNKNOWN_CLASS} {label!r}", note)
+            return note
         start = time.perf_counter()
         try:
-            image = sketch_to_image(model, self._sketch, seed=self.seed, label=label)
+            outputs = model.generate(
+                self._sketch, seed=self.seed_for(name), label=label, outputs=True
+            )
         except Exception as error:  # one failing model must not hide the others
             self.output.append_stderr(f"model {name!r} failed:\n{format_exception(error)}")
-            self._set_tile(name, placeholder("error (see below)", self.tile), f"{name}: error")
+            self._show_problem(name, "error (see below)", f"{name}: error")
             return f"{name} failed"
         latency = (time.perf_counter() - start) * 1000.0
-        self._images[name], self._latency[name] = image, latency
-        self._set_tile(name, image, f"{name}: {latency:.0f} ms")
+        self._outputs[name], self._latency[name] = outputs, latency
+        self.tiles[name].show(outputs, f"{name}: {latency:.0f} ms")
         return None
 
-    def _set_tile(self, name: str, image: np.ndarray, caption: str) -> None:
-        self.tiles[name].image.value = to_png(image)
-        self.tiles[name].caption.value = caption
+    def _show_problem(self, name: str, text: str, caption: str) -> None:
+        self.tiles[name].show_placeholder(placeholder(text, self.tile), caption)
 
     # ----- results --------------------------------------------------------------------------
     @property
     def images(self) -> dict[str, np.ndarray]:
         """The last generated images by model name (uint8 HxWx3); failed models are absent."""
-        return dict(self._images)
+        return {name: outputs["image"] for name, outputs in self._outputs.items()}
+
+    @property
+    def outputs(self) -> dict[str, dict[str, np.ndarray]]:
+        """Every output of the last generation: ``{model: {"image": ..., "edge": ...}}``."""
+        return {name: dict(outputs) for name, outputs in self._outputs.items()}
 
     @property
     def last_latency_ms(self) -> dict[str, float]:
-        """Milliseconds each model took in the last update."""
+        """Milliseconds each model took in its last generation."""
         return dict(self._latency)
 
     def row_image(self, *, tile: int | None = None) -> np.ndarray:
-        """The row as one RGB image: input sketch, ground truth, then each model, captioned."""
+        """The row as one RGB image: sketch, ground truth, then each model's outputs, captioned."""
         size = tile or self.tile
         images: list[np.ndarray] = []
         labels: list[str] = []
@@ -271,13 +307,18 @@ class CompareView(StaticFallback, VBox):
             images.append(self.ground_truth)
             labels.append("ground truth")
         for name in self.shown:
-            if name in self._images:
-                images.append(self._images[name])
-                labels.append(f"{name} ({self._latency[name]:.0f} ms)")
-            else:
-                images.append(placeholder("no image", size))
-                labels.append(name)
+            made = self._outputs.get(name, {})
+            for output in self.tiles[name].output_names:
+                images.append(made[output] if output in made else placeholder("no image", size))
+                labels.append(self._tile_label(name, output))
         return labelled_strip(images, labels, tile=size)
+
+    def _tile_label(self, name: str, output: str) -> str:
+        if output != "image":
+            return f"{name}: {output}"
+        if name in self._latency:
+            return f"{name} ({self._latency[name]:.0f} ms)"
+        return name
 
     def export_png(
         self, path: str | os.PathLike, *, tile: int | None = None, overwrite: bool = False
@@ -291,9 +332,10 @@ class CompareView(StaticFallback, VBox):
         return self.row_image(tile=96)
 
     def summary(self) -> str:
-        """E.g. ``CompareView: 2 models (a, b), seed 0, 2 images``."""
+        """E.g. ``CompareView: 2 models (a, b), seed 0, 2 images`` (plus the class, if any)."""
         names = ", ".join(self.shown)
+        chosen = "" if self.class_picker is None else f", class {self.class_name!r}"
         return (
-            f"CompareView: {len(self.shown)} models ({names}), seed {self.seed}, "
-            f"{len(self._images)} images"
+            f"CompareView: {len(self.shown)} models ({names}), seed {self.seed}{chosen}, "
+            f"{len(self._outputs)} images"
         )

@@ -105,7 +105,9 @@ def test_a_default_run_writes_log_samples_and_a_loadable_checkpoint(
     assert (tmp_path / "samples" / "step_000004.png").is_file()
     assert History.from_jsonl(tmp_path / "history.jsonl") == history
     model = load_model(tmp_path / "checkpoints" / "last.pt")
-    assert model.generate(np.full((40, 40), 255, np.uint8)).shape == (32, 32, 3)
+    sketch = np.full((40, 40), 255, np.uint8)
+    sketch[20, 5:35] = 0  # a drawn line: an empty sketch is refused
+    assert model.generate(sketch).shape == (32, 32, 3)
     assert trainer.device.type == "cpu" and not trainer.stop_training
 
 

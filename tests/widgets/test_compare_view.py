@@ -61,6 +61,8 @@ def test_empty_canvas_generates_nothing_and_says_so(echo):
     assert view.status.value == "empty sketch: draw something to generate"
     view.update(np.full((16, 16), 255, np.uint8))
     assert view.images == {} and "empty" in view.status.value
+    view.update(np.zeros((16, 16), np.uint8))  # all black: the same empty-sketch rule
+    assert view.images == {} and view.status.value == "empty sketch: draw something to generate"
 
 
 def test_model_needing_a_label_asks_for_one(echo, labelled):
