@@ -4,7 +4,9 @@ An ``ipywidgets.AppLayout``: the header holds the model picker and the example-s
 the left pane a :class:`SketchCanvas`, the right pane a :class:`CompareView` wired to the
 canvas (the row updates shortly after every stroke), the footer a status line. With a
 ``dataset`` a "trace a photo" button puts a dataset photo faintly under the canvas and shows it
-as the ground truth.
+as the ground truth. Models that need a class share the CompareView's one class picker, whose
+names come from the models (``model.class_names``); loading an example of a class the models
+know also picks that class.
 """
 
 from __future__ import annotations
@@ -36,8 +38,8 @@ class SketchStudio(StaticFallback, AppLayout):
         Optional core dataset whose photos can be traced (and shown as ground truth).
     size
         Canvas side in pixels.
-    class_names
-        Class names for models that need a label (default: the embedded classes).
+    class_name
+        The class picked at first for the models that need one (default: their first class).
     """
 
     def __init__(
@@ -46,13 +48,13 @@ class SketchStudio(StaticFallback, AppLayout):
         *,
         dataset: Any = None,
         size: int = 256,
-        class_names: Sequence[str] | None = None,
+        class_name: str | None = None,
         wait: float = 0.0,
     ) -> None:
         self.dataset = dataset
         self._trace_index = -1
         self.canvas = SketchCanvas(size, size)
-        self.compare = CompareView(models, class_names=class_names or list(CLASSES))
+        self.compare = CompareView(models, class_name=class_name)
         self.compare.connect(self.canvas, wait=wait)
         self.model_picker = SelectMultiple(
             options=list(models), value=list(models), description="models", rows=min(4, len(models))
@@ -84,7 +86,10 @@ class SketchStudio(StaticFallback, AppLayout):
 
     # ----- programmatic twins ---------------------------------------------------------------
     def load_example(self, class_name: str) -> None:
-        """Put the built-in example sketch of ``class_name`` on the canvas."""
+        """Put the built-in example sketch of ``class_name`` on the canvas (and pick the class
+        for the models that need one, when they know it)."""
+        if class_name in self.compare.class_names:
+            self.compare.select_class(class_name)
         self.canvas.sketch = example_sketch(class_name)
         self.canvas.flush()  # generate now rather than after the drawing pause
         self.status.value = f"loaded the example {class_name!r}"

@@ -14,7 +14,7 @@ from sketchwidgets.models.base import SketchModel
 @dataclass(frozen=True)
 class EchoConfig:
     image_size: int = 32
-    num_classes: int = 3
+    class_names: tuple[str, ...] = ()
 
 
 class Echo(SketchModel):
@@ -40,6 +40,47 @@ class Labelled(Echo):
     name = "labelled"
     needs_label = True
 
+    def __init__(self, config: EchoConfig | None = None) -> None:
+        super().__init__(config or EchoConfig(class_names=("cat", "dog", "shoe")))
+
+
+@dataclass(frozen=True)
+class ClassEdgeConfig:
+    image_size: int = 32
+    class_names: tuple[str, ...] = ("apple", "ball", "mug")
+    z_dim: int = 2
+
+
+class ClassEdge(SketchModel):
+    """Shaped like EdgeGAN: needs a class, draws z, and returns an image and an edge map.
+
+    image: the sketch's ink, red channel = the class, green channel = z[0];
+    edge: the sketch inverted (white lines on black).
+    """
+
+    name = "class_edge"
+    config_class = ClassEdgeConfig
+    needs_label = True
+    output_names = ("image", "edge")
+
+    def __init__(self, config: ClassEdgeConfig | None = None) -> None:
+        super().__init__(config)
+        self.weight = nn.Parameter(torch.zeros(1))
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.z_dim
+
+    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
+        return self.generate_outputs(sketch, generator=generator, label=label, z=z)["image"]
+
+    def generate_outputs(self, sketch, *, generator=None, label=None, z=None):
+        z = self.latent_codes(sketch.shape[0], generator, z)
+        image = sketch.repeat(1, 3, 1, 1)
+        image[:, 0] = -1.0 + 0.5 * label.float().view(-1, 1, 1)
+        image[:, 1] = z[:, :1, None].tanh()
+        return {"image": image, "edge": -sketch.repeat(1, 3, 1, 1)}
+
 
 class Broken(Echo):
     """A model whose generator raises."""
@@ -63,6 +104,11 @@ def labelled():
 @pytest.fixture
 def broken():
     return Broken()
+
+
+@pytest.fixture
+def class_edge():
+    return ClassEdge()
 
 
 @pytest.fixture

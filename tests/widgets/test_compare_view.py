@@ -65,21 +65,40 @@ def test_empty_canvas_generates_nothing_and_says_so(echo):
     assert view.images == {} and view.status.value == "empty sketch: draw something to generate"
 
 
-def test_model_needing_a_label_asks_for_one(echo, labelled):
-    view = CompareView({"echo": echo, "labelled": labelled}, class_names=["cat", "dog", "shoe"])
-    picker = view.tiles["labelled"].label_picker
-    assert [text for text, _ in picker.options] == ["choose a class", "cat", "dog", "shoe"]
-    assert view.tiles["echo"].label_picker is None
+def test_one_class_picker_takes_its_classes_from_the_models(echo, labelled, class_edge):
+    view = CompareView({"echo": echo, "labelled": labelled, "class_edge": class_edge})
+    assert view.class_names == ["cat", "dog", "shoe", "apple", "ball", "mug"]  # one picker
+    assert view.class_name == "cat"  # the first class, so every model draws at once
+    sketch = np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255)
+    view.update(sketch)
+    assert set(view.images) == {"echo", "labelled"}  # class_edge does not know "cat"
+    assert "class_edge does not know class 'cat'" in view.status.value
+    view.class_picker.value = "shoe"  # the user picks a class: labelled's image changes
+    assert shown_pixels(view, "labelled")[0, 0, 0] == view.images["labelled"][0, 0, 0]
+    shoe = view.images["labelled"].copy()
+    view.select_class("dog")
+    assert not np.array_equal(view.images["labelled"], shoe)
+    view.class_picker.value = "mug"
+    mug = shown_pixels(view, "class_edge")
+    view.class_picker.value = "apple"
+    assert not np.array_equal(shown_pixels(view, "class_edge"), mug)
+    assert set(view.images) == {"echo", "class_edge"}  # now labelled does not know the class
+    with pytest.raises(ValueError, match="choose one of"):
+        view.select_class("zebra")
+    assert CompareView({"echo": echo}).class_picker is None
+
+
+def test_extra_outputs_show_next_to_the_image(class_edge):
+    view = CompareView({"class_edge": class_edge}, class_name="ball")
+    tile = view.tiles["class_edge"]
+    assert list(tile.images) == ["image", "edge"]
     view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
-    assert set(view.images) == {"echo"}
-    assert "labelled needs a class label" in view.status.value
-    picker.value = 2  # the user picks "shoe"
-    assert set(view.images) == {"echo", "labelled"}
-    tinted = view.images["labelled"][0, 0, 0]
-    view.set_label("labelled", 0)
-    assert view.images["labelled"][0, 0, 0] != tinted
-    with pytest.raises(ValueError, match="takes no class label"):
-        view.set_label("echo", 1)
+    image, edge = from_png(tile.images["image"].value), from_png(tile.images["edge"].value)
+    assert image.shape == edge.shape == (32, 32, 3)
+    assert image[16, 16, 2] < 50 and edge[16, 16, 2] > 200  # black ink; white line on the edge
+    assert image[1, 1, 2] > 200 and edge[1, 1, 2] < 50
+    assert set(view.outputs["class_edge"]) == {"image", "edge"}
+    np.testing.assert_array_equal(view.outputs["class_edge"]["edge"], edge)
 
 
 def test_a_failing_model_shows_its_error_and_the_others_still_render(echo, broken):
@@ -91,21 +110,36 @@ def test_a_failing_model_shows_its_error_and_the_others_still_render(echo, broke
     assert "1 of 2 generated" in view.status.value
 
 
-def test_reroll_changes_the_seed_and_regenerates(echo):
-    view = CompareView({"echo": echo}, seed=5)
+def test_reroll_is_offered_for_models_with_noise_and_changes_their_image(
+    echo, class_edge, tiny_pix2pix
+):
+    models = {"echo": echo, "class_edge": class_edge, "pix2pix": tiny_pix2pix["pix2pix_a"]}
+    view = CompareView(models, seed=5, class_name="mug")
+    assert view.tiles["echo"].reroll_button is None
+    assert view.tiles["pix2pix"].reroll_button is None  # eval-mode pix2pix: no noise
     view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
+    first = {name: shown_pixels(view, name) for name in models}
+    view.tiles["class_edge"].reroll_button.click()  # the user re-rolls one tile: a new z
+    assert view.seed == 5 and view.seed_for("class_edge") == 6
+    assert not np.array_equal(shown_pixels(view, "class_edge"), first["class_edge"])
+    assert np.array_equal(shown_pixels(view, "pix2pix"), first["pix2pix"])
+    assert view.reroll_button.layout.display is None  # re-roll all: shown, a model has noise
     before = view.generation
     view.reroll_button.click()
     assert view.seed == 6 and view.generation == before + 1
+    with pytest.raises(ValueError, match="has no noise"):
+        view.reroll("echo")
+    view.shown = ["echo", "pix2pix"]
+    assert view.reroll_button.layout.display == "none"  # no model with noise left
 
 
-def test_export_png_writes_the_row(tmp_path, echo, labelled):
+def test_export_png_writes_the_row(tmp_path, echo, class_edge):
     truth = np.zeros((40, 40, 3), np.uint8)
-    view = CompareView({"echo": echo, "labelled": labelled}, ground_truth=truth)
+    view = CompareView({"echo": echo, "class_edge": class_edge}, ground_truth=truth)
     view.update(np.pad(np.zeros((8, 8), np.uint8), 12, constant_values=255))
     path = view.export_png(tmp_path / "row.png", tile=64)
     row = read_image(path)
-    tiles = 4  # sketch, ground truth, echo, labelled
+    tiles = 5  # sketch, ground truth, echo, class_edge's image and edge
     assert row.shape[1] == tiles * 64 + (tiles - 1) * 4
     with pytest.raises(FileExistsError):
         view.export_png(path)

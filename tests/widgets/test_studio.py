@@ -39,7 +39,8 @@ def test_studio_composes_canvas_and_compare_view(echo, labelled):
     studio.canvas.extend_stroke(80, 80)
     studio.canvas.end_stroke()
     studio.canvas.flush()
-    assert set(studio.compare.images) == {"echo"}  # labelled waits for a class
+    assert set(studio.compare.images) == {"echo", "labelled"}  # the first class, "cat"
+    assert studio.compare.class_name == "cat"
 
 
 def test_example_loader_puts_a_drawing_on_the_canvas(echo):
@@ -49,6 +50,19 @@ def test_example_loader_puts_a_drawing_on_the_canvas(echo):
     assert studio.canvas.stroke_count > 0
     assert "echo" in studio.compare.images  # generated at once, no drawing pause to wait for
     assert studio.status.value.startswith("loaded the example")
+
+
+def test_loading_an_example_picks_its_class_for_the_labelled_models(echo, class_edge):
+    studio = SketchStudio({"echo": echo, "class_edge": class_edge}, size=96)
+    assert studio.compare.class_names == ["apple", "ball", "mug"]  # from the model
+    studio.load_example("mug")
+    assert studio.compare.class_name == "mug"
+    assert set(studio.compare.outputs["class_edge"]) == {"image", "edge"}
+    mug = studio.compare.images["class_edge"]
+    studio.compare.class_picker.value = "ball"
+    assert not np.array_equal(studio.compare.images["class_edge"], mug)
+    studio.load_example("tree")  # a class the model does not know: the pick stays
+    assert studio.compare.class_name == "ball"
 
 
 def test_model_picker_chooses_the_models_shown(echo, labelled):

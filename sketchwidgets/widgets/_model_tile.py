@@ -1,0 +1,87 @@
+"""One model's tile in a CompareView: every output side by side, its latency, its re-roll.
+
+The tile shows what the model contract (:mod:`sketchwidgets.models.base`) says the model has:
+one image per name in ``model.output_names`` ("image" first, then e.g. EdgeGAN's "edge"), and
+a re-roll button only when ``model.has_noise`` (another seed can give another image).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from ipywidgets import Button, HBox, Image, Label, Layout, VBox
+
+from sketchwidgets.widgets._images import to_png
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sketchwidgets.models.base import SketchModel
+
+
+def slug(name: str) -> str:
+    """A CSS-class-safe version of a model name."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "model"
+
+
+def shared_class_names(models: Iterable[SketchModel]) -> list[str]:
+    """Every class name of the models that need a label, in first-seen order (one picker)."""
+    names: dict[str, None] = {}
+    for model in models:
+        if model.needs_label:
+            names.update(dict.fromkeys(model.class_names))
+    return list(names)
+
+
+class ModelTile(VBox):
+    """A model's outputs in a row, the caption (name and latency) and, with noise, a re-roll.
+
+    ``images[output]`` is the ``ipywidgets.Image`` of each output; ``image`` is the main one.
+    ``rolls`` counts this tile's re-rolls: the model runs with the view's seed + ``rolls``.
+    """
+
+    def __init__(self, name: str, model: SketchModel, tile: int) -> None:
+        self.name = name
+        self.output_names = tuple(model.output_names)
+        self.rolls = 0
+        self.images: dict[str, Image] = {}
+        for output in self.output_names:
+            view = Image(format="png", width=tile, height=tile)
+            main = output == "image"
+            view.add_class(
+                "sketchwidgets-compare-image" if main else "sketchwidgets-compare-output"
+            )
+            view.add_class(f"sketchwidgets-model-{slug(name)}")
+            view.add_class(f"sketchwidgets-output-{slug(output)}")
+            self.images[output] = view
+        self.image = self.images["image"]
+        self.caption = Label(name)
+        children: list[Any] = [self._outputs_row(), self.caption]
+        self.reroll_button: Button | None = None
+        if model.has_noise:
+            self.reroll_button = Button(
+                description="re-roll",
+                icon="dice",
+                tooltip=f"new z / noise for {name} only",
+                layout=Layout(width="auto"),
+            )
+            self.reroll_button.add_class("sketchwidgets-tile-reroll")
+            children.append(self.reroll_button)
+        super().__init__(children, layout=Layout(margin="0 6px 0 0"))
+
+    def _outputs_row(self) -> Any:
+        """The main image alone, or every output over its name."""
+        if len(self.images) == 1:
+            return self.image
+        return HBox([VBox([view, Label(output)]) for output, view in self.images.items()])
+
+    def show(self, outputs: Mapping[str, np.ndarray], caption: str) -> None:
+        """Display each output (uint8) and the caption."""
+        for output, view in self.images.items():
+            view.value = to_png(outputs[output])
+        self.caption.value = caption
+
+    def show_placeholder(self, image: np.ndarray, caption: str) -> None:
+        """The same placeholder in every output slot."""
+        self.show(dict.fromkeys(self.images, image), caption)
