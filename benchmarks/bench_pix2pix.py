@@ -3,6 +3,7 @@
     python benchmarks/bench_pix2pix.py            # full run (minutes on a 2-core CPU)
     python benchmarks/bench_pix2pix.py --quick    # fewer repetitions
     python benchmarks/bench_pix2pix.py --device cuda
+    python benchmarks/bench_pix2pix.py --device cuda --compile --only train   # torch.compile'd
     python benchmarks/bench_pix2pix.py --quick --threads 1 --clock cpu   # on a busy machine
 
 Prints, for each case, the reference loop (benchmarks/reference_pix2pix.py: the reference's
@@ -21,19 +22,23 @@ networks and ``optimize_parameters``, untuned) and ours (``Pix2Pix.train_step``)
 Both sides run float32 and the same sums; ours only computes them faster (GEMM path for small
 feature maps, Winograd F(4x4, 4x4) for the PatchGAN's stride-1 layer, fused Adam; see
 sketchwidgets/models/layers.py and winograd.py), so losses agree to float rounding. On CUDA
-ours runs inside ``device.autocast_context`` (bfloat16) as the trainer does; the loss check
-stays float32.
+ours runs as the trainer runs it: inside ``device.autocast_context`` (bfloat16), networks and
+batch in channels_last; the reference keeps PyTorch's defaults (so its float32 convolutions
+may use TF32). The loss check stays float32, with TF32 off on both sides. ``--compile`` wraps
+our generator and discriminator in ``torch.compile`` for the training rows (peak memory is
+then not measured: each probe would compile again).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +54,7 @@ TRAIN_CASES = [(64, 16), (64, 64), (256, 1), (256, 8)]  # (image size, batch siz
 INFER_SIZES = [64, 256]
 LOSS_CASES = [(64, 4), (256, 1)]  # (image size, batch size) of the float32 loss check
 LOSS_RTOL = 1e-3
+COMPILE = False  # --compile: our networks through torch.compile in the training rows
 
 
 def build_pair(size: int, device: torch.device, seed: int = 0) -> tuple[ReferencePix2Pix, Pix2Pix]:
@@ -69,6 +75,31 @@ def make_batch(size: int, n: int, device: torch.device, seed: int = 0) -> dict[s
         "sketch": (torch.rand(n, 1, size, size, generator=g) * 2 - 1).to(device),
         "photo": (torch.rand(n, 3, size, size, generator=g) * 2 - 1).to(device),
     }
+
+
+def trainer_layout(model: Pix2Pix, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """On CUDA, ours in the Trainer's memory format: model and images channels_last."""
+    if model.device.type != "cuda":
+        return batch
+    model.to(memory_format=torch.channels_last)
+    return {k: v.contiguous(memory_format=torch.channels_last) for k, v in batch.items()}
+
+
+def compile_networks(model: Pix2Pix) -> None:
+    """Replace each network by its ``torch.compile`` wrapper (same parameters)."""
+    for name in model.network_names:
+        setattr(model, name, torch.compile(getattr(model, name)))
+
+
+@contextlib.contextmanager
+def no_tf32() -> Iterator[None]:
+    """Plain float32 convolutions and matrix products on CUDA (PyTorch allows TF32 convs)."""
+    saved = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    try:
+        yield
+    finally:
+        torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = saved
 
 
 def reference_step(ref: ReferencePix2Pix, batch: dict[str, torch.Tensor]) -> None:
@@ -114,12 +145,14 @@ def loss_check(size: int, n: int, device: torch.device, steps: int = 2) -> float
     ref, ours = build_pair(size, device)
     optimizers = ours.configure_optimizers()
     batch = make_batch(size, n, device, seed=1)
+    our_batch = trainer_layout(ours, batch)
     worst = 0.0
     for step in range(steps):
         torch.manual_seed(step)  # same dropout masks
-        reference_step(ref, batch)
-        torch.manual_seed(step)
-        losses = ours.train_step(batch, optimizers)
+        with no_tf32():
+            reference_step(ref, batch)
+            torch.manual_seed(step)
+            losses = ours.train_step(our_batch, optimizers)
         for name, value in ref.losses().items():
             worst = max(worst, abs(losses[name].item() - value) / max(abs(value), 1e-6))
     return worst
@@ -129,11 +162,12 @@ def memory_probe(impl: str, size: int, n: int, device: torch.device) -> int:
     """Peak memory (bytes) of one training step of ``impl`` ("ref" or "ours")."""
     ref, ours = build_pair(size, device)
     batch = make_batch(size, n, device)
+    our_batch = trainer_layout(ours, batch)
     optimizers = ours.configure_optimizers()
     step = (
         (lambda: reference_step(ref, batch))
         if impl == "ref"
-        else (lambda: our_step(ours, optimizers, batch))
+        else (lambda: our_step(ours, optimizers, our_batch))
     )
     if device.type == "cuda":
         torch.cuda.synchronize(device)
@@ -182,17 +216,23 @@ def peak_memory(impl: str, size: int, n: int, device: torch.device) -> int:
 def train_row(size: int, n: int, repeats: int, device: torch.device) -> dict:
     """Images/s and peak memory of both implementations for one (size, batch) case."""
     ref, ours = build_pair(size, device)
-    optimizers = ours.configure_optimizers()
     batch = make_batch(size, n, device)
+    our_batch = trainer_layout(ours, batch)
+    if COMPILE:
+        compile_networks(ours)
+    optimizers = ours.configure_optimizers()
+    for _ in range(2 if COMPILE else 0):  # compile every graph (D with and without gradients)
+        our_step(ours, optimizers, our_batch)
     seconds = time_alternating(
         {
             "ref": lambda: reference_step(ref, batch),
-            "ours": lambda: our_step(ours, optimizers, batch),
+            "ours": lambda: our_step(ours, optimizers, our_batch),
         },
         repeats,
         device,
     )
-    memory = {impl: peak_memory(impl, size, n, device) for impl in ("ref", "ours")}
+    impls = () if COMPILE else ("ref", "ours")
+    memory = {impl: peak_memory(impl, size, n, device) for impl in impls}
     return {"ips": {k: n / v for k, v in seconds.items()}, "mem": memory}
 
 
@@ -243,6 +283,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--only", choices=("train", "infer"), help="run one part of the table")
     parser.add_argument(
+        "--compile", action="store_true", help="torch.compile our networks (training rows)"
+    )
+    parser.add_argument(
         "--train-cases",
         type=_parse_cases,
         default=TRAIN_CASES,
@@ -255,8 +298,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
-    global clock
+    global clock, COMPILE
     clock = CLOCKS[args.clock]
+    COMPILE = args.compile
     if args.memory_probe:
         impl, size, n = args.memory_probe
         print(json.dumps({"bytes": memory_probe(impl, int(size), int(n), device)}))
@@ -264,7 +308,9 @@ def main(argv: list[str] | None = None) -> None:
     train_repeats, infer_repeats = (3, 10) if args.quick else (8, 50)
     print(
         f"pix2pix benchmark on {device} ({torch.get_num_threads()} threads, {args.clock} clock, "
-        f"torch {torch.__version__}); reference = plain eager float32 loop"
+        f"torch {torch.__version__}); reference = plain eager float32 loop; ours"
+        + (" bfloat16 autocast, channels_last" if device.type == "cuda" else " float32")
+        + (", torch.compile" if COMPILE else "")
     )
     for size, n in LOSS_CASES if args.only != "infer" else ():
         worst = loss_check(size, n, device)
@@ -281,11 +327,16 @@ def main(argv: list[str] | None = None) -> None:
                 f"train {size}px batch {n}", row["ips"]["ref"], row["ips"]["ours"], "img/s", True
             )
         )
-        print(
-            _fmt_row(
-                "  peak memory", row["mem"]["ref"] / 2**20, row["mem"]["ours"] / 2**20, "MiB", False
+        if row["mem"]:
+            print(
+                _fmt_row(
+                    "  peak memory",
+                    row["mem"]["ref"] / 2**20,
+                    row["mem"]["ours"] / 2**20,
+                    "MiB",
+                    False,
+                )
             )
-        )
     for size in INFER_SIZES if args.only != "train" else ():
         row = infer_row(size, infer_repeats, device)
         print(
