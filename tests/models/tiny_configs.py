@@ -1,0 +1,24 @@
+"""The smallest config of every registered model, for the registry-wide contract test.
+
+``TINY_CONFIGS[name]`` is a dict of config overrides for ``build_model(name, **overrides)``:
+32 px images, the narrowest widths that still build, a search or schedule cut to a few steps.
+``class_names`` is left out: the test fills it in from its labelled data. A model added to
+``sketchwidgets.models.MODELS`` adds one line here, or ``tests/models/test_contract.py`` fails.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+TINY_CONFIGS: dict[str, dict[str, Any]] = {
+    "pix2pix": {"image_size": 32, "ngf": 4, "ndf": 4},
+    "contextual_gan": {
+        "image_size": 32,
+        "z_dim": 8,
+        "gf_dim": 4,
+        "df_dim": 4,
+        "n_init": 2,
+        "search_iters": 2,
+    },
+    "sketchygan": {"image_size": 32, "ngf": 4, "ndf": 4, "latent_dim": 8},
+}
