@@ -12,10 +12,12 @@ from sketchwidgets.io import load_torch
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
 from sketchwidgets.models.pix2pix import Pix2Pix
+from sketchwidgets.models.sketchygan import SketchyGAN
 
 MODELS: dict[str, type[SketchModel]] = {
     "pix2pix": Pix2Pix,
     "contextual_gan": ContextualGAN,
+    "sketchygan": SketchyGAN,
 }
 
 
