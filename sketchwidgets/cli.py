@@ -1,18 +1,49 @@
 """Command line: ``python -m sketchwidgets build-dataset | train | generate | evaluate``.
 
 Library code never sees argparse; this module only maps arguments onto core calls.
+
+Every command ends with one readable line on an error, and its exit status says what happened:
+
+* 0 -- done;
+* 1 -- the system failed us: a full disk ("no space left"), a read-only or missing-permission
+  folder, another run holding the run folder, any other unexpected error;
+* 2 -- bad input: a usage error, a missing or unreadable file, a bad value, an unsafe checkpoint;
+* 3 -- training diverged (a non-finite loss, weight or buffer); nothing non-finite was saved.
+
+``SKETCHWIDGETS_TRACEBACK=1`` re-raises instead, for debugging.
 """
 
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from sketchwidgets.io import ImageReadError
+
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
+_NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _count(minimum: int):
+    """An argparse type: an int of at least ``minimum`` (a usage error otherwise)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{value} is too small: at least {minimum}")
+        return value
+
+    return parse
 
 
 def _build_parser() -> argparse.ArgumentParser:
@@ -31,9 +62,22 @@ def _build_parser() -> argparse.ArgumentParser:
     train = commands.add_parser("train", help="train a model")
     train.add_argument("model", help="model name, e.g. pix2pix")
     train.add_argument("--data", required=True, help="dataset folder, or embedded[:N]")
-    train.add_argument("--steps", type=int, required=True)
-    train.add_argument("--batch-size", type=int, default=None)
-    train.add_argument("--run-dir", default="runs/latest")
+    train.add_argument("--steps", type=_count(1), required=True, help="total steps (>= 1)")
+    train.add_argument("--batch-size", type=_count(1), default=None)
+    train.add_argument(
+        "--run-dir",
+        default=None,
+        help="run folder (default: the resumed checkpoint's run, else runs/latest)",
+    )
+    train.add_argument(
+        "--overwrite", action="store_true", help="start over in a run folder that holds a run"
+    )
+    train.add_argument(
+        "--checkpoint-every",
+        type=_count(0),
+        default=None,
+        help="steps between checkpoints (default: about ten a run; 0: only at the end)",
+    )
     train.add_argument(
         "--set",
         action="append",
@@ -41,7 +85,11 @@ def _build_parser() -> argparse.ArgumentParser:
         metavar="KEY=VALUE",
         help="override a model config field (repeatable)",
     )
-    train.add_argument("--resume", default=None, help="checkpoint to resume from")
+    train.add_argument(
+        "--resume",
+        default=None,
+        help="checkpoint to continue (its own config; --set overrides it)",
+    )
     train.add_argument("--device", default=None)
     train.add_argument("--seed", type=int, default=0)
 
@@ -93,31 +141,78 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from sketchwidgets.config import apply_overrides
     from sketchwidgets.data.datasets import train_val_split
     from sketchwidgets.data.open import open_dataset
-    from sketchwidgets.models import model_class
+    from sketchwidgets.train.lock import run_folder_lock
     from sketchwidgets.train.trainer import Trainer
 
-    cls = model_class(args.model)
-    config = apply_overrides(cls.config_class(), args.set)
-    dataset = open_dataset(args.data, size=config.image_size)
-    train_data, val_data = train_val_split(dataset, 0.1, seed=args.seed)
-    batch_size = args.batch_size or getattr(config, "batch_size", 1)
-    trainer = Trainer(
-        cls(config),
-        train_data,
-        steps=args.steps,
-        batch_size=batch_size,
-        val_data=val_data,
-        run_dir=args.run_dir,
-        device=args.device,
-        seed=args.seed,
-    )
-    trainer.fit(resume_from=args.resume)
-    final = trainer.model.save(Path(args.run_dir) / "model.pt")
+    run_dir = _run_dir(args)
+    model = _model_to_train(args)  # refuses bad names, keys and checkpoints before any writing
+    with run_folder_lock(run_dir):
+        dataset = open_dataset(args.data, size=model.image_size)
+        train_data, val_data = train_val_split(dataset, 0.1, seed=args.seed)
+        batch_size = args.batch_size or getattr(model.config, "batch_size", 1)
+        trainer = Trainer(
+            model,
+            train_data,
+            steps=args.steps,
+            batch_size=batch_size,
+            val_data=val_data,
+            run_dir=run_dir,
+            device=args.device,
+            seed=args.seed,
+            checkpoint_every=args.checkpoint_every,
+            overwrite=args.overwrite,
+        )
+        _fit(trainer, args)
+        final = trainer.model.save(run_dir / "model.pt")
     print(f"trained {args.model} for {args.steps} steps; model saved to {final}")
-    return 0
+    return EXIT_OK
+
+
+def _run_dir(args: argparse.Namespace) -> Path:
+    """--run-dir, else the run the resumed checkpoint belongs to, else runs/latest."""
+    if args.run_dir is not None:
+        return Path(args.run_dir)
+    resumed = Path(args.resume) if args.resume else None
+    if resumed is not None and resumed.parent.name == "checkpoints":
+        return resumed.parent.parent
+    return Path("runs/latest")
+
+
+def _model_to_train(args: argparse.Namespace) -> Any:
+    """The model, built after seeding: the paper's config, or the resumed checkpoint's own
+    config, with --set overrides on top."""
+    from sketchwidgets.config import apply_overrides, config_from_dict
+    from sketchwidgets.device import seed_everything
+    from sketchwidgets.models import model_class
+    from sketchwidgets.train.checkpoint import load_checkpoint
+
+    cls = model_class(args.model)
+    config = cls.config_class()
+    if args.resume:
+        state = load_checkpoint(args.resume)
+        if state["model_name"] != cls.name:
+            raise ValueError(
+                f"{args.resume} holds a {state['model_name']!r} model, not {args.model!r}"
+            )
+        config = config_from_dict(cls.config_class, state["config"])
+    seed_everything(args.seed)  # the initial weights are part of what --seed fixes
+    return cls(apply_overrides(config, args.set))
+
+
+def _fit(trainer: Any, args: argparse.Namespace) -> None:
+    from sketchwidgets.train.checkpoint import CheckpointError
+
+    try:
+        trainer.fit(resume_from=args.resume)
+    except CheckpointError as error:
+        if not (args.resume and args.set):
+            raise
+        raise ValueError(
+            f"{error}; the --set values do not fit {args.resume}: drop them to resume with "
+            "the checkpoint's own config"
+        ) from error
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -159,14 +254,46 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; returns the exit status (2 with a one-line message on bad input)."""
+    """Run the CLI; returns the exit status (see the module docstring), one line on errors."""
     args = _build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
-    except (FileNotFoundError, FileExistsError, KeyError, ValueError, ImageReadError) as error:
+    except Exception as error:
+        if os.environ.get("SKETCHWIDGETS_TRACEBACK", "").strip() in {"1", "true", "yes"}:
+            raise
+        status, message = _describe(error)
+        print("error: " + " ".join(message.split()), file=sys.stderr)
+        return status
+
+
+def _describe(error: Exception) -> tuple[int, str]:
+    """The exit status and the one-line message for an error."""
+    from sketchwidgets.train.callbacks import TrainingDiverged
+    from sketchwidgets.train.lock import RunFolderBusy
+
+    if isinstance(error, TrainingDiverged):
+        return EXIT_DIVERGED, str(error)
+    if isinstance(error, RunFolderBusy):
+        return EXIT_ERROR, str(error)
+    if isinstance(
+        error, (FileNotFoundError, FileExistsError, KeyError, ValueError, ImageReadError)
+    ):
         message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"error: {message}", file=sys.stderr)
-        return 2
+        return EXIT_BAD_INPUT, str(message)
+    if isinstance(error, OSError):
+        return EXIT_ERROR, _os_message(error)
+    return EXIT_ERROR, f"{type(error).__name__}: {error} (SKETCHWIDGETS_TRACEBACK=1 shows where)"
+
+
+def _os_message(error: OSError) -> str:
+    """'no space left ...' for a full disk or a size limit; else the system's words and path."""
+    where = f" {error.filename}" if error.filename else ""
+    reason = error.strerror or str(error)
+    if error.errno in _NO_SPACE:
+        return f"no space left to write{where} ({reason}); free space or write elsewhere"
+    if error.errno == errno.EROFS:
+        return f"cannot write{where}: {reason}"
+    return f"{reason}:{where}" if where else reason
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -35,6 +35,7 @@ from torch.utils.data import DataLoader, Dataset, default_collate
 
 from sketchwidgets.device import rng_state, set_rng_state
 from sketchwidgets.io import atomic_write, image_grid, tensor_to_image, write_image
+from sketchwidgets.train.checkpoint import NonFiniteState
 from sketchwidgets.train.history import RunLogWriter
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -190,13 +191,34 @@ class HistoryRecorder(Callback):
 
 
 class NaNGuard(Callback):
-    """Stop at the first NaN or infinite loss and mark the run diverged (``fit`` then raises)."""
+    """Stop at the first non-finite value and mark the run diverged (``fit`` then raises).
+
+    Checked: every step's losses, every validation's losses, and every ``state_every`` steps
+    the model's whole state -- parameters *and* buffers (batch-norm running statistics can
+    overflow while the losses stay finite, e.g. at ``lr=1e9``).  One device sync per check.
+    """
+
+    def __init__(self, state_every: int = 1) -> None:
+        self.state_every = state_every
 
     def on_step_end(self, trainer: Trainer, step: int, losses: Losses) -> None:
+        self._check_losses(trainer, step, losses, "loss")
+        if not trainer.diverged and every_due(step, self.state_every):
+            bad = non_finite_state(trainer.model)
+            if bad:
+                trainer.stop(
+                    f"non-finite weights or buffers after step {step}: {bad}", diverged=True
+                )
+
+    def on_validation_end(self, trainer: Trainer, step: int, losses: Losses) -> None:
+        self._check_losses(trainer, step, losses, "validation loss")
+
+    @staticmethod
+    def _check_losses(trainer: Trainer, step: int, losses: Losses, what: str) -> None:
         bad = {name: value for name, value in losses.items() if not math.isfinite(value)}
         if bad:
             named = ", ".join(f"{name}={value}" for name, value in bad.items())
-            trainer.stop(f"non-finite loss at step {step}: {named}", diverged=True)
+            trainer.stop(f"non-finite {what} at step {step}: {named}", diverged=True)
 
 
 class Checkpointer(Callback):
@@ -236,12 +258,20 @@ class Checkpointer(Callback):
 
     def save(self, trainer: Trainer) -> Path | None:
         """Save the trainer's state now (rank 0 writes; every rank must call it)."""
-        if trainer.diverged or not finite_parameters(trainer.model):
-            if not trainer.diverged:
-                trainer.stop(f"non-finite weights after step {trainer.step}", diverged=True)
+        if trainer.diverged:
+            return None
+        bad = non_finite_state(trainer.model)
+        if bad:
+            trainer.stop(
+                f"non-finite weights or buffers after step {trainer.step}: {bad}", diverged=True
+            )
             return None
         assert self.folder is not None
-        path = trainer.save_checkpoint(self.folder / "last.pt")
+        try:
+            path = trainer.save_checkpoint(self.folder / "last.pt")
+        except NonFiniteState as error:  # e.g. an optimizer moment overflowed
+            trainer.stop(f"{error} after step {trainer.step}", diverged=True)
+            return None
         if path is not None and self.keep_steps:
             step_path = self.folder / f"step_{trainer.step:06d}.pt"
             atomic_write(step_path, lambda tmp: shutil.copyfile(path, tmp))
@@ -256,9 +286,21 @@ class Checkpointer(Callback):
 
 
 def finite_parameters(model: nn.Module) -> bool:
-    """True when every parameter is finite (one device sync)."""
-    checks = [p.detach().isfinite().all() for p in model.parameters()]
-    return bool(torch.stack(checks).all()) if checks else True
+    """True when every parameter and floating-point buffer is finite (one device sync)."""
+    return not non_finite_state(model)
+
+
+def non_finite_state(model: nn.Module, limit: int = 3) -> list[str]:
+    """Names of (at most ``limit``) parameters or buffers holding NaN or inf; [] when all finite."""
+    named = [
+        (name, tensor.detach())
+        for name, tensor in [*model.named_parameters(), *model.named_buffers()]
+        if tensor.is_floating_point()
+    ]
+    if not named:
+        return []
+    finite = torch.stack([tensor.isfinite().all() for _, tensor in named]).cpu().tolist()
+    return [name for (name, _), ok in zip(named, finite, strict=True) if not ok][:limit]
 
 
 class Validation(Callback):

@@ -37,6 +37,10 @@ class CheckpointError(ValueError):
     """A checkpoint file is missing pieces, corrupt, or does not fit the model."""
 
 
+class NonFiniteState(CheckpointError):
+    """The state to save holds NaN or inf (a diverged run); nothing was written."""
+
+
 def save_checkpoint(
     path: str | os.PathLike,
     *,
@@ -56,7 +60,33 @@ def save_checkpoint(
         format=CHECKPOINT_FORMAT,
         extra=dict(extra or {}),
     )
+    bad = non_finite_entries({"state_dict": state["state_dict"], "optimizers": state["optimizers"]})
+    if bad:
+        raise NonFiniteState(f"refusing to write checkpoint {path}: non-finite values in {bad}")
     return save_torch(path, state)
+
+
+def non_finite_entries(tree: Any, limit: int = 3) -> list[str]:
+    """Paths (``"optimizers/G/state/0/exp_avg"``) of floating tensors holding NaN or inf."""
+    found: list[str] = []
+
+    def visit(value: Any, where: str) -> None:
+        if len(found) >= limit:
+            return
+        if isinstance(value, torch.Tensor):
+            if value.is_floating_point() and not bool(value.isfinite().all()):
+                found.append(where)
+        elif isinstance(value, float) and not np.isfinite(value):
+            found.append(where)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                visit(item, f"{where}/{key}" if where else str(key))
+        elif isinstance(value, (list, tuple)):
+            for i, item in enumerate(value):
+                visit(item, f"{where}/{i}")
+
+    visit(tree, "")
+    return found
 
 
 def load_checkpoint(
@@ -108,7 +138,8 @@ def _check_model(state: dict[str, Any], model: nn.Module) -> None:
 
 
 def _mismatch_message(state: dict[str, Any], model: nn.Module, error: Exception) -> str:
-    """Why the weights do not fit: the config keys that differ, then torch's message."""
+    """Why the weights do not fit, in one line: the config keys that differ, then a count of
+    the tensors that do not fit and the first of them (not torch's tensor-by-tensor dump)."""
     import dataclasses
 
     ours = dataclasses.asdict(model.config) if dataclasses.is_dataclass(model.config) else {}
@@ -119,7 +150,26 @@ def _mismatch_message(state: dict[str, Any], model: nn.Module, error: Exception)
         if theirs.get(k) != ours.get(k)
     }
     hint = f"config differs (checkpoint, model): {diff}; " if diff else ""
-    return f"the checkpoint's weights do not fit this model: {hint}{error}"
+    return f"the checkpoint's weights do not fit this model: {hint}{_tensor_summary(state, model)}"
+
+
+def _tensor_summary(state: dict[str, Any], model: nn.Module) -> str:
+    saved = state["state_dict"]
+    with unwrapped(model):
+        current = model.state_dict()
+    missing = sorted(set(current) - set(saved))
+    unexpected = sorted(set(saved) - set(current))
+    shapes = [
+        f"{k} {tuple(saved[k].shape)} vs {tuple(v.shape)}"
+        for k, v in current.items()
+        if k in saved and tuple(saved[k].shape) != tuple(v.shape)
+    ]
+    parts = [
+        f"{len(shapes)} tensors differ in shape" + (f" (first: {shapes[0]})" if shapes else ""),
+        f"{len(missing)} missing" + (f" (first: {missing[0]})" if missing else ""),
+        f"{len(unexpected)} unexpected" + (f" (first: {unexpected[0]})" if unexpected else ""),
+    ]
+    return ", ".join(parts)
 
 
 def _restore_optimizers(

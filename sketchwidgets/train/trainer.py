@@ -40,6 +40,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from sketchwidgets.device import autocast_context, pick_device, seed_everything, set_rng_state
 from sketchwidgets.device import rng_state as current_rng_state
+from sketchwidgets.io import remove_stale_temporaries
 from sketchwidgets.train import distributed
 from sketchwidgets.train.callbacks import Callback, TrainingDiverged, default_callbacks
 from sketchwidgets.train.checkpoint import (
@@ -50,6 +51,7 @@ from sketchwidgets.train.checkpoint import (
     torch_rng_state,
 )
 from sketchwidgets.train.history import History
+from sketchwidgets.train.lock import run_folder_lock
 
 
 class StepBatchSampler(Sampler[list[int]]):
@@ -264,15 +266,16 @@ class Trainer:
         if resume_from is not None:
             self.resume_from = Path(resume_from)
         self._reset_flags()
-        try:
-            self._setup()
-            self.fire("on_fit_start")
-            self._loop()
-            self.fire("on_fit_end")
-        finally:
-            self.fire("on_teardown")
-            distributed.unwrap_networks(self.model)
-            distributed.teardown(self._owns_group)
+        with self._run_folder_lock():
+            try:
+                self._setup()
+                self.fire("on_fit_start")
+                self._loop()
+                self.fire("on_fit_end")
+            finally:
+                self.fire("on_teardown")
+                distributed.unwrap_networks(self.model)
+                distributed.teardown(self._owns_group)
         if self.diverged:
             raise TrainingDiverged(self._diverged_message())
         return self.history
@@ -308,6 +311,7 @@ class Trainer:
         self.dist, self.device, self._owns_group = distributed.setup(self.device)
         if self.resume_from is None:
             self._check_run_dir()
+        self._remove_stale_temporaries()
         self.model.to(self.device)
         if self.device.type == "cuda":
             self.model.to(memory_format=torch.channels_last)
@@ -365,7 +369,23 @@ class Trainer:
             generator=generator,
         )
 
+    def _run_folder_lock(self) -> contextlib.AbstractContextManager:
+        """The run-folder lock for the whole run (rank 0 with a run folder; else a no-op)."""
+        if self.run_dir is None or not self.is_main:
+            return contextlib.nullcontext()
+        return run_folder_lock(self.run_dir)
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete the half-written ``.*.tmp`` files a killed run left (we hold the lock)."""
+        self.removed_temporaries: list[Path] = []
+        if self.run_dir is None or not self.is_main:
+            return
+        for folder in (self.run_dir, self.run_dir / "checkpoints", self.run_dir / "samples"):
+            self.removed_temporaries += remove_stale_temporaries(folder)
+
     def _check_sizes(self) -> None:
+        if self.steps < 1:
+            raise ValueError(f"steps={self.steps}: a run needs at least 1 step")
         if self.batch_size < 1 or self.batch_size % self.dist.world_size:
             raise ValueError(
                 f"batch_size={self.batch_size} must be a positive multiple of the "
@@ -379,9 +399,15 @@ class Trainer:
             return
         used = [p for p in ("history.jsonl", "checkpoints") if (self.run_dir / p).exists()]
         if used:
+            last = self.run_dir / "checkpoints" / "last.pt"
+            resume = (
+                f"continue it with --resume {last} (resume_from=...), or "
+                if last.is_file()
+                else "it has no checkpoint to continue from; "
+            )
             raise FileExistsError(
-                f"run folder {self.run_dir} already holds a run ({', '.join(used)}); pass "
-                "overwrite=True to replace it, or resume_from=<checkpoint> to continue it"
+                f"run folder {self.run_dir} already holds a run ({', '.join(used)}): {resume}"
+                "start over with --overwrite (overwrite=True)"
             )
 
     def _run_settings(self) -> dict[str, int]:
