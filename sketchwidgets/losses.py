@@ -38,6 +38,8 @@ class GANLoss(nn.Module):
     def forward(self, logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
         """Mean loss of raw discriminator outputs against the real (or fake) label."""
         value = self.real_label if target_is_real else self.fake_label
+        if logits.dtype in (torch.float16, torch.bfloat16):  # autocast: a smoothed label such
+            logits = logits.float()  # as 0.9 is no bf16 number; loss and target in float32
         target = torch.full_like(logits, value)
         if self.mode == "lsgan":
             return F.mse_loss(logits, target)

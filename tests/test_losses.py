@@ -30,6 +30,17 @@ def test_lsgan_loss_is_squared_distance_to_the_label():
     assert GANLoss("lsgan")(logits, False).item() == pytest.approx((0 + 0.25 + 4) / 3)
 
 
+@pytest.mark.parametrize("mode", ["vanilla", "lsgan"])
+def test_half_precision_logits_meet_an_exact_smoothed_label(mode):
+    # bf16 logits (a discriminator under the trainer's CUDA autocast) against real_label 0.9:
+    # the loss is the float32 loss of those logits, not one against bf16's 0.8984
+    logits = torch.randn(2, 1, 30, 30, generator=torch.Generator().manual_seed(0)).bfloat16()
+    exact = GANLoss(mode, real_label=0.9)(logits.float(), True)
+    loss = GANLoss(mode, real_label=0.9)(logits, True)
+    assert loss.dtype == torch.float32
+    assert loss.item() == pytest.approx(exact.item(), rel=1e-6)
+
+
 def test_gan_loss_has_no_state_and_passes_gradients():
     loss = GANLoss("vanilla")
     assert dict(loss.state_dict()) == {}
