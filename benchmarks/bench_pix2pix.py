@@ -86,9 +86,10 @@ def trainer_layout(model: Pix2Pix, batch: dict[str, torch.Tensor]) -> dict[str, 
 
 
 def compile_networks(model: Pix2Pix) -> None:
-    """Replace each network by its ``torch.compile`` wrapper (same parameters)."""
+    """Replace each network by its ``torch.compile`` wrapper (same parameters); static shapes,
+    so that the second training case compiles for its own size rather than a dynamic one."""
     for name in model.network_names:
-        setattr(model, name, torch.compile(getattr(model, name)))
+        setattr(model, name, torch.compile(getattr(model, name), dynamic=False))
 
 
 @contextlib.contextmanager

@@ -49,7 +49,7 @@ from gpu_check_cases import ddp_case, model_case, script_case, write_json  # noq
 
 from sketchwidgets.models import MODELS  # noqa: E402
 
-BUDGET_S = 420  # the whole run, well under the 8 minutes asked
+BUDGET_S = 360  # the whole run: under the 8 minutes asked, with room for a rerun in a lease
 TAIL_CHARS = 6000  # of each case's output kept in the JSON (all of it goes to the .log)
 # The issue's goals: (case, row of the benchmark's table, lowest ratio ours / reference)
 GOALS = (
@@ -260,18 +260,27 @@ def environment(dry: bool, forced: bool) -> dict:
             f"no CUDA: dry mode ({why}); model and DDP cases on the CPU, CUDA cases skipped"
         )
     if torch.cuda.is_available():
-        props = torch.cuda.get_device_properties(0)
-        info |= {
-            "gpu": props.name,
-            "capability": f"{props.major}.{props.minor}",
-            "gpu_memory_gib": round(props.total_memory / 2**30, 1),
-            "cuda": torch.version.cuda,
-            "cudnn": torch.backends.cudnn.version(),
-            "nccl": ".".join(map(str, torch.cuda.nccl.version())),
-            "tf32_conv": torch.backends.cudnn.allow_tf32,
-            "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
-        }
+        try:
+            info |= gpu_environment()
+        except Exception as error:  # the report must still be written
+            info["gpu_error"] = repr(error)
     return info
+
+
+def gpu_environment() -> dict:
+    """The GPU's name, size and the CUDA, cuDNN and NCCL versions; TF32 defaults."""
+    props = torch.cuda.get_device_properties(0)
+    nccl = torch.cuda.nccl.version()
+    return {
+        "gpu": props.name,
+        "capability": f"{props.major}.{props.minor}",
+        "gpu_memory_gib": round(props.total_memory / 2**30, 1),
+        "cuda": torch.version.cuda,
+        "cudnn": torch.backends.cudnn.version(),
+        "nccl": ".".join(map(str, nccl)) if isinstance(nccl, tuple) else str(nccl),
+        "tf32_conv": torch.backends.cudnn.allow_tf32,
+        "tf32_matmul": torch.backends.cuda.matmul.allow_tf32,
+    }
 
 
 def summary(report: dict) -> list[str]:
