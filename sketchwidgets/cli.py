@@ -46,6 +46,11 @@ def _count(minimum: int):
     return parse
 
 
+def _class_label(text: str) -> int | str:
+    """An argparse type: a class index (digits) or a class name (the model checks either)."""
+    return int(text) if text.strip().lstrip("-").isdigit() else text
+
+
 def _build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m sketchwidgets", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -100,7 +105,10 @@ def _build_parser() -> argparse.ArgumentParser:
     generate.add_argument("--seed", type=int, default=0)
     generate.add_argument("--keep-size", action="store_true", help="resize back to the input size")
     generate.add_argument(
-        "--label", type=int, default=None, help="class index, if the model needs one"
+        "--label",
+        type=_class_label,
+        default=None,
+        help="class name or index, if the model needs one",
     )
 
     evaluate = commands.add_parser("evaluate", help="SSIM, PSNR, L1 (and FID) on a dataset")

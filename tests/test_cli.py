@@ -61,6 +61,24 @@ def test_missing_path_unknown_key_and_wrong_format_are_clear(built, tmp_path, ca
     assert "checkpoint not found" in capsys.readouterr().err
 
 
+def test_generate_takes_a_class_name_and_names_the_known_ones(tmp_path, capsys):
+    from sketchwidgets.models import build_model
+
+    model = build_model("pix2pix", image_size=32, ngf=4, ndf=4, class_names=("apple", "mug"))
+    model.save(tmp_path / "model.pt")
+    sketch = np.full((32, 32), 255, np.uint8)
+    sketch[16, 4:28] = 0
+    write_image(tmp_path / "s.png", sketch)
+    cmd = ["generate", "--checkpoint", str(tmp_path / "model.pt"), "--sketch"]
+    cmd += [str(tmp_path / "s.png"), "--out", str(tmp_path / "out.png")]
+    assert main([*cmd, "--label", "mug"]) == 0 and main([*cmd, "--label", "1"]) == 0
+    capsys.readouterr()
+    assert main([*cmd, "--label", "zebra"]) == 2
+    assert "unknown class 'zebra'" in capsys.readouterr().err
+    assert main([*cmd, "--label", "2"]) == 2
+    assert "0='apple', 1='mug'" in capsys.readouterr().err
+
+
 def test_python_dash_m_runs_the_cli():
     result = subprocess.run(
         [sys.executable, "-m", "sketchwidgets", "--help"], capture_output=True, text=True
