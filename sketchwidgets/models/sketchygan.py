@@ -41,7 +41,6 @@ import torch.nn.functional as F
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from sketchwidgets.data.builtin import CLASSES
 from sketchwidgets.device import full_precision
 from sketchwidgets.losses import GANLoss
 from sketchwidgets.models.base import SketchModel
@@ -58,6 +57,8 @@ from sketchwidgets.models.mru import (
 )
 
 LEVELS = 5  # the code's networks halve the image five times (64 px -> 2 px in G)
+# the embedded dataset's classes (sketchwidgets.data.builtin.CLASSES; models do not import data)
+EMBEDDED_CLASSES = ("apple", "ball", "mug", "house", "tree", "car", "fish", "bottle")
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class SketchyGANConfig:
     """SketchyGAN hyperparameters; defaults from the reference code (source in each comment)."""
 
     image_size: int = 64  # main_single.py --small_img 1: 64x64 (models_mru asserts 64)
-    class_names: tuple[str, ...] = CLASSES  # paper: 125 Sketchy classes; here the embedded set
+    class_names: tuple[str, ...] = EMBEDDED_CLASSES  # paper: 125 Sketchy classes
     latent_dim: int = 256  # models_mru generator_skip: noise_vec of shape (batch, 256)
     ngf: int = 64  # models_mru SIZE = 64: G widths 64-128-256-512, decoder 384-256-128-128-64
     ndf: int = 64  # models_mru SIZE = 64: D widths 128-256-512-768

@@ -269,6 +269,12 @@ def test_unknown_class_name_or_index_lists_the_known_classes():
         model.generate_tensor(torch.zeros(1, 1, 32, 32))
 
 
+def test_default_classes_are_the_embedded_ones():
+    from sketchwidgets.data.builtin import CLASSES as EMBEDDED
+
+    assert SketchyGANConfig().class_names == EMBEDDED
+
+
 def test_config_checks_its_values():
     with pytest.raises(ValueError, match="multiple of 32"):
         SketchyGANConfig(image_size=48)
