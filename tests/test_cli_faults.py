@@ -95,16 +95,20 @@ def test_a_full_disk_ends_in_one_line_saying_no_space_left(tmp_path):
     assert not list(run.rglob("*.pt")) and not list(run.rglob("*.tmp"))
 
 
-def test_a_folder_that_cannot_be_written_ends_in_one_line(tmp_path, capsys):
+@pytest.fixture
+def unwritable(tmp_path) -> Path:
     """A real unwritable folder: a 0555 folder for a normal user; as root (whom chmod does not
     stop) /sys, where the kernel lets no one create a folder."""
-    if os.geteuid() != 0:
-        parent = tmp_path / "read-only"
-        parent.mkdir()
-        parent.chmod(0o555)
-    else:
-        parent = Path("/sys")
-    run = parent / "sketchwidgets-run"
+    if os.geteuid() == 0:
+        return Path("/sys")
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    folder.chmod(0o555)
+    return folder
+
+
+def test_a_folder_that_cannot_be_written_ends_in_one_line(unwritable, capsys):
+    run = unwritable / "sketchwidgets-run"
     assert main(["train", "pix2pix", *TINY, "--steps", "1", "--run-dir", str(run)]) == 1
     line = _one_error_line(capsys.readouterr().err)
     assert str(run) in line and not run.exists()
@@ -136,3 +140,21 @@ def test_a_used_run_folder_says_how_to_continue_and_overwrite_starts_over(tmp_pa
 
     steps = [r["step"] for r in History.from_jsonl(run / "history.jsonl") if "G/l1" in r]
     assert steps == [1, 2]  # the old run's record was replaced, not appended to
+
+
+def test_generate_into_a_folder_that_cannot_be_written_is_one_line_with_exit_1(
+    tmp_path, unwritable, capsys
+):
+    import numpy as np
+
+    from sketchwidgets.io import write_image
+    from sketchwidgets.models import build_model
+
+    model = build_model("pix2pix", image_size=32, ngf=8, ndf=8).save(tmp_path / "model.pt")
+    sketch = np.full((32, 32), 255, np.uint8)
+    sketch[16, 4:28] = 0
+    write_image(tmp_path / "s.png", sketch)
+    out = unwritable / "sketchwidgets-out" / "photo.png"
+    args = ["generate", "--checkpoint", str(model), "--sketch", str(tmp_path / "s.png")]
+    assert main([*args, "--out", str(out)]) == 1
+    assert str(out.parent) in _one_error_line(capsys.readouterr().err)

@@ -12,8 +12,9 @@ floats by name (``"G/gan"``, ``"D/real"``, ``"val/l1"``, ...).  Under ``torchrun
 runs the callbacks with the same (all-reduced) losses; only rank 0 (``trainer.is_main``)
 writes files or shows progress.
 
-Divergence: :class:`NaNGuard` stops the run at the first non-finite loss and marks it
-diverged; :class:`Checkpointer` never saves a step whose losses or weights are not finite,
+Divergence: :class:`NaNGuard` stops the run at the first non-finite loss, validation loss,
+weight or buffer and marks it diverged; :class:`Checkpointer` never saves a step whose losses,
+weights, buffers or optimizer state are not finite,
 whatever the callback order, so the last checkpoint on disk is the last good state and
 ``fit()`` raises :class:`TrainingDiverged` naming it.
 """
@@ -283,11 +284,6 @@ class Checkpointer(Callback):
         if self.keep_last is not None:
             for old in sorted(self.folder.glob("step_*.pt"))[: -self.keep_last or None]:
                 old.unlink()
-
-
-def finite_parameters(model: nn.Module) -> bool:
-    """True when every parameter and floating-point buffer is finite (one device sync)."""
-    return not non_finite_state(model)
 
 
 def non_finite_state(model: nn.Module, limit: int = 3) -> list[str]:

@@ -14,6 +14,8 @@ What it does decide, once:
   resumed run draws exactly the batches the uninterrupted run would have drawn;
 * the random streams: seeded from ``seed`` at the start, restored from the checkpoint on a
   resume (validation and sampling preserve them), so resuming continues *exactly*;
+* the run folder: locked for the whole run (:mod:`sketchwidgets.train.lock`; a second run
+  there stops at once), and the ``.*.tmp`` files a killed run left are deleted at the start;
 * several processes under ``torchrun``: each rank takes its slice of the global batch and the
   networks are wrapped in DDP (:mod:`sketchwidgets.train.distributed`); logged losses are
   averaged over ranks, so they equal a one-process run with the same global batch.
@@ -108,7 +110,7 @@ class Trainer:
     train_data : Dataset
         A map-style dataset of item dicts (``"sketch"``, ``"photo"``, ``"label"``, ...).
     steps : int
-        Total optimizer steps of the run; a resumed run continues up to it.
+        Total optimizer steps of the run (at least 1); a resumed run continues up to it.
     batch_size : int
         The *global* batch; under torchrun each rank takes ``batch_size // world_size``.
     val_data : Dataset, optional
