@@ -139,7 +139,13 @@ class SketchModel(nn.Module):
                     f" known classes: {self._known_classes()}"
                 )
             return None
-        labels = torch.as_tensor(self._label_list(label), dtype=torch.long).reshape(-1)
+        checked = self._label_list(label)
+        if isinstance(label, torch.Tensor) and not label.is_floating_point():
+            # the tensor itself, checked above: a traced graph (sketchwidgets/export.py) keeps
+            # the label as an input instead of freezing the example's values
+            labels = label.to(torch.long).reshape(-1)
+        else:
+            labels = torch.as_tensor(checked, dtype=torch.long).reshape(-1)
         if labels.numel() == 1 and batch > 1:
             labels = labels.expand(batch)
         if labels.numel() != batch:

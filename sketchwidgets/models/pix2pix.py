@@ -329,7 +329,11 @@ class Pix2Pix(SketchModel):
 
     def _inference_unet(self) -> InferenceUnet | None:
         """The eval-mode generator with BatchNorm folded (models/inference_unet.py), cached
-        until a weight or running statistic changes; None when the net cannot be folded."""
+        until a weight or running statistic changes; None when the net cannot be folded.
+        None while tracing: an export (sketchwidgets/export.py) records the plain net's ops,
+        the folded net's CPU matrix layouts being an eager-only speed-up."""
+        if torch.jit.is_tracing():
+            return None
         key = weights_key(self.generator)
         if self._folded is None or self._folded[0] != key:
             net = self.generator
