@@ -21,11 +21,20 @@ can deadlock when the parent runs threads. So, as for any such pool, a *script* 
 ``build_dataset`` under ``if __name__ == "__main__":`` (notebooks and ``python -m`` need
 nothing); if the pool breaks anyway the build warns and finishes inline.
 
-Bad files (unreadable, truncated, empty, not an image) are skipped with a warning naming
+Bad files (unreadable, truncated, empty, not an image, or smaller than
+:data:`~sketchwidgets.io.MIN_IMAGE_SIDE` = 16 px on a side) are skipped with a warning naming
 the file and listed in ``BuildReport.skipped``; the rest finishes. Existing outputs are
 kept (reported as ``(path, "exists")``) unless ``overwrite=True``. ``dst/build.json``
 records format, style, params, size, count and source; building into a folder made with
 other settings raises unless ``overwrite=True``.
+
+Faults: the two files of a ``"paired"`` pair are written as a unit (the first is removed when
+the second fails), and a half pair left by a killed build is completed by the next run
+(``BuildReport.completed``). A write that fails (a full disk, a size limit, a read-only
+folder) stops the build with an :class:`OSError` that keeps the ``errno`` and says how many
+pairs are on disk; ``build.json``'s ``count`` is always the complete pairs on disk, as the
+readers see them (:func:`~sketchwidgets.data.pairs.count_pairs`). Run the same build again
+to finish: complete pairs are kept.
 """
 
 from __future__ import annotations
@@ -49,16 +58,25 @@ from sketchwidgets.data.pairs import (
     PHOTO_DIR,
     SKETCH_DIR,
     EmptyDatasetError,
+    count_pairs,
     is_excluded,
     join_side_by_side,
     make_joint,
     read_exclusions,
+    write_files,
 )
 from sketchwidgets.data.pool import process_pool
 from sketchwidgets.data.sketchify import remove_background as whiten_background
 from sketchwidgets.data.sketchify import sketchify
 from sketchwidgets.data.transforms import square_resize
-from sketchwidgets.io import ImageReadError, atomic_write, list_images, read_image, write_image
+from sketchwidgets.io import (
+    ImageReadError,
+    ImageTooSmallError,
+    atomic_write,
+    check_min_size,
+    list_images,
+    read_image,
+)
 
 FORMATS = ("paired", "side_by_side", "joint")
 DEFAULT_SIZE = {"paired": 256, "side_by_side": 256, "joint": 64}
@@ -73,11 +91,16 @@ class BuildReport:
 
     written: list[Path] = field(default_factory=list)
     skipped: list[tuple[Path, str]] = field(default_factory=list)
+    completed: list[Path] = field(default_factory=list)  # sources whose half pair was redone
 
     def __str__(self) -> str:
         exists = sum(reason == "exists" for _, reason in self.skipped)
         bad = len(self.skipped) - exists
-        return f"wrote {len(self.written)} files; kept {exists} existing; skipped {bad} bad files"
+        done = f"; completed {len(self.completed)} half pairs" if self.completed else ""
+        return (
+            f"wrote {len(self.written)} files; kept {exists} existing; skipped {bad} bad files"
+            + done
+        )
 
 
 @dataclass(frozen=True)
@@ -98,6 +121,7 @@ class _Job:
 
     source: Path
     outputs: tuple[Path, ...]
+    replace: bool = False  # some outputs exist but not all: a half pair, rewritten whole
 
 
 @dataclass
@@ -141,10 +165,13 @@ def _plan(src: Path, dst: Path, format: str, overwrite: bool) -> tuple[list[_Job
             continue
         claimed[outputs[0]] = source
         existing = [p for p in outputs if p.exists()]
-        if existing and not overwrite:
+        if len(existing) == len(outputs) and not overwrite:
             report.skipped.append((existing[0], "exists"))
             continue
-        jobs.append(_Job(source, outputs))
+        half = bool(existing) and len(existing) < len(outputs)
+        if half:
+            report.completed.append(source)
+        jobs.append(_Job(source, outputs, replace=half))
     return jobs, report
 
 
@@ -155,7 +182,9 @@ def _load_photo(path: Path, recipe: _Recipe) -> np.ndarray:
     """The photo as uint8 RGB, square, at ``recipe.size`` (background whitened if asked)."""
     if path.is_file() and path.stat().st_size == 0:
         raise ImageReadError(path, "empty file (0 bytes)")
-    photo = square_resize(read_image(path, "RGB"), recipe.size)
+    photo = read_image(path, "RGB")
+    check_min_size(photo, "photo")
+    photo = square_resize(photo, recipe.size)
     return whiten_background(photo) if recipe.remove_background else photo
 
 
@@ -167,8 +196,8 @@ def _write(job: _Job, sketch: np.ndarray, photo: np.ndarray, recipe: _Recipe) ->
         images = [join_side_by_side(sketch, photo)]
     else:
         images = [make_joint(sketch, photo, recipe.size)]
-    pairs = zip(job.outputs, images, strict=True)
-    return [write_image(path, image, overwrite=recipe.overwrite) for path, image in pairs]
+    items = list(zip(job.outputs, images, strict=True))
+    return write_files(items, overwrite=recipe.overwrite or job.replace)
 
 
 def _process_chunk(jobs: list[_Job], recipe: _Recipe) -> list[_Result]:
@@ -180,6 +209,8 @@ def _process_chunk(jobs: list[_Job], recipe: _Recipe) -> list[_Result]:
             photos[i] = _load_photo(job.source, recipe)
         except ImageReadError as error:
             results[i].reason = error.reason
+        except ImageTooSmallError as error:
+            results[i].reason = f"too small: {error}"
         except (ValueError, cv2.error) as error:
             results[i].reason = f"{type(error).__name__}: {error}"
     if photos:
@@ -200,8 +231,13 @@ def _run_pool(
     """Yield ``(chunk index, results)`` from a process pool as chunks finish."""
     with process_pool(workers, preload=__name__) as pool:
         futures = {pool.submit(_process_chunk, chunk, recipe): i for i, chunk in enumerate(chunks)}
-        for future in as_completed(futures):
-            yield futures[future], future.result()
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BaseException:  # e.g. a full disk: start no further chunks
+            for future in futures:
+                future.cancel()
+            raise
 
 
 def _run(
@@ -269,17 +305,38 @@ def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
     return json.loads(json.dumps(params))
 
 
-def _write_manifest(dst: Path, settings: dict[str, Any], src: Path, report: BuildReport) -> None:
-    """Write ``dst/build.json`` (format, style, params, size, count, source)."""
-    files_per_pair = 2 if settings["format"] == "paired" else 1
-    kept = sum(reason == "exists" for _, reason in report.skipped)
-    manifest = {
-        **settings,
-        "count": len(report.written) // files_per_pair + kept,
-        "source": str(src.resolve()),
-    }
-    text = json.dumps(manifest, indent=2) + "\n"
+def write_manifest(dst: Path, settings: dict[str, Any], source: str) -> int:
+    """Write ``dst/build.json``: ``settings``, the pairs on disk as ``count``, and ``source``.
+
+    Returns the count (:func:`~sketchwidgets.data.pairs.count_pairs`: what the readers see).
+    """
+    count = count_pairs(dst, settings["format"])
+    text = json.dumps({**settings, "count": count, "source": source}, indent=2) + "\n"
+    dst.mkdir(parents=True, exist_ok=True)
     atomic_write(dst / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+    return count
+
+
+def stopped_by(error: OSError, dst: Path, settings: dict[str, Any], source: str) -> OSError:
+    """After a failed write: refresh ``build.json`` if possible, and the error to raise.
+
+    The error keeps ``errno`` and says what failed, how many pairs are on disk and how to
+    finish. When even ``build.json`` cannot be written, a stale one is removed so that no
+    manifest overstates the count.
+    """
+    try:
+        note = f"{write_manifest(dst, settings, source)} complete pairs are on disk in {dst}"
+    except OSError:
+        (dst / MANIFEST).unlink(missing_ok=True)
+        note = f"{count_pairs(dst, settings['format'])} complete pairs are on disk in {dst} "
+        note += f"({MANIFEST} could not be written)"
+    where = f" writing {error.filename}" if error.filename else ""
+    reason = error.strerror or str(error)
+    return OSError(
+        error.errno,
+        f"{reason}{where}: stopped; {note}. Free space (or make the folder writable) and run "
+        "the same command again to finish: complete pairs are kept, half pairs completed",
+    )
 
 
 def _warn_skipped(report: BuildReport) -> None:
@@ -348,8 +405,14 @@ def build_dataset(
     Returns
     -------
     BuildReport
-        ``written`` paths and ``skipped`` ``(path, reason)`` pairs (reason ``"exists"`` for
-        kept outputs).
+        ``written`` paths, ``skipped`` ``(path, reason)`` pairs (reason ``"exists"`` for
+        kept outputs, ``"too small: ..."`` for photos under 16 px) and ``completed`` sources
+        whose half pair was rewritten.
+
+    Raises
+    ------
+    OSError
+        When an output cannot be written (full disk, read-only folder); see the module doc.
     """
     if format not in FORMATS:
         raise ValueError(f"format={format!r}: expected one of {FORMATS}")
@@ -371,8 +434,10 @@ def build_dataset(
     jobs, report = _plan(src, dst, format, overwrite)
     if not jobs and not report.skipped:
         raise EmptyDatasetError(f"no images found in {src}")
-    _execute(jobs, recipe, workers, progress, report)
-    dst.mkdir(parents=True, exist_ok=True)
-    _write_manifest(dst, settings, src, report)
+    try:
+        _execute(jobs, recipe, workers, progress, report)
+    except OSError as error:
+        raise stopped_by(error, dst, settings, str(src.resolve())) from error
+    write_manifest(dst, settings, str(src.resolve()))
     _warn_skipped(report)
     return report

@@ -44,6 +44,7 @@ from sketchwidgets.data.pairs import (
     PairedFiles,
     PairError,
     add_exclusion,
+    bad_items,
     find_pairs,
     is_excluded,
     read_exclusions,
@@ -142,16 +143,11 @@ class _PairDataset(Dataset):
         }
 
     def validate(self) -> list[tuple[Path, str]]:
-        """Read every item; ``[(path, reason)]`` for those that fail (nothing raised)."""
-        bad: list[tuple[Path, str]] = []
-        for index, path in enumerate(self.files):
-            try:
-                self.read_pair(index)
-            except ImageReadError as error:
-                bad.append((Path(error.path), error.reason))
-            except PairError as error:
-                bad.append((path, str(error)))
-        return bad
+        """Read every item; ``[(path, reason)]`` for those that fail (nothing raised).
+
+        Reasons include unreadable files and pairs whose sketch and photo differ in shape.
+        """
+        return bad_items(self.read_pair, self.files)
 
     def __repr__(self) -> str:
         return (
@@ -205,7 +201,8 @@ class PairedFolderDataset(_PairDataset):
     """Parallel ``root/sketch/`` and ``root/photo/`` folders matched by class folder and stem.
 
     Without ``size`` the two files of a pair must have the same size (else
-    :class:`PairError` naming both); with ``size`` both are centre-cropped and resized.
+    :class:`PairError` naming both); with ``size`` they must have the same shape (aspect
+    ratio, else :class:`PairError` naming both) and both are centre-cropped and resized.
     ``.pairs`` lists the :class:`~sketchwidgets.data.pairs.PairedFiles`; ``"path"`` in an
     item is the sketch file. A file without partner is skipped with a warning.
     """

@@ -5,12 +5,13 @@
 :mod:`sketchwidgets.data.quickdraw`), the embedded one, or any dataset of the package's item
 dicts -- as ``"paired"`` folders, ``"side_by_side"`` A|B files or 64x128 ``"joint"`` images,
 with the same rules as
-:func:`~sketchwidgets.data.build.build_dataset` (existing outputs kept, a manifest written).
+:func:`~sketchwidgets.data.build.build_dataset` (existing outputs kept, a pair written as a
+unit, half pairs completed, a failed write stops with an ``OSError``, and a manifest whose
+count is the pairs on disk).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Literal
@@ -19,17 +20,22 @@ import numpy as np
 from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
-from sketchwidgets.data.build import FORMATS, MANIFEST, BuildReport, check_manifest
-from sketchwidgets.data.importers import ImportedDataset, PathLike, _warn
-from sketchwidgets.data.pairs import PHOTO_DIR, SKETCH_DIR, write_side_by_side
-from sketchwidgets.io import (
-    ImageReadError,
-    atomic_write,
-    tensor_to_image,
-    to_gray,
-    to_rgb,
-    write_image,
+from sketchwidgets.data.build import (
+    FORMATS,
+    BuildReport,
+    check_manifest,
+    stopped_by,
+    write_manifest,
 )
+from sketchwidgets.data.importers import ImportedDataset, PathLike, _warn
+from sketchwidgets.data.pairs import (
+    PHOTO_DIR,
+    SKETCH_DIR,
+    PairError,
+    join_side_by_side,
+    write_files,
+)
+from sketchwidgets.io import ImageReadError, tensor_to_image, to_gray, to_rgb
 
 
 def _item_arrays(dataset: Dataset, index: int) -> tuple[np.ndarray, np.ndarray]:
@@ -58,11 +64,12 @@ def _export_outputs(relative: Path, dst: Path, format: str) -> tuple[Path, ...]:
 
 
 def _write_item(outputs: tuple[Path, ...], sketch: np.ndarray, photo: np.ndarray) -> list[Path]:
-    """Write one pair: two files for "paired", else one A|B or joint file."""
+    """Write one pair as a unit: two files for "paired", else one A|B or joint file."""
     if len(outputs) == 2:
-        write_image(outputs[0], to_gray(sketch), overwrite=True)
-        return [outputs[0], write_image(outputs[1], to_rgb(photo), overwrite=True)]
-    return [write_side_by_side(outputs[0], sketch, photo, overwrite=True)]
+        return write_files(
+            [(outputs[0], to_gray(sketch)), (outputs[1], to_rgb(photo))], overwrite=True
+        )
+    return write_files([(outputs[0], join_side_by_side(sketch, photo))], overwrite=True)
 
 
 def _export_items(
@@ -72,14 +79,21 @@ def _export_items(
     report = BuildReport()
     for index in tqdm(range(len(dataset)), desc="export", disable=not progress):
         outputs = _export_outputs(_export_relative(dataset, index), dst, format)
-        if not overwrite and any(p.exists() for p in outputs):
-            report.skipped += [(p, "exists") for p in outputs if p.exists()]
+        existing = [p for p in outputs if p.exists()]
+        if not overwrite and len(existing) == len(outputs):
+            report.skipped += [(p, "exists") for p in outputs]
             continue
         try:
             sketch, photo = _item_arrays(dataset, index)
         except ImageReadError as error:
             report.skipped.append((Path(error.path), error.reason))
             continue
+        except PairError as error:  # e.g. sketch and photo of different shapes
+            paths = dataset.paths if isinstance(dataset, ImportedDataset) else None
+            report.skipped.append((Path(paths[index]) if paths else outputs[0], str(error)))
+            continue
+        if existing:
+            report.completed.append(outputs[0])
         report.written += _write_item(outputs, sketch, photo)
     return report
 
@@ -111,11 +125,13 @@ def export_pairs(
     dst = Path(dst)
     settings = {"format": format, "size": size, "source": type(dataset).__name__}
     check_manifest(dst, settings, overwrite)
-    report = _export_items(dataset, dst, format, overwrite, progress)
-    dst.mkdir(parents=True, exist_ok=True)
+    source = settings.pop("source")
+    try:
+        report = _export_items(dataset, dst, format, overwrite, progress)
+    except OSError as error:
+        raise stopped_by(error, dst, settings, source) from error
+    write_manifest(dst, settings, source)
     skipped = [(p, r) for p, r in report.skipped if r != "exists"]
-    text = json.dumps({**settings, "count": len(dataset) - len(skipped)}, indent=2) + "\n"
-    atomic_write(dst / MANIFEST, lambda tmp: tmp.write_text(text, encoding="utf-8"))
     if report.skipped:
         _warn(
             f"export to {dst}: {report}" + (f"; first bad file {skipped[0][0]}" if skipped else "")

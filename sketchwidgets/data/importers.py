@@ -43,7 +43,13 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from sketchwidgets.data.pairs import EmptyDatasetError, is_excluded, read_exclusions
+from sketchwidgets.data.pairs import (
+    EmptyDatasetError,
+    bad_items,
+    check_pair_shapes,
+    is_excluded,
+    read_exclusions,
+)
 from sketchwidgets.data.transforms import resize, square_resize
 from sketchwidgets.io import image_to_tensor, list_images, read_image, to_gray
 
@@ -100,9 +106,11 @@ class ImportedDataset(Dataset):
 
     ``size`` centre-crops both images to a square and resizes them to ``size`` (as the
     package's datasets do); with ``size=None`` a photo whose size differs from its sketch is
-    resized to the sketch's. ``transform(sketch, photo, rng) -> (sketch, photo)`` (optional,
-    e.g. :class:`~sketchwidgets.data.transforms.PairedTransform`) runs on the uint8 arrays,
-    with ``rng`` seeded from torch's global generator, before they become tensors.
+    resized to the sketch's. A sketch and photo of different shapes (aspect ratios) raise
+    :class:`~sketchwidgets.data.pairs.PairError` naming both; :meth:`validate` lists them.
+    ``transform(sketch, photo, rng) -> (sketch, photo)`` (optional, e.g.
+    :class:`~sketchwidgets.data.transforms.PairedTransform`) runs on the uint8 arrays, with
+    ``rng`` seeded from torch's global generator, before they become tensors.
     """
 
     def __init__(
@@ -131,6 +139,10 @@ class ImportedDataset(Dataset):
     def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The item's raw uint8 ``(sketch HxW, photo HxWx3)``, before size and transform."""
         raise NotImplementedError
+
+    def validate(self) -> list[tuple[Path, str]]:
+        """Read every item; ``[(path, reason)]`` for unreadable files and mismatched pairs."""
+        return bad_items(self.read_pair, self.paths)
 
     def load_arrays(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The item's uint8 ``(sketch HxW, photo HxWx3)`` at ``size`` (no transform)."""
@@ -292,8 +304,11 @@ class PairedFilesImport(ImportedDataset):
         self.photo_files = photo_files
 
     def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
-        """The item's ``(sketch HxW, photo HxWx3)`` as stored."""
-        return read_image(self.sketch_files[index], "L"), read_image(self.photo_files[index])
+        """The item's ``(sketch HxW, photo HxWx3)``; differing shapes raise PairError."""
+        sketch_file, photo_file = self.sketch_files[index], self.photo_files[index]
+        sketch, photo = read_image(sketch_file, "L"), read_image(photo_file)
+        check_pair_shapes(sketch, photo, sketch_file, photo_file)
+        return sketch, photo
 
 
 def _warn_unmatched(what: str, unmatched: list[Path]) -> None:

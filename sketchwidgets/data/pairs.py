@@ -17,21 +17,36 @@ file of a pair, or a folder to drop all below it), ``#`` starts a comment line.
 
 Errors name the files: :class:`~sketchwidgets.io.ImageReadError` for unreadable files,
 :class:`PairError` for malformed or mismatched pairs; a sketch or photo without partner is
-reported with a warning naming the file and the partner that was expected.
+reported with a warning naming the file and the partner that was expected. A sketch and a
+photo of different shapes (aspect ratios differing by more than a pixel of rounding) are
+refused, naming both files: cropping each to a square would cut different regions, so the
+pair could not stay aligned. Files of the same shape at different resolutions are resized
+alike.
+
+The two files of a parallel-folder pair are written as a unit (:func:`write_files`): when the
+second cannot be written the first is removed, so a full disk never leaves half a pair.
 """
 
 from __future__ import annotations
 
 import os
 import warnings
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from sketchwidgets.data.transforms import square_resize
-from sketchwidgets.io import atomic_write, list_images, read_image, to_gray, to_rgb, write_image
+from sketchwidgets.io import (
+    ImageReadError,
+    atomic_write,
+    list_images,
+    read_image,
+    to_gray,
+    to_rgb,
+    write_image,
+)
 
 SKETCH_DIR = "sketch"
 PHOTO_DIR = "photo"
@@ -45,6 +60,66 @@ class PairError(ValueError):
 
 class EmptyDatasetError(ValueError):
     """A dataset folder holds no usable images; the message names the folder."""
+
+
+# --- shapes and writing ----------------------------------------------------------------
+
+
+def same_shape(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
+    """True when two (H, W, ...) shapes have one aspect ratio, up to a pixel of rounding.
+
+    Scaled to the smaller of the two heights, the widths may differ by at most one pixel.
+    """
+    (ah, aw), (bh, bw) = a[:2], b[:2]
+    return abs(aw * bh - bw * ah) <= max(ah, bh)
+
+
+def check_pair_shapes(
+    sketch: np.ndarray, photo: np.ndarray, sketch_path: object, photo_path: object
+) -> None:
+    """Raise :class:`PairError` naming both files when their aspect ratios differ."""
+    if not same_shape(sketch.shape, photo.shape):
+        (sh, sw), (ph, pw) = sketch.shape[:2], photo.shape[:2]
+        raise PairError(
+            f"sketch {sketch_path} is {sw}x{sh} but photo {photo_path} is {pw}x{ph} (W x H): "
+            "different shapes, so one crop cannot keep them aligned; crop or pad them to one "
+            "shape, or exclude the pair (excluded.txt)"
+        )
+
+
+def write_files(items: Sequence[tuple[Path, np.ndarray]], *, overwrite: bool) -> list[Path]:
+    """Write every ``(path, image)`` or none: on a failure the files written so far are removed.
+
+    An :class:`OSError` (full disk, read-only folder) is raised again naming the file that
+    failed, with its ``errno`` kept.
+    """
+    written: list[Path] = []
+    path: Path | None = None
+    try:
+        for path, image in items:
+            written.append(write_image(path, image, overwrite=overwrite))
+    except BaseException as error:
+        for done in written:
+            done.unlink(missing_ok=True)
+        if isinstance(error, OSError) and error.filename is None and path is not None:
+            raise OSError(error.errno, error.strerror or str(error), str(path)) from error
+        raise
+    return written
+
+
+def count_pairs(root: str | os.PathLike, format: str) -> int:
+    """The complete pairs in a folder as the readers see them (half pairs not counted).
+
+    ``"paired"``: stems found in both ``sketch/`` and ``photo/``; otherwise image files.
+    """
+    root = Path(root)
+    if format != "paired":
+        return len(list_images(root)) if root.is_dir() else 0
+    keys = []
+    for folder in (root / SKETCH_DIR, root / PHOTO_DIR):
+        files = list_images(folder) if folder.is_dir() else []
+        keys.append({f.relative_to(folder).with_suffix("").as_posix() for f in files})
+    return len(keys[0] & keys[1])
 
 
 # --- in-memory formats -------------------------------------------------------------------
@@ -173,8 +248,9 @@ def write_pair(
         for path in (sketch_path, photo_path):
             if path.exists():
                 raise FileExistsError(f"{path} exists; pass overwrite=True to replace it")
-    write_image(sketch_path, to_gray(sketch), overwrite=overwrite)
-    write_image(photo_path, to_rgb(photo), overwrite=overwrite)
+    check_pair_shapes(sketch, photo, sketch_path, photo_path)
+    items = [(sketch_path, to_gray(sketch)), (photo_path, to_rgb(photo))]
+    write_files(items, overwrite=overwrite)
     return sketch_path, photo_path
 
 
@@ -235,8 +311,13 @@ def find_pairs(root: str | os.PathLike, *, excluded: Collection[str] = ()) -> li
 
 
 def read_pair(pair: PairedFiles, *, same_size: bool = True) -> tuple[np.ndarray, np.ndarray]:
-    """Read ``(sketch HxW, photo HxWx3)``; with ``same_size`` a size mismatch raises PairError."""
+    """Read ``(sketch HxW, photo HxWx3)``; a shape mismatch raises PairError naming both.
+
+    With ``same_size`` the sizes must be equal; without, the aspect ratios (see
+    :func:`same_shape`), so that resizing both to one square keeps them aligned.
+    """
     sketch, photo = read_image(pair.sketch, "L"), read_image(pair.photo, "RGB")
+    check_pair_shapes(sketch, photo, pair.sketch, pair.photo)
     if same_size and sketch.shape[:2] != photo.shape[:2]:
         (sh, sw), (ph, pw) = sketch.shape[:2], photo.shape[:2]
         raise PairError(
@@ -244,6 +325,25 @@ def read_pair(pair: PairedFiles, *, same_size: bool = True) -> tuple[np.ndarray,
             " (W x H); resize them to one size (e.g. the dataset's size=)"
         )
     return sketch, photo
+
+
+def bad_items(
+    read_pair: Callable[[int], object], files: Sequence[str | os.PathLike]
+) -> list[tuple[Path, str]]:
+    """Call ``read_pair(i)`` for every item; ``[(path, reason)]`` for those that fail.
+
+    An unreadable file is named itself; a mismatched or malformed pair by ``files[i]`` (the
+    reason names both files). Nothing is raised.
+    """
+    bad: list[tuple[Path, str]] = []
+    for index, path in enumerate(files):
+        try:
+            read_pair(index)
+        except ImageReadError as error:
+            bad.append((Path(error.path), error.reason))
+        except PairError as error:
+            bad.append((Path(path), str(error)))
+    return bad
 
 
 # --- exclusion list -----------------------------------------------------------------------
