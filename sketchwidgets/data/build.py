@@ -330,12 +330,12 @@ def stopped_by(error: OSError, dst: Path, settings: dict[str, Any], source: str)
         (dst / MANIFEST).unlink(missing_ok=True)
         note = f"{count_pairs(dst, settings['format'])} complete pairs are on disk in {dst} "
         note += f"({MANIFEST} could not be written)"
-    where = f" writing {error.filename}" if error.filename else ""
     reason = error.strerror or str(error)
     return OSError(
         error.errno,
-        f"{reason}{where}: stopped; {note}. Free space (or make the folder writable) and run "
-        "the same command again to finish: complete pairs are kept, half pairs completed",
+        f"{reason}: stopped; {note}. Free space (or make the folder writable) and run the same "
+        "command again to finish: complete pairs are kept, half pairs completed",
+        error.filename,
     )
 
 
