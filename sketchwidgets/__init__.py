@@ -19,11 +19,13 @@ _LAZY = {
     "Trainer": "sketchwidgets.train.trainer",
     "sketchify": "sketchwidgets.data.sketchify",
     "embedded_pairs": "sketchwidgets.data.builtin",
+    "export": "sketchwidgets.export",  # the function; the module itself is callable the same way
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.data.builtin import embedded_pairs
     from sketchwidgets.data.sketchify import sketchify
+    from sketchwidgets.export import export
     from sketchwidgets.inference import load
     from sketchwidgets.models import MODELS, build_model
     from sketchwidgets.train.trainer import Trainer
@@ -34,6 +36,7 @@ __all__ = [
     "__version__",
     "build_model",
     "embedded_pairs",
+    "export",
     "load",
     "sketchify",
 ]

@@ -118,6 +118,11 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--batch-size", type=int, default=16)
     evaluate.add_argument("--fid-weights", default=None, help="Inception TorchScript file for FID")
     evaluate.add_argument("--json", default=None, help="also write the result to this file")
+
+    export = commands.add_parser("export", help="export a model to ONNX or TorchScript")
+    export.add_argument("--checkpoint", required=True)
+    export.add_argument("--format", required=True, help="onnx or torchscript")
+    export.add_argument("--out", required=True, help="graph file; its .json side file goes beside")
     return parser
 
 
@@ -253,11 +258,18 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_export(args: argparse.Namespace) -> int:
+    from sketchwidgets.export import run_command
+
+    return run_command(args)
+
+
 COMMANDS = {
     "build-dataset": _cmd_build,
     "train": _cmd_train,
     "generate": _cmd_generate,
     "evaluate": _cmd_evaluate,
+    "export": _cmd_export,
 }
 
 

@@ -42,6 +42,8 @@ import argparse
 import copy
 import json
 import os
+import sys
+import types
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -318,8 +320,9 @@ def _export_one_shot(model: SketchModel, path: Path, format: str, check: bool) -
     except ExportError:
         raise
     except Exception as error:  # a model whose generation cannot be traced: say which and why
+        reason = (str(error).strip().splitlines() or [""])[0]  # not the graph dump that follows
         raise ExportError(
-            f"cannot export model {model.name!r} to {format}: {type(error).__name__}: {error}"
+            f"cannot export model {model.name!r} to {format}: {type(error).__name__}: {reason}"
         ) from error
     spec = _one_shot_spec(model, path, format, draws)
     if check:
@@ -419,7 +422,9 @@ def run_exported(
     if path.suffix == ".onnx":
         values = onnx_session(path).run(list(output_names), inputs)
     else:
-        module = torch.jit.load(str(path), map_location="cpu")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
+            module = torch.jit.load(str(path), map_location="cpu")
         with torch.no_grad():
             values = module(*(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values()))
         values = [t.numpy() for t in (values if isinstance(values, tuple) else (values,))]
@@ -533,26 +538,32 @@ def _check_joint(model: ContextualGAN, g_path: Path, d_path: Path) -> None:
 def _run_single(path: Path, name: str, value: torch.Tensor) -> np.ndarray:
     if path.suffix == ".onnx":
         return onnx_session(path).run(None, {name: value.numpy()})[0]
-    with torch.no_grad():
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
         return torch.jit.load(str(path), map_location="cpu")(value).numpy()
 
 
 # --------------------------------------------------------------------------- command line
 
 
-def add_command(commands: Any) -> None:
-    """The ``export`` subcommand on the CLI's subparsers."""
-    parser = commands.add_parser("export", help="export a model to ONNX or TorchScript")
-    parser.add_argument("--checkpoint", required=True, help="saved model or training checkpoint")
-    parser.add_argument("--format", required=True, choices=FORMATS)
-    parser.add_argument("--out", required=True, help="graph file; its .json goes beside it")
-
-
 def run_command(args: argparse.Namespace) -> int:
-    """``python -m sketchwidgets export``: load, export, print what was written."""
+    """``python -m sketchwidgets export --checkpoint P --format F --out FILE`` (cli.py)."""
     from sketchwidgets.models import load_model
 
     result = export(load_model(args.checkpoint), args.out, format=args.format)
     for path in (*result.files, result.side_file):
         print(f"wrote {path}")
     return 0
+
+
+class _CallableModule(types.ModuleType):
+    """``sw.export(model, path)`` must work after ``import sketchwidgets.export`` too, when
+    the package attribute ``export`` is this module rather than the function."""
+
+    def __call__(
+        self, model: SketchModel, path: str | os.PathLike, format: str = "onnx", **options: Any
+    ) -> ExportResult:
+        return export(model, path, format, **options)
+
+
+sys.modules[__name__].__class__ = _CallableModule

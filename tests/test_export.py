@@ -1,0 +1,209 @@
+"""Export of every registered model to ONNX and TorchScript, checked against eager generate().
+
+For each name in ``MODELS`` (tiny config from ``tests/models/tiny_configs.py``, trained one
+step so batch norm holds real statistics): the exported file, run by onnxruntime or
+``torch.jit.load``, must give ``generate``'s uint8 images within 1 grey level on at least
+99.9 % of the values, on real sketches of the embedded set, for batches of 1 and 4. A model
+that cannot be exported makes its tests fail (the export raises), never skip. Contextual GAN
+exports G and D; its search from the exported files must match the in-package search.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import sketchwidgets as sw
+from sketchwidgets import cli
+from sketchwidgets.data.builtin import embedded_pairs
+from sketchwidgets.device import torch_threads
+from sketchwidgets.export import (
+    ExportError,
+    MissingDependencyError,
+    discriminator_path,
+    export,
+    exported_inputs,
+    run_exported,
+    share_within,
+)
+from sketchwidgets.export_search import search
+from sketchwidgets.io import image_to_tensor, tensor_to_image
+from sketchwidgets.models import MODELS, build_model
+from sketchwidgets.models.contextual_gan import ContextualGAN
+from tests.models.tiny_configs import TINY_CONFIGS
+
+CLASSES = ("apple", "ball", "mug")
+SIZE = 32
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+ONE_SHOT = sorted(name for name in MODELS if not issubclass(MODELS[name], ContextualGAN))
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    with torch_threads(1):
+        yield
+
+
+@pytest.fixture(scope="module")
+def pairs():
+    """4 real embedded pairs at 32 px, one of each of three classes and an apple again."""
+    return embedded_pairs(4, size=SIZE, seed=5, classes=CLASSES, workers=1)
+
+
+def _trained(name: str, pairs) -> torch.nn.Module:
+    """The model's tiny config, trained one step on the pairs (batch norm statistics move)."""
+    if name not in TINY_CONFIGS:
+        pytest.fail(f"no tiny config for registered model {name!r} in tests/models/tiny_configs.py")
+    torch.manual_seed(0)
+    model = build_model(name, **TINY_CONFIGS[name], class_names=CLASSES)
+    batch = {
+        "sketch": image_to_tensor(pairs.sketches[..., None]),
+        "photo": image_to_tensor(pairs.photos),
+        "label": torch.as_tensor(pairs.labels),
+    }
+    model.train_step(batch, model.configure_optimizers())
+    return model.eval()
+
+
+@pytest.fixture(scope="module", params=[(n, f) for n in ONE_SHOT for f in FORMATS], ids="-".join)
+def exported(request, pairs, tmp_path_factory):
+    """(model, exported file) for every one-shot model and format; export fails loudly."""
+    name, format = request.param
+    model = _trained(name, pairs)
+    path = tmp_path_factory.mktemp(name) / f"{name}{FORMATS[format]}"
+    export(model, path, format=format, check=False)  # the tests below do the checking
+    return model, path
+
+
+@pytest.mark.parametrize("batch", [1, 4])
+def test_exported_graph_matches_generate(exported, pairs, batch) -> None:
+    model, path = exported
+    sketches, labels = pairs.sketches[:batch], pairs.labels[:batch].tolist()
+    label = labels if model.needs_label else None
+    expected = model.generate(sketches, seed=7, label=label, outputs=True)
+    actual = run_exported(path, exported_inputs(model, sketches, seed=7, label=label))
+    assert list(actual) == list(model.output_names)
+    for name in model.output_names:
+        assert actual[name].dtype == np.uint8 and actual[name].shape == (batch, SIZE, SIZE, 3)
+        assert share_within(actual[name], expected[name]) >= 0.999, name
+    assert len(np.unique(actual["image"])) > 1  # an image, not a constant
+
+
+def test_white_on_black_sketches_are_flipped_inside_the_graph(exported, pairs) -> None:
+    model, path = exported
+    label = [0, 1] if model.needs_label else None
+    inverted = 255 - pairs.sketches[:2]
+    as_drawn = run_exported(path, exported_inputs(model, pairs.sketches[:2], seed=1, label=label))
+    flipped = run_exported(path, exported_inputs(model, inverted, seed=1, label=label))
+    assert share_within(flipped["image"], as_drawn["image"]) >= 0.999
+
+
+def test_side_file_names_inputs_outputs_size_classes_version(exported) -> None:
+    model, path = exported
+    spec = json.loads(path.with_suffix(".json").read_text())
+    assert spec["format"] == ("onnx" if path.suffix == ".onnx" else "torchscript")
+    assert spec["model"] == model.name and spec["image_size"] == SIZE
+    assert spec["classes"] == list(CLASSES) and spec["sketchwidgets_version"] == sw.__version__
+    names = [entry["name"] for entry in spec["inputs"]]
+    assert names[0] == "sketch" and ("label" in names) == model.needs_label
+    assert spec["inputs"][0] == {
+        "name": "sketch",
+        "dtype": "uint8",
+        "shape": ["batch", SIZE, SIZE],
+        "meaning": spec["inputs"][0]["meaning"],
+    }
+    assert [entry["name"] for entry in spec["outputs"]] == list(model.output_names)
+    if model.latent_dim and model.has_noise:
+        assert any(n in ("z", "noise") for n in names[1:]), "a noisy model exports its noise"
+
+
+# ------------------------------------------------------------------------- Contextual GAN
+
+
+@pytest.fixture(scope="module")
+def contextual(pairs, tmp_path_factory):
+    model = _trained("contextual_gan", pairs)
+    folder = tmp_path_factory.mktemp("cgan")
+    files = {f: export(model, folder / f"cgan{s}", format=f).files for f, s in FORMATS.items()}
+    return model, files
+
+
+@pytest.mark.parametrize("format", list(FORMATS))
+def test_contextual_gan_exports_g_and_d(contextual, format) -> None:
+    model, files = contextual
+    g_path, d_path = files[format]
+    assert d_path == discriminator_path(g_path) and d_path.is_file()
+    z = model.sample_z(4, torch.Generator().manual_seed(2))
+    with torch.no_grad():
+        joint = model.generator(z)
+        logit = model.discriminator(joint)
+    got_joint = run_exported(g_path, {"z": z.numpy()})["joint"]
+    got_logit = run_exported(d_path, {"joint": joint.numpy()}, ["logit"])["logit"]
+    np.testing.assert_allclose(got_joint, joint.numpy(), atol=1e-3)
+    np.testing.assert_allclose(got_logit, logit.numpy(), atol=1e-3, rtol=1e-3)
+
+
+def test_search_from_exported_files_matches_the_package_search(contextual, pairs) -> None:
+    model, files = contextual
+    candidates = np.random.default_rng(0).uniform(-1, 1, (3, 2, 8)).astype(np.float32)
+    sketches = pairs.sketches[:3]
+    reference = search(files["torchscript"][0], sketches, candidates=candidates, iterations=3)
+    known = image_to_tensor(sketches[..., None])
+    result = model.search(known, z_candidates=torch.from_numpy(candidates), iterations=3)
+    np.testing.assert_allclose(reference["contextual"], result.contextual.numpy(), rtol=1e-4)
+    np.testing.assert_allclose(reference["z"], result.z_hat.numpy(), atol=1e-4)
+    photo = tensor_to_image(result.completion)
+    assert share_within(reference["photo"], photo) >= 0.999
+    moved = np.abs(reference["z"][:, None] - candidates).max(axis=2).min(axis=1)
+    assert (moved > 1e-6).all()  # the descent moved every code away from its initial candidate
+
+
+# ------------------------------------------------------------------------------ errors
+
+
+def test_unknown_format_names_the_choices(tmp_path) -> None:
+    model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
+    with pytest.raises(ExportError, match=r"'tflite'.*\['onnx', 'torchscript'\]"):
+        export(model, tmp_path / "m.tflite", format="tflite")
+
+
+def test_missing_onnxruntime_names_the_extra(tmp_path, monkeypatch) -> None:
+    monkeypatch.setitem(__import__("sys").modules, "onnxruntime", None)  # import fails
+    model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
+    with pytest.raises(MissingDependencyError, match=r"onnxruntime.*sketchwidgets\[export\]"):
+        export(model, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()
+
+
+def test_a_model_drawing_noise_inside_an_op_is_refused(tmp_path) -> None:
+    """The paper's test protocol draws dropout masks inside the ops: not exportable.
+
+    At 64 px the U-Net has a dropout level (none at 32 px)."""
+    tiny = TINY_CONFIGS["pix2pix"] | {"image_size": 64, "paper_protocol_eval": True}
+    model = build_model("pix2pix", **tiny).eval()
+    with pytest.raises(ExportError, match="cannot export|does not reproduce generate"):
+        export(model, tmp_path / "m.pt", format="torchscript")
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_export_writes_the_graph_and_its_side_file(tmp_path, capsys) -> None:
+    model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
+    checkpoint = model.save(tmp_path / "model.pt")
+    out = tmp_path / "out" / "p2p.pt"
+    args = ["export", "--checkpoint", str(checkpoint), "--format", "torchscript", "--out", str(out)]
+    assert cli.main(args) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert json.loads(out.with_suffix(".json").read_text())["model"] == "pix2pix"
+    assert cli.main([*args[:-1], str(tmp_path / "p2p.json")]) == cli.EXIT_BAD_INPUT
+    assert "side file" in capsys.readouterr().err
+
+
+def test_sw_export_is_the_export_call(tmp_path) -> None:
+    model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
+    result = sw.export(model, tmp_path / "m.pt", format="torchscript", check=False)
+    assert result.files == (tmp_path / "m.pt",) and result.side_file == tmp_path / "m.json"
