@@ -81,6 +81,8 @@ def _single_gray(item: Any, index: int) -> np.ndarray:
     array = np.asarray(item)
     if array.dtype == bool:
         array = np.where(array, 0, 255).astype(np.uint8)
+    if array.dtype.kind == "f" and not np.isfinite(array).all():
+        raise ValueError(f"sketch {index} holds NaN or inf values")
     if array.dtype not in (np.uint8, np.uint16):
         raise TypeError(f"a sketch array must be uint8 (or a float tensor), got {array.dtype}")
     if array.ndim not in (2, 3):

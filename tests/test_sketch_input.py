@@ -1,3 +1,5 @@
+import functools
+
 import numpy as np
 import pytest
 import torch
@@ -82,6 +84,8 @@ def test_non_finite_tensor_is_rejected(bad):
         prepare_sketch(tensor, 32)
     with pytest.raises(ValueError, match="sketch 0 holds NaN or inf"):
         prepare_sketch(tensor[1], 32)
+    with pytest.raises(ValueError, match="sketch 0 holds NaN or inf"):
+        prepare_sketch(tensor[1, 0].numpy(), 32)  # a float array: NaN named before its dtype
 
 
 @pytest.mark.parametrize("value", [255, 0, 128])
@@ -102,13 +106,20 @@ def test_16_bit_sketch_array_is_scaled_not_clipped():
     )
 
 
+@functools.cache
+def _weightless(name: str):
+    """Model ``name`` at its paper config on the meta device (no memory, no weights)."""
+    cls = MODELS[name]
+    with torch.device("meta"):  # class names for the models that need a label
+        return cls(cls.config_class(class_names=("cat", "dog")))
+
+
 @pytest.mark.parametrize("name", sorted(MODELS))
 @pytest.mark.parametrize("paper", [255, 0], ids=["all-white", "all-black"])
 def test_every_registered_model_refuses_an_empty_sketch(name, paper):
     """One policy, checked in prepare_sketch before any network runs (so a weightless model
     on the meta device is enough, and models added later are covered)."""
-    with torch.device("meta"):
-        model = MODELS[name]()
+    model = _weightless(name)
     label = 0 if model.needs_label else None
     with pytest.raises(ValueError, match=f"^{EMPTY_SKETCH}"):
         model.generate(np.full((48, 48), paper, np.uint8), label=label)
