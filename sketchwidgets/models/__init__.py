@@ -11,6 +11,7 @@ from sketchwidgets.config import config_from_dict
 from sketchwidgets.io import load_torch
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
+from sketchwidgets.models.edgegan import EdgeGAN
 from sketchwidgets.models.pix2pix import Pix2Pix
 from sketchwidgets.models.sketchygan import SketchyGAN
 
@@ -18,6 +19,7 @@ MODELS: dict[str, type[SketchModel]] = {
     "pix2pix": Pix2Pix,
     "contextual_gan": ContextualGAN,
     "sketchygan": SketchyGAN,
+    "edgegan": EdgeGAN,
 }
 
 

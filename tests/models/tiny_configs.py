@@ -21,4 +21,14 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         "search_iters": 2,
     },
     "sketchygan": {"image_size": 32, "ngf": 4, "ndf": 4, "latent_dim": 8},
+    "edgegan": {
+        "image_size": 32,
+        "z_dim": 8,
+        "gf_dim": 4,
+        "df_dim": 4,
+        "ef_dim": 4,
+        "classifier_dim": 2,
+        "image_dis_size": 32,
+        "edge_dis_size": 64,
+    },
 }

@@ -1,0 +1,592 @@
+"""EdgeGAN (Gao et al., "SketchyCOCO: Image Generation from Freehand Scene Sketches", CVPR 2020),
+object level, written layer by layer after the authors' TensorFlow code, sysu-imsl/EdgeGAN.
+
+Paper / code -> this module (reference paths under ``edgegan/``):
+
+* Two generators share one input, ``[z | one-hot class]``: GE makes a 64x64 **edge map**,
+  GI a 64x64 **image** (``models/generator.py`` ``_convnet``: linear -> 4x4x(8 gf), four
+  5x5 stride-2 transposed convolutions, instance norm + ReLU, tanh) -> :class:`Generator`.
+* **Joint discriminator** DJ on the 64x128 ``[edge | image]`` (real: a dataset pair; fake:
+  GE and GI outputs side by side), plus DI on images and DE on edges, each at its own
+  bicubic resize (``image_dis_size``, ``edge_dis_size`` = 128) (``models/discriminator.py``
+  ``_convnet``: four 4x4 stride-2 convolutions without bias, instance norm from the second,
+  leaky ReLU 0.2, one linear logit) -> :class:`Discriminator`.
+* WGAN losses with a gradient penalty on random interpolates, ``lambda_gp`` = 10
+  (``nn/functional.py`` ``discriminator_ganloss``, ``generator_ganloss``,
+  ``gradient_penalty``; ``models/edgegan.py`` ``penalty``), computed in float32.
+* **Classifier** on images (``models/classifier.py``: multi-scale MRU blocks with spectral
+  norm, PReLU) with the focal auxiliary-classifier loss (``get_acgan_loss_focal``): trained
+  on real images (``(1 - p)^2`` focal cross-entropy), and 0.5 x its cross-entropy on GI's
+  output added to GI's loss -> :class:`Classifier`.
+* **Edge encoder** E (``models/encoder.py`` ``_resnet``): E(GE(z, c)) must give back z (L1,
+  weight ``stage1_zl_loss`` = 10), trained by its own optimiser -> :class:`EdgeEncoder`.
+* **Update order** per batch, as ``construct_optimizers`` registers it: DJ, DI, DE,
+  classifier, GE+GI, E, GE+GI again (the same two G optimisers both times), each an
+  RMSProp at lr 2e-4 with TF 1.x defaults (:class:`~.edgegan_layers.TFRMSprop`).
+* **Inference** (``models/edgegan.py`` ``define_test_input``): z = E(sketch), then
+  image = GI(z, c) and edge = GE(z, c). Without a sketch, :meth:`EdgeGAN.sample` draws z.
+
+TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): instance norm
+with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
+resizing, spectral norm whose ``u`` is never updated, RMSProp's mean square starting at 1,
+truncated-normal convolution weights (std 0.02), a single scalar noise draw in E's
+reparameterisation (``tf.random_normal(shape=tf.shape(latent_dim))`` is a 0-d shape).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any, ClassVar
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sketchwidgets.device import full_precision
+from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.edgegan_layers import (
+    ScalarPReLU,
+    SpectralNormConv2d,
+    SpectralNormLinear,
+    TFRMSprop,
+    TFSameConvTranspose2d,
+    bicubic_resize,
+    instance_norm,
+    lrelu,
+    truncated_normal_,
+)
+
+REFERENCE_BATCH_SIZE = 64  # train.py batch_size 64 (outputs/edgegan/flags.json)
+
+
+@dataclass(frozen=True)
+class EdgeGANConfig:
+    """EdgeGAN hyper-parameters; defaults from ``outputs/edgegan/flags.json`` and the code."""
+
+    image_size: int = 64  # flags.json output_height 64 (joint image 64x128)
+    z_dim: int = 100  # flags.json z_dim 100
+    gf_dim: int = 64  # models/edgegan.py EdgeGAN(gf_dim=64)
+    df_dim: int = 64  # models/edgegan.py EdgeGAN(df_dim=64)
+    ef_dim: int = 64  # models/encoder.py _resnet: 64, then [128, 256, 512, 512]
+    classifier_dim: int = 64  # models/classifier.py size = 64 (widths 128, 256, 512, 768)
+    image_dis_size: int = 128  # train.py image_dis_size 128 (flags.json sizeOfIn_patch2)
+    edge_dis_size: int = 128  # train.py edge_dis_size 128 (flags.json sizeOfIn_patch3)
+    use_image_discriminator: bool = True  # train.py use_image_discriminator True
+    use_edge_discriminator: bool = True  # train.py use_edge_discriminator True
+    lambda_gp: float = 10.0  # flags.json lambda_gp 10.0
+    joint_dweight: float = 1.0  # train.py joint_dweight 1.0 (flags.json D_origin_loss)
+    image_dweight: float = 1.0  # train.py image_dweight 1.0 (flags.json D_patch2_loss)
+    edge_dweight: float = 1.0  # train.py edge_dweight 1.0 (flags.json D_patch3_loss)
+    zl_weight: float = 10.0  # flags.json stage1_zl_loss 10.0
+    focal_gamma: float = 2.0  # nn/functional.py get_acgan_loss_focal ld_focal=2.
+    ac_real_weight: float = 1.0  # get_acgan_loss_focal ld1=1 (classifier, real images)
+    ac_fake_weight: float = 0.5  # get_acgan_loss_focal ld2=0.5 (added to GI's loss)
+    lr: float = 2e-4  # flags.json learning_rate 0.0002, RMSProp (models/edgegan.py)
+    rms_decay: float = 0.9  # tf.train.RMSPropOptimizer default decay=0.9
+    rms_epsilon: float = 1e-10  # tf.train.RMSPropOptimizer default epsilon=1e-10
+    class_names: tuple[str, ...] = ()  # flags.json num_classes 14 (SketchyCOCO objects)
+
+    def __post_init__(self) -> None:
+        size = self.image_size
+        if size % 16 or not 32 <= size <= 128:
+            raise ValueError(f"image_size must be a multiple of 16 in [32, 128], got {size}")
+        for key in ("z_dim", "gf_dim", "df_dim", "ef_dim", "classifier_dim"):
+            if getattr(self, key) < 1:
+                raise ValueError(f"{key} must be >= 1, got {getattr(self, key)}")
+        for key in ("image_dis_size", "edge_dis_size"):
+            if getattr(self, key) % 16 or getattr(self, key) < 16:
+                raise ValueError(f"{key} must be a multiple of 16, got {getattr(self, key)}")
+
+
+# --------------------------------------------------------------------------- generators
+
+
+class Generator(nn.Module):
+    """``models/generator.py`` ``_convnet``: ``(N, z_dim + C)`` -> ``(N, 3, S, S)`` in [-1, 1].
+
+    linear (N(0, 0.02), bias 0) -> ``(8 gf, S/16, S/16)`` -> IN -> ReLU, then 5x5 stride-2
+    transposed convolutions (N(0, 0.02), bias 0) to 4 gf, 2 gf, gf (IN, ReLU) and 3 (tanh).
+    """
+
+    def __init__(self, in_features: int, gf_dim: int, image_size: int) -> None:
+        super().__init__()
+        self.base = image_size // 16
+        self.width = gf_dim * 8
+        self.project = nn.Linear(in_features, self.width * self.base**2)  # g_lin_0
+        widths = [gf_dim * 8, gf_dim * 4, gf_dim * 2, gf_dim, 3]
+        self.deconvs = nn.ModuleList(
+            TFSameConvTranspose2d(c_in, c_out) for c_in, c_out in pairwise(widths)
+        )
+        for layer in [self.project, *self.deconvs]:  # nn/modules/linear.py, conv.py deconv2d
+            nn.init.normal_(layer.weight, 0.0, 0.02)
+            nn.init.zeros_(layer.bias)
+
+    def forward(self, code: torch.Tensor) -> torch.Tensor:
+        x = self.project(code).view(-1, self.width, self.base, self.base)
+        x = F.relu(instance_norm(x))
+        for layer in self.deconvs[:-1]:
+            x = F.relu(instance_norm(layer(x)))  # deconv_block(norm, 'relu')
+        return torch.tanh(self.deconvs[-1](x))  # last block: norm None, activation None
+
+
+# ----------------------------------------------------------------------- discriminators
+
+
+class Discriminator(nn.Module):
+    """``models/discriminator.py`` ``_convnet``: ``(N, 3, H, W)`` -> ``(N, 1)`` WGAN critic.
+
+    4x4 stride-2 SAME convolutions without bias (``conv_block`` default ``bias=False``,
+    truncated N(0, 0.02)) to df, 2 df, 4 df, 8 df, instance norm from the second, leaky
+    ReLU 0.2, then one linear logit (N(0, 0.02), bias 0).
+    """
+
+    def __init__(self, df_dim: int, height: int, width: int) -> None:
+        super().__init__()
+        widths = [3, df_dim, df_dim * 2, df_dim * 4, df_dim * 8]
+        self.convs = nn.ModuleList(
+            nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=False)
+            for c_in, c_out in pairwise(widths)
+        )
+        for conv in self.convs:
+            truncated_normal_(conv.weight, 0.02)
+        self.logit = nn.Linear(widths[-1] * (height // 16) * (width // 16), 1)  # d_linear_5
+        nn.init.normal_(self.logit.weight, 0.0, 0.02)
+        nn.init.zeros_(self.logit.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = lrelu(self.convs[0](x))  # d_conv_0: norm None
+        for conv in self.convs[1:]:
+            x = lrelu(instance_norm(conv(x)))
+        return self.logit(x.flatten(1))
+
+
+# ---------------------------------------------------------------------------- encoder
+
+
+class _ResidualBlock(nn.Module):
+    """``nn/modules/conv.py`` ``residual``: reflect-padded 3x3 convs, IN, 1x1 shortcut, ReLU."""
+
+    def __init__(self, c_in: int, c_out: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(c_in, c_out, 3, padding=1, padding_mode="reflect")
+        self.conv2 = nn.Conv2d(c_out, c_out, 3, padding=1, padding_mode="reflect")
+        self.shortcut = nn.Conv2d(c_in, c_out, 1)
+        for conv in (self.conv1, self.conv2, self.shortcut):
+            truncated_normal_(conv.weight, 0.02)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = F.relu(instance_norm(self.conv1(x)))
+        out = instance_norm(self.conv2(out))
+        return F.relu(self.shortcut(x) + out)
+
+
+class EdgeEncoder(nn.Module):
+    """``models/encoder.py`` ``_resnet``: an edge map ``(N, 3, S, S)`` -> ``(mu, log_sigma)``.
+
+    4x4 stride-2 conv (bias, ReLU, no norm), four residual blocks each followed by a 2x2
+    average pool, ReLU, global average (``avg_pool`` 8x8 SAME), two linear heads.
+    """
+
+    def __init__(self, ef_dim: int, z_dim: int) -> None:
+        super().__init__()
+        widths = [ef_dim, ef_dim * 2, ef_dim * 4, ef_dim * 8, ef_dim * 8]  # 64,128,256,512,512
+        self.stem = nn.Conv2d(3, widths[0], 4, stride=2, padding=1)
+        truncated_normal_(self.stem.weight, 0.02)
+        nn.init.zeros_(self.stem.bias)
+        self.blocks = nn.ModuleList(_ResidualBlock(a, b) for a, b in pairwise(widths))
+        self.mu = nn.Linear(widths[-1], z_dim)  # FC8_mu (nn.mlp: N(0, 0.02), bias 0)
+        self.log_sigma = nn.Linear(widths[-1], z_dim)  # FC8_sigma
+        for head in (self.mu, self.log_sigma):
+            nn.init.normal_(head.weight, 0.0, 0.02)
+            nn.init.zeros_(head.bias)
+
+    def forward(self, edge: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        x = F.relu(self.stem(edge))
+        for block in self.blocks:
+            x = F.avg_pool2d(block(x), 2)
+        x = F.relu(x).mean(dim=(2, 3))  # the feature map is <= 8x8: the 8x8 pool averages it
+        return self.mu(x), self.log_sigma(x)
+
+
+# ------------------------------------------------------------------------- classifier
+
+
+class _MRUBlock(nn.Module):
+    """``nn/modules/conv.py`` ``mru_conv_block_v3`` (no norm, stride 2) inside ``mru_conv``.
+
+    ``inp`` is the image at the hidden state's resolution; the gate (bias 0.5, leaky ReLU) is
+    min-max normalised per channel, mixes the image features into the state, two 3x3 convs
+    refine it, a 1x1 projection carries the state to the new width, then a 2x2 mean pool.
+    """
+
+    def __init__(self, image_channels: int, hidden: int, width: int, last: bool) -> None:
+        super().__init__()
+        self.act_in = ScalarPReLU()  # norm_activation_in
+        self.gate = SpectralNormConv2d(hidden + image_channels, hidden, 3, bias=0.5)
+        self.image_conv = SpectralNormConv2d(image_channels, hidden, 3, bias=0.0)
+        self.act_merge = ScalarPReLU()  # norm_activation_merge_1
+        self.conv1 = SpectralNormConv2d(hidden, width, 3, bias=0.0)
+        self.act1 = ScalarPReLU()
+        self.conv2 = SpectralNormConv2d(width, width, 3, bias=0.0)
+        self.project = SpectralNormConv2d(hidden, width, 1, bias=0.0) if hidden != width else None
+        self.act_last = ScalarPReLU() if last else None  # mru_conv_unit_last_norm
+
+    def forward(self, inp: torch.Tensor, state: torch.Tensor) -> torch.Tensor:
+        gate = lrelu(self.gate(torch.cat([self.act_in(state), inp], 1)))
+        low = gate.amin(dim=(2, 3), keepdim=True)
+        span = (gate.amax(dim=(2, 3), keepdim=True) - low).clamp_min(1e-12)  # 0/0 guard
+        mixed = state + (gate - low) / span * self.image_conv(inp)
+        new = self.conv2(self.act1(self.conv1(self.act_merge(mixed))))
+        shortcut = self.project(state) if self.project is not None else state
+        out = F.avg_pool2d(shortcut + new, 2)  # nn/modules/pooling.py mean_pool
+        return self.act_last(out) if self.act_last is not None else out
+
+
+class Classifier(nn.Module):
+    """``models/classifier.py``: an image ``(N, 3, S, S)`` -> class logits ``(N, C)``.
+
+    A 7x7 conv to 8 channels (PReLU) at full size, then four MRU blocks fed the image at
+    S, S/2, S/4, S/8 (2x2 mean pools), widths 2, 4, 8, 12 x ``size``, a spatial mean and a
+    spectrally normalised linear layer. The unused ``disc`` head of the reference is left out.
+    """
+
+    def __init__(self, size: int, num_classes: int) -> None:
+        super().__init__()
+        self.stem = SpectralNormConv2d(3, 8, 7, bias=0.0)
+        self.stem_act = ScalarPReLU()
+        widths = [8, size * 2, size * 4, size * 8, size * 12]
+        self.blocks = nn.ModuleList(
+            _MRUBlock(3, widths[i], widths[i + 1], last=i == 3) for i in range(4)
+        )
+        self.fc = SpectralNormLinear(widths[-1], max(num_classes, 1))
+
+    def forward(self, image: torch.Tensor) -> torch.Tensor:
+        state = self.stem_act(self.stem(image))
+        scale = image
+        for block in self.blocks:
+            state = block(scale, state)
+            scale = F.avg_pool2d(scale, 2)
+        return self.fc(state.mean(dim=(2, 3)))
+
+
+def focal_loss(logits: torch.Tensor, labels: torch.Tensor, gamma: float) -> torch.Tensor:
+    """``get_acgan_loss_focal`` on real images: mean ``(1 - p_label)^gamma * CE``."""
+    p_label = logits.softmax(1).gather(1, labels[:, None])[:, 0]
+    return ((1 - p_label) ** gamma * F.cross_entropy(logits, labels, reduction="none")).mean()
+
+
+def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
+    """``models/edgegan.py`` ``penalty``: ``mean((||grad D(x_hat)||_2 - 1)^2)`` in float32.
+
+    ``x_hat = real + alpha (fake - real)``, alpha ~ U(0, 1) per sample (``random_blend``).
+    """
+    with full_precision():
+        real, fake = real.float(), fake.float()
+        alpha = torch.rand(real.shape[0], 1, 1, 1, device=real.device)
+        mixed = (real + alpha * (fake - real)).requires_grad_(True)
+        (grad,) = torch.autograd.grad(critic(mixed).sum(), mixed, create_graph=True)
+        return ((grad.flatten(1).norm(dim=1) - 1) ** 2).mean()
+
+
+# ------------------------------------------------------------------------------ model
+
+
+class EdgeGAN(SketchModel):
+    """EdgeGAN: GE and GI from ``[z | class]``, DJ on ``[edge | image]``, DI, DE, classifier, E."""
+
+    name = "edgegan"
+    config_class = EdgeGANConfig
+    network_names = (
+        "edge_generator",
+        "image_generator",
+        "joint_discriminator",
+        "image_discriminator",
+        "edge_discriminator",
+        "classifier",
+        "encoder",
+    )
+    needs_label: ClassVar[bool] = True
+    output_names: ClassVar[tuple[str, ...]] = ("image", "edge")
+
+    def __init__(self, config: EdgeGANConfig | None = None) -> None:
+        super().__init__(config)
+        c = self.config
+        size, classes = c.image_size, len(c.class_names)
+        self.edge_generator = Generator(c.z_dim + classes, c.gf_dim, size)  # G1
+        self.image_generator = Generator(c.z_dim + classes, c.gf_dim, size)  # G2
+        self.joint_discriminator = Discriminator(c.df_dim, size, 2 * size)  # D
+        self.image_discriminator = Discriminator(c.df_dim, c.image_dis_size, c.image_dis_size)
+        self.edge_discriminator = Discriminator(c.df_dim, c.edge_dis_size, c.edge_dis_size)
+        self.classifier = Classifier(c.classifier_dim, classes)  # D2
+        self.encoder = EdgeEncoder(c.ef_dim, c.z_dim)  # E
+
+    @property
+    def latent_dim(self) -> int:
+        """z's length, ``config.z_dim`` (z ~ N(0, 1): utils/data/dataset.py np.random.normal)."""
+        return self.config.z_dim
+
+    # -------------------------------------------------------------- forward pieces
+
+    def _code(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+        """``[z | one-hot(label)]`` (models/edgegan.py define_inputs ``z_onehot``)."""
+        onehot = F.one_hot(labels, self.num_classes).to(z.dtype)
+        return torch.cat([z, onehot], 1)
+
+    def _generate(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``(edge, image)``, each ``(N, 3, S, S)`` in [-1, 1]."""
+        code = self._code(z, labels)
+        return self.edge_generator(code), self.image_generator(code)
+
+    def encode(self, edge: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+        """z = mu + eps * exp(log_sigma) with ONE scalar eps for the whole batch, as the code.
+
+        ``edge`` is ``(N, 1 | 3, S, S)`` in [-1, 1]. The scalar comes from
+        ``tf.random_normal(shape=tf.shape(self._latent_dim))``: the shape of a Python int.
+        """
+        mu, log_sigma = self.encoder(edge.expand(-1, 3, -1, -1))
+        where = generator.device if generator is not None else mu.device
+        eps = torch.randn((), generator=generator, device=where).to(mu.device, mu.dtype)
+        return mu + eps * log_sigma.exp()
+
+    def _critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple:
+        """WGAN critic loss ``mean(D(fake)) - mean(D(real))`` and its gradient penalty."""
+        wgan = critic(fake).mean() - critic(real).mean()  # discriminator_ganloss
+        return wgan, gradient_penalty(critic, real, fake)
+
+    def _pairs(self, edge: torch.Tensor, image: torch.Tensor) -> dict[str, torch.Tensor]:
+        """What each critic sees: the joint ``[edge | image]`` and the resized halves."""
+        c = self.config
+        return {
+            "joint": torch.cat([edge, image], 3),
+            "image": bicubic_resize(image, c.image_dis_size),
+            "edge": bicubic_resize(edge, c.edge_dis_size),
+        }
+
+    def _critics(self) -> dict[str, tuple[nn.Module, float]]:
+        """The critics in use with their weight in the generators' losses."""
+        c = self.config
+        critics = {"joint": (self.joint_discriminator, c.joint_dweight)}
+        if c.use_image_discriminator:
+            critics["image"] = (self.image_discriminator, c.image_dweight)
+        if c.use_edge_discriminator:
+            critics["edge"] = (self.edge_discriminator, c.edge_dweight)
+        return critics
+
+    # -------------------------------------------------------------- training
+
+    def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        """One TF-style RMSProp per trained part (models/edgegan.py construct_optimizers)."""
+        c = self.config
+
+        def rmsprop(net: nn.Module) -> TFRMSprop:
+            return TFRMSprop(net.parameters(), c.lr, c.rms_decay, c.rms_epsilon)
+
+        optimizers = {"DJ": rmsprop(self.joint_discriminator)}  # d_optim
+        if c.use_image_discriminator:
+            optimizers["DI"] = rmsprop(self.image_discriminator)  # d_optim_patch2
+        if c.use_edge_discriminator:
+            optimizers["DE"] = rmsprop(self.edge_discriminator)  # d_optim_patch3
+        optimizers["C"] = rmsprop(self.classifier)  # d_optim2
+        optimizers["GE"] = rmsprop(self.edge_generator)  # edge_goptim
+        optimizers["GI"] = rmsprop(self.image_generator)  # image_goptim
+        optimizers["E"] = rmsprop(self.encoder)  # e_optim
+        return optimizers
+
+    def train_step(
+        self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.Tensor]:
+        """DJ, DI, DE, classifier, GE+GI, E, GE+GI on one batch with one z (``update_model``)."""
+        edge = batch["sketch"].expand(-1, 3, -1, -1)  # (N, 3, S, S): edges stored RGB
+        photo, labels = batch["photo"], self._train_labels(batch["label"])
+        z = torch.randn(photo.shape[0], self.latent_dim, device=photo.device)
+        real = self._pairs(edge, photo)
+        with torch.no_grad():  # G is not updated by the four critic steps: one forward serves
+            fake = self._pairs(*self._generate(z, labels))
+        losses = {}
+        for name, (critic, _) in self._critics().items():
+            losses |= self._critic_step(name, critic, real[name], fake[name], optimizers)
+        losses |= self._classifier_step(photo, labels, optimizers["C"])
+        losses |= self._generator_step(z, labels, optimizers)
+        losses |= self._encoder_step(z, labels, optimizers["E"])
+        losses |= self._generator_step(z, labels, optimizers)  # g_optim_b
+        return losses
+
+    def _train_labels(self, labels: torch.Tensor) -> torch.Tensor:
+        """The batch's class indices, checked: EdgeGAN trains on labelled pairs only."""
+        labels = labels.long()
+        bad = (labels < 0) | (labels >= self.num_classes)
+        if bool(bad.any()):
+            raise ValueError(
+                f"EdgeGAN trains on labelled pairs of its {self.num_classes} classes "
+                f"{list(self.class_names)}; got label(s) {sorted(set(labels[bad].tolist()))}"
+            )
+        return labels
+
+    def _critic_step(
+        self,
+        name: str,
+        critic: nn.Module,
+        real: torch.Tensor,
+        fake: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+    ) -> dict[str, torch.Tensor]:
+        """Minimise ``mean D(fake) - mean D(real) + lambda_gp * GP`` over one critic."""
+        optimizer = optimizers[{"joint": "DJ", "image": "DI", "edge": "DE"}[name]]
+        optimizer.zero_grad(set_to_none=True)
+        wgan, penalty = self._critic_loss(critic, real, fake)
+        (wgan + self.config.lambda_gp * penalty).backward()
+        optimizer.step()
+        return {f"D/{name}": wgan.detach(), f"D/{name}_gp": penalty.detach()}
+
+    def _classifier_step(
+        self, photo: torch.Tensor, labels: torch.Tensor, optimizer: torch.optim.Optimizer
+    ) -> dict[str, torch.Tensor]:
+        """Minimise the focal loss of the classifier on the real images (``loss_d_ac``)."""
+        optimizer.zero_grad(set_to_none=True)
+        loss = self.config.ac_real_weight * focal_loss(
+            self.classifier(photo), labels, self.config.focal_gamma
+        )
+        loss.backward()
+        optimizer.step()
+        return {"D/class_focal": loss.detach()}
+
+    def _generator_step(
+        self, z: torch.Tensor, labels: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> dict[str, torch.Tensor]:
+        """GE minimises its critics' WGAN losses, GI its own plus 0.5 x the classifier's CE.
+
+        Both losses come from one forward and each updates only its own generator, as the
+        reference's single ``sess.run([edge_goptim, image_goptim])``.
+        """
+        c = self.config
+        edge, image = self._generate(z, labels)
+        fake = self._pairs(edge, image)
+        scores = {name: -critic(fake[name]).mean() for name, (critic, _) in self._critics().items()}
+        weights = {name: weight for name, (_, weight) in self._critics().items()}
+        joint = weights["joint"] * scores["joint"]
+        edge_loss = joint + weights.get("edge", 0.0) * scores.get("edge", 0.0)
+        ce = F.cross_entropy(self.classifier(image), labels)  # loss_g_ac
+        image_loss = joint + weights.get("image", 0.0) * scores.get("image", 0.0)
+        image_loss = image_loss + c.ac_fake_weight * ce
+        self._step_on(edge_loss, self.edge_generator, optimizers["GE"], retain=True)
+        self._step_on(image_loss, self.image_generator, optimizers["GI"], retain=False)
+        return {
+            "G/edge": edge_loss.detach(),
+            "G/image": image_loss.detach(),
+            "G/class_ce": ce.detach(),
+        }
+
+    @staticmethod
+    def _step_on(
+        loss: torch.Tensor, net: nn.Module, optimizer: torch.optim.Optimizer, retain: bool
+    ) -> None:
+        """Gradients of ``loss`` for ``net``'s parameters only, then one optimiser step."""
+        params = [p for p in net.parameters() if p.requires_grad]
+        grads = torch.autograd.grad(loss, params, retain_graph=retain)
+        for param, grad in zip(params, grads, strict=True):
+            param.grad = grad
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def _encoder_step(
+        self, z: torch.Tensor, labels: torch.Tensor, optimizer: torch.optim.Optimizer
+    ) -> dict[str, torch.Tensor]:
+        """Minimise ``zl_weight * mean|z - E(GE(z, c))|`` over E (``zl_loss``, ``e_optim``)."""
+        with torch.no_grad():
+            edge = self.edge_generator(self._code(z, labels))
+        optimizer.zero_grad(set_to_none=True)
+        loss = self.config.zl_weight * (z - self.encode(edge)).abs().mean()
+        loss.backward()
+        optimizer.step()
+        return {"E/zl": loss.detach()}
+
+    @torch.no_grad()
+    def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``val/image_l1`` and ``val/edge_l1``: GI and GE from z = E(edge) against the pair."""
+        noise = torch.Generator(device="cpu").manual_seed(0)
+        labels = self._train_labels(batch["label"])
+        out = self.generate_outputs(batch["sketch"], generator=noise, label=labels)
+        edge = batch["sketch"].expand(-1, 3, -1, -1)
+        return {
+            "val/image_l1": (out["image"] - batch["photo"]).abs().mean(),
+            "val/edge_l1": (out["edge"] - edge).abs().mean(),
+        }
+
+    # -------------------------------------------------------------- inference
+
+    def generate_tensor(
+        self,
+        sketch: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        label: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """Sketches ``(N, 1, S, S)`` + classes -> images ``(N, 3, S, S)``: GI(E(sketch), c)."""
+        return self.generate_outputs(sketch, generator=generator, label=label, z=z)["image"]
+
+    def generate_outputs(
+        self,
+        sketch: torch.Tensor,
+        *,
+        generator: torch.Generator | None = None,
+        label: torch.Tensor | None = None,
+        z: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """``{"image": GI(z, c), "edge": GE(z, c)}`` with z = E(sketch) (one scalar noise draw
+        from ``generator``). A given ``z`` ``(N, z_dim)`` replaces E(sketch)."""
+        labels = self.label_indices(label, sketch.shape[0])
+        with torch.inference_mode():
+            if z is None:
+                z = self.encode(sketch, generator)
+            else:
+                z = self.latent_codes(sketch.shape[0], z=z)
+            edge, image = self._generate(z, labels.to(self.device))
+        return {"image": image, "edge": edge}
+
+    @torch.no_grad()
+    def sample(
+        self,
+        label: Any,
+        n: int | None = None,
+        *,
+        generator: torch.Generator | None = None,
+        z: torch.Tensor | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Class samples without a sketch: ``{"image", "edge"}`` from z ~ N(0, 1) (or ``z``).
+
+        ``label`` is a class name or index (repeated ``n`` times) or one per sample.
+        """
+        count = n if n is not None else (z.shape[0] if z is not None else len(_as_list(label)))
+        labels = self.label_indices(label, count).to(self.device)
+        codes = self.latent_codes(count, generator, z)
+        with torch.inference_mode():
+            edge, image = self._generate(codes, labels)
+        return {"image": image, "edge": edge}
+
+    # -------------------------------------------------------------- checkpoints
+
+    def load_state_dict(
+        self, state_dict: Mapping[str, Any], strict: bool = True, assign: bool = False
+    ) -> Any:
+        """As ``nn.Module``'s, but a checkpoint for another class count says so plainly."""
+        key = "edge_generator.project.weight"
+        if key in state_dict:
+            saved = state_dict[key].shape[1] - self.config.z_dim
+            if saved != self.num_classes:
+                raise ValueError(
+                    f"checkpoint was trained for {saved} classes, this EdgeGAN has "
+                    f"{self.num_classes} ({list(self.class_names)}); build it with the "
+                    "checkpoint's class_names, or load the file with sketchwidgets.load()"
+                )
+        return super().load_state_dict(state_dict, strict=strict, assign=assign)
+
+
+def _as_list(label: Any) -> list[Any]:
+    """A label as a list (one name or index -> a list of one)."""
+    if isinstance(label, str | int):
+        return [label]
+    return list(label)

@@ -1,0 +1,242 @@
+"""EdgeGAN: the TensorFlow defaults it reproduces, the convergence gate, inference, bad input."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from sketchwidgets.device import torch_threads
+from sketchwidgets.models import load_model
+from sketchwidgets.models.edgegan import EdgeGAN, EdgeGANConfig, gradient_penalty
+from sketchwidgets.models.edgegan_layers import (
+    TFRMSprop,
+    TFSameConvTranspose2d,
+    bicubic_resize,
+)
+
+CLASSES = ("red", "blue")
+LINE = np.full((32, 32), 255, np.uint8)
+LINE[16, 4:28] = 0  # one stroke
+TINY = {
+    "image_size": 32,
+    "z_dim": 8,
+    "gf_dim": 4,
+    "df_dim": 4,
+    "ef_dim": 4,
+    "classifier_dim": 2,
+    "image_dis_size": 32,
+    "edge_dis_size": 32,
+    "class_names": CLASSES,
+}
+# The convergence gate: the generators' loss reduced to the classifier term (critic weights 0)
+# and an RMSProp that forgets its ones-initialised mean square in a few steps (decay 0.5, lr
+# 2e-3): the reference's decay 0.9 and lr 2e-4 need a few hundred steps before anything moves.
+GATE = {**TINY, "joint_dweight": 0.0, "image_dweight": 0.0, "lr": 2e-3, "rms_decay": 0.5}
+GATE_STEPS = 30
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    with torch_threads(1):
+        yield
+
+
+def tiny_set(n: int = 16) -> dict[str, torch.Tensor]:
+    """Class 0: red photo, circle edges; class 1: blue photo, square edges (32 px, fixed)."""
+    g = torch.Generator().manual_seed(0)
+    labels = torch.arange(n) % 2
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, 32), torch.linspace(-1, 1, 32), indexing="ij")
+    radius = 0.4 + 0.3 * torch.rand(n, 1, 1, generator=g)
+    circle = ((xx**2 + yy**2).sqrt()[None] - radius).abs() < 0.08
+    square = (torch.maximum(xx.abs(), yy.abs())[None] - radius).abs() < 0.08
+    edge = torch.where(labels[:, None, None] == 0, circle, square)
+    colour = torch.tensor([[0.8, -0.8, -0.8], [-0.8, -0.8, 0.8]])[labels][:, :, None, None]
+    photo = torch.where(edge[:, None], -1.0, colour.expand(-1, 3, 32, 32))
+    return {"sketch": torch.where(edge, -1.0, 1.0)[:, None], "photo": photo, "label": labels}
+
+
+def probes(model: EdgeGAN) -> dict[str, float]:
+    """Classifier accuracy and red-vs-blue colour accuracy of GI's images for fixed (z, c),
+    and E's z error as trained (sampled z, 16 fixed noise draws) on GE's edges."""
+    g = torch.Generator().manual_seed(1)
+    z, labels = torch.randn(32, model.latent_dim, generator=g), torch.arange(32) % 2
+    eps = torch.randn(16, generator=g)
+    with torch.no_grad():
+        edge, image = model._generate(z, labels)
+        mu, log_sigma = model.encoder(edge)
+        z_error = torch.stack([(z - mu - e * log_sigma.exp()).abs().mean() for e in eps])
+        bluer = image[:, 2].mean((1, 2)) > image[:, 0].mean((1, 2))
+        return {
+            "accuracy": (model.classifier(image).argmax(1) == labels).float().mean().item(),
+            "colour": (bluer.long() == labels).float().mean().item(),
+            "z_error": z_error.mean().item(),
+        }
+
+
+@pytest.fixture(scope="module")
+def gate() -> tuple[EdgeGAN, dict, dict, list]:
+    """A tiny EdgeGAN trained GATE_STEPS full steps on the tiny set: (model, before, after,
+    losses per step)."""
+    with torch_threads(1):
+        torch.manual_seed(0)
+        model = EdgeGAN(EdgeGANConfig(**GATE))
+        optimizers = model.configure_optimizers()
+        data, history = tiny_set(), []
+        before = probes(model)
+        for _ in range(GATE_STEPS):
+            pick = torch.randperm(16)[:8]
+            history.append(model.train_step({k: v[pick] for k, v in data.items()}, optimizers))
+        return model, before, probes(model), history
+
+
+# ------------------------------------------------------------------- TensorFlow defaults
+
+
+def test_transposed_conv_is_the_adjoint_of_tf_same_convolution():
+    layer = TFSameConvTranspose2d(3, 2)
+    x, y = torch.randn(1, 3, 4, 4), torch.randn(1, 2, 8, 8)
+    forward = F.conv_transpose2d(x, layer.weight, stride=2, padding=1)[..., :8, :8]
+    assert torch.allclose(layer(x) - layer.bias[:, None, None], forward)
+    same = F.conv2d(F.pad(y, (1, 2, 1, 2)), layer.weight, stride=2)  # TF SAME: 1 before, 2 after
+    assert torch.allclose((forward * y).sum(), (x * same).sum(), atol=1e-5)
+
+
+def test_bicubic_resize_is_tf_legacy():
+    ramp = torch.arange(8.0).reshape(1, 1, 1, 8).expand(1, 1, 8, 8)
+    up = bicubic_resize(ramp, 16)
+    assert torch.allclose(up[0, 0, 0, ::2], torch.arange(8.0))  # src = dst / 2, no offset
+    assert torch.allclose(up[0, 0, 0, 3:13:2], torch.arange(5.0) + 1.5)  # a ramp stays a ramp
+    assert up[0, 0, 0, -1].item() == pytest.approx(7 + 0.09375)  # clamped border, a = -0.75
+
+
+def test_tf_rmsprop_starts_its_mean_square_at_one():
+    param = nn.Parameter(torch.tensor([1.0, -2.0]))
+    optimizer = TFRMSprop([param], lr=0.1)
+    param.grad = torch.tensor([0.5, 3.0])
+    optimizer.step()
+    ms = 0.9 * 1.0 + 0.1 * param.grad**2
+    expected = torch.tensor([1.0, -2.0]) - 0.1 * param.grad / (ms + 1e-10).sqrt()
+    assert torch.allclose(param.detach(), expected)
+
+
+def test_gradient_penalty_of_a_linear_critic_and_in_float32():
+    critic = nn.Sequential(nn.Flatten(), nn.Linear(12, 1))
+    real, fake = torch.randn(4, 3, 2, 2), torch.randn(4, 3, 2, 2)
+    expected = (critic[1].weight.norm() - 1) ** 2  # the gradient is w everywhere
+    assert gradient_penalty(critic, real, fake).item() == pytest.approx(expected.item(), rel=1e-5)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        penalty = gradient_penalty(critic, real.bfloat16(), fake.bfloat16())
+    assert penalty.dtype == torch.float32
+
+
+# ---------------------------------------------------------------- convergence gate
+
+
+def test_losses_at_initialisation():
+    torch.manual_seed(0)
+    model = EdgeGAN(EdgeGANConfig(**{**TINY, "image_dis_size": 64, "edge_dis_size": 64}))
+    losses = model.train_step(tiny_set(8), model.configure_optimizers())
+    for name in ("joint", "image", "edge"):
+        assert abs(losses[f"D/{name}"].item()) < 0.5  # critics output ~0 (N(0, 0.02) weights)
+        assert 0 < losses[f"D/{name}_gp"].item() < 50 and math.isfinite(losses[f"D/{name}_gp"])
+    assert losses["G/class_ce"].item() == pytest.approx(math.log(2), abs=0.05)  # no class yet
+    assert losses["D/class_focal"].item() < math.log(2)  # the focal factor (1 - p)^2 < 1
+    assert losses["E/zl"].item() > 10 * 0.5  # 10 x |z - E(GE(z))|, z ~ N(0, 1): not learned
+
+
+def test_gate_losses_stay_finite(gate):
+    _, _, _, history = gate
+    assert all(math.isfinite(v.item()) for step in history for v in step.values())
+    assert history[-1]["D/class_focal"] < history[0]["D/class_focal"]
+
+
+def test_gate_images_take_their_class(gate):
+    _, before, after, history = gate
+    assert before["accuracy"] == pytest.approx(0.5, abs=0.2)  # chance
+    assert after["accuracy"] >= 0.9  # the classifier (trained on real) recognises GI's images
+    assert after["colour"] >= 0.9  # and so would anyone: class 0 red, class 1 blue
+    assert history[-1]["G/class_ce"] < 0.5 * history[0]["G/class_ce"]
+
+
+def test_gate_encoder_z_error_falls(gate):
+    _, before, after, _ = gate
+    assert after["z_error"] < 0.9 * before["z_error"]
+
+
+def test_same_z_different_class_gives_a_different_image(gate):
+    model = gate[0]
+    z = model.sample_z(4, torch.Generator().manual_seed(3))
+    red, blue = model.sample("red", z=z), model.sample("blue", z=z)
+    assert (red["image"] - blue["image"]).abs().mean() > 0.3
+    assert torch.equal(red["image"], model.sample("red", z=z)["image"])  # same z, same image
+
+
+# -------------------------------------------------------------------------- inference
+
+
+def test_generate_from_a_sketch_gives_image_and_edge(gate):
+    model = gate[0]
+    sketch = (tiny_set(2)["sketch"][0, 0].numpy() * 127.5 + 127.5).astype("uint8")
+    outputs = model.generate(sketch, label="blue", seed=0, outputs=True)
+    assert list(outputs) == ["image", "edge"] and outputs["edge"].shape == (32, 32, 3)
+    again = model.generate(sketch, label=1, seed=0)
+    assert (again == outputs["image"]).all()  # a seed fixes E's noise draw
+    z = torch.zeros(1, model.latent_dim)
+    by_z = model.generate(sketch, label="blue", z=z)
+    assert (by_z == model.generate(LINE, label="blue", z=z)).all()  # z replaces E
+
+
+def test_sample_without_a_sketch(gate):
+    model = gate[0]
+    samples = model.sample(["red", "blue", "blue"], generator=torch.Generator().manual_seed(0))
+    assert samples["image"].shape == samples["edge"].shape == (3, 3, 32, 32)
+    assert float(samples["image"].abs().max()) <= 1.0
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.fixture(scope="module")
+def untrained() -> EdgeGAN:
+    torch.manual_seed(0)
+    return EdgeGAN(EdgeGANConfig(**TINY))
+
+
+def test_class_index_out_of_range(untrained):
+    with pytest.raises(ValueError, match=r"class index 2 out of range.*0='red', 1='blue'"):
+        untrained.generate(LINE, label=2)
+
+
+def test_unknown_class_name(untrained):
+    with pytest.raises(ValueError, match=r"unknown class 'giraffe'.*'red'"):
+        untrained.generate(LINE, label="giraffe")
+
+
+def test_missing_class(untrained):
+    with pytest.raises(ValueError, match="needs a class label"):
+        untrained.generate(LINE)
+
+
+def test_checkpoint_with_another_class_count(untrained, tmp_path):
+    path = untrained.save(tmp_path / "two.pt")
+    three = EdgeGAN(EdgeGANConfig(**{**TINY, "class_names": ("red", "blue", "green")}))
+    state = torch.load(path, weights_only=True)["state_dict"]
+    with pytest.raises(ValueError, match="trained for 2 classes, this EdgeGAN has 3"):
+        three.load_state_dict(state)
+    assert load_model(path).class_names == CLASSES  # the file itself loads as it was saved
+
+
+def test_training_needs_labels_of_known_classes(untrained):
+    batch = {**tiny_set(4), "label": torch.tensor([0, 1, -1, 0])}
+    with pytest.raises(ValueError, match=r"labelled pairs of its 2 classes.*\[-1\]"):
+        untrained.train_step(batch, untrained.configure_optimizers())
+
+
+def test_needs_class_names():
+    with pytest.raises(ValueError, match="class_names"):
+        EdgeGAN(EdgeGANConfig(image_size=32))
