@@ -45,7 +45,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
 
 import torch  # noqa: E402
-from gpu_check_cases import ddp_case, model_case, script_case, write_json  # noqa: E402
+from gpu_check_cases import ddp_case, help_case, model_case, script_case, write_json  # noqa: E402
 
 from sketchwidgets.models import MODELS  # noqa: E402
 
@@ -213,28 +213,35 @@ def parse_figures(output: str) -> list[dict]:
     return figures
 
 
-def dry_bench(case: Case) -> dict:
-    """Without CUDA: the benchmark is not run; its ``--help`` must list every flag it gets."""
-    bench = case.command[case.command.index("--") + 1 :]
+def bench_helps(cases: list[Case], work: Path) -> dict[str, dict]:
+    """Dry mode: every benchmark's ``--help`` text and exit status, from one child process."""
+    scripts = sorted({_bench(c)[0] for c in cases if c.name.startswith("bench_")})
+    if not scripts:
+        return {}
+    me = [sys.executable, str(Path(__file__).resolve())]
+    command = [*me, "--case", "help", "--result", str(work / "help.json"), "--", *scripts]
+    record = run_case(Case("help", command, budget_s=180, env=cases[0].env), 180)
+    return record.get("scripts") or {s: {"exit": record.get("error", "no result")} for s in scripts}
+
+
+def dry_bench(case: Case, helps: dict[str, dict]) -> dict:
+    """Without CUDA the benchmark is not run; its ``--help`` must list every flag it gets."""
+    bench = _bench(case)
     flags = [a for a in bench[1:] if a.startswith("--")]
     record = {"command": " ".join(bench), "flags": flags, "status": "skipped", "reason": "no CUDA"}
-    start = time.perf_counter()
-    try:
-        helped = subprocess.run(
-            [sys.executable, bench[0], "--help"], cwd=REPO, env=child_env(case.env),
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
-    except subprocess.TimeoutExpired:
-        return record | {"status": "timeout", "reason": "--help ran past 120 s"}
-    record["seconds"] = round(time.perf_counter() - start, 2)
-    missing = [f for f in flags if f not in helped.stdout]
-    if helped.returncode != 0 or missing:
+    helped = helps.get(bench[0], {"exit": "not run"})
+    missing = [f for f in flags if f not in helped.get("help", "")]
+    if helped["exit"] != 0 or missing:
         record["status"] = "failed"
-        record["reason"] = f"--help exit status {helped.returncode}; flags missing: {missing}"
-        record["output_tail"] = (helped.stdout + helped.stderr)[-TAIL_CHARS:]
+        record["reason"] = f"--help exit status {helped['exit']}; flags missing: {missing}"
     else:
         record["cli_check"] = "ok"
     return record
+
+
+def _bench(case: Case) -> list[str]:
+    """The benchmark command line (script, flags) of a script case."""
+    return case.command[case.command.index("--") + 1 :]
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:
@@ -383,7 +390,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--only", type=lambda s: set(s.split(",")), default=None, help="case names, comma-separated"
     )
     # the child side (one case per process)
-    parser.add_argument("--case", choices=("model", "ddp", "script"), help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--case", choices=("model", "ddp", "script", "help"), help=argparse.SUPPRESS
+    )
     parser.add_argument("--name", help=argparse.SUPPRESS)
     parser.add_argument("--result", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
@@ -400,14 +409,20 @@ def run_child(args: argparse.Namespace) -> int:
                                 batch_size=args.batch_size, out=args.result)  # fmt: skip
         elif args.case == "ddp":
             result = ddp_case(dry=args.dry, batch_size=args.batch_size, out=args.result)
+        elif args.case == "help":
+            result = help_case(_rest(args), args.result)
         else:
-            rest = args.rest[1:] if args.rest[:1] == ["--"] else args.rest
+            rest = _rest(args)
             result = script_case(rest[0], rest[1:], args.result)
     except Exception:
         result = {"status": "failed", "error": traceback.format_exc()}
         print(result["error"], file=sys.stderr)
     write_json(args.result, result)
     return 0 if result.get("status") in ("ok", "skipped") else 1
+
+
+def _rest(args: argparse.Namespace) -> list[str]:
+    return args.rest[1:] if args.rest[:1] == ["--"] else args.rest
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -455,10 +470,13 @@ def run_all(report: dict, args: argparse.Namespace, dry: bool, out: Path) -> Non
         tempfile.TemporaryDirectory(prefix="gpu_check_") as work,
         open(out.with_suffix(".log"), "w") as log,
     ):
-        for case in plan(args, dry, Path(work)):
+        cases = plan(args, dry, Path(work))
+        for case in cases:
             case.env |= env
+        helps = bench_helps(cases, Path(work)) if dry else {}
+        for case in cases:
             left = args.budget - (time.perf_counter() - started)
-            record = execute(case, dry, left, log)
+            record = execute(case, dry, left, log, helps)
             report[case.section][case.key or case.name] = record
             report["elapsed_s"] = round(time.perf_counter() - started, 1)
             write_report(report, out)
@@ -475,10 +493,10 @@ def failures(report: dict) -> list[str]:
     ]
 
 
-def execute(case: Case, dry: bool, left_s: float, log: Any) -> dict:
+def execute(case: Case, dry: bool, left_s: float, log: Any, helps: dict | None = None) -> dict:
     """Run (or, without CUDA, check) one case within what is left of the budget."""
     if dry and case.name.startswith("bench_"):
-        return dry_bench(case)
+        return dry_bench(case, helps or {})
     if left_s < 5:
         return {"status": "skipped", "reason": "the run's time budget was spent"}
     return run_case(case, min(case.budget_s, left_s - 2), log)

@@ -8,30 +8,36 @@ Three kinds of case, each writing a JSON result file that the parent merges into
   ``generate`` on a batch. Every step records its losses (finite or not), the autocast dtype,
   the dtypes the convolutions and linear layers produced, the share of 4-d inputs they got in
   channels_last, and the dtypes of the losses ``train_step`` returned. Peak GPU memory per phase.
+  Dry mode adds ``emulated_cuda``: 2 more steps under the CUDA settings as far as the CPU has
+  them (bf16 autocast, channels_last, the torch layers instead of the CPU fast paths).
 * ``ddp``: started by torchrun at world size 1: NCCL (gloo without CUDA) process group, every
   registered model wrapped in DDP by :mod:`sketchwidgets.train.distributed` for a few steps,
   then an all-reduce and an object gather. (At world size 1 the Trainer does not start a group
   itself -- ``DistInfo.enabled`` is ``world_size > 1`` -- so this case drives the same helpers.)
 * ``script``: a benchmark script run in this process by ``runpy`` with its own arguments, so
-  the peak GPU memory of the whole script can be read afterwards.
+  the peak GPU memory of the whole script can be read afterwards; ``help``: dry mode's check
+  that the benchmarks accept their flags, every script's ``--help`` in one process.
 
 A phase that raises is recorded with its traceback; the phases after it are marked skipped.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.util
+import io
 import json
 import math
 import runpy
+import shutil
 import statistics
 import sys
 import tempfile
 import time
 import traceback
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -311,8 +317,16 @@ def model_case(name: str, *, dry: bool, steps: int, batch_size: int, out: Path) 
     def generate() -> dict:
         return generate_check(state["loaded"], state["data"], device)
 
+    def emulated() -> dict:
+        result["emulated_steps"] = []
+        return emulated_cuda_check(MODELS[name](config), state["data"], result["emulated_steps"])
+
     phases = [("build", build), ("train", train), ("save", save), ("load", load)]
-    run_phases(result, [*phases, ("generate", generate)], lambda: write_json(out, result))
+    phases += [("generate", generate)] + ([("emulated_cuda", emulated)] if dry else [])
+    try:
+        run_phases(result, phases, lambda: write_json(out, result))
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
     return result
 
 
@@ -372,6 +386,67 @@ def generate_check(model: Any, data: Any, device: torch.device) -> dict:
         "seconds": round(seconds, 4),
         "peak_memory_bytes": peak_bytes(device),
     }
+
+
+# --------------------------------------------------------------------------- emulation
+
+
+@contextlib.contextmanager
+def torch_layer_paths() -> Iterator[None]:
+    """The CPU fast paths of models/layers.py and inference_unet.py switched off, so the CPU
+    runs the torch layers as CUDA does (restored on exit)."""
+    from sketchwidgets.models import inference_unet, layers
+
+    names = [(layers, "GEMM_MAX_SIDE", -1), (layers, "FEW_CHANNELS", -1), (layers, "TILE", 2**30)]
+    names += [(inference_unet, "DOWN_GEMM_MAX_SIDE", -1), (inference_unet, "UP_GEMM_MAX_SIDE", -1)]
+    saved = [(module, name, getattr(module, name)) for module, name, _ in names]
+    for module, name, value in names:
+        setattr(module, name, value)
+    try:
+        yield
+    finally:
+        for module, name, value in saved:
+            setattr(module, name, value)
+
+
+def emulated_cuda_check(model: Any, data: Any, steps_out: list) -> dict:
+    """Dry mode: the trainer's CUDA settings as far as a CPU has them -- bf16 autocast (the
+    CPU's autocast lists, close to CUDA's), model and batches channels_last, the torch layers --
+    for 2 steps, then ``generate_outputs`` under autocast as the sample grid calls it.
+    Catches a ``.view`` of a channels_last tensor or a dtype clash before a GPU is lent."""
+    from sketchwidgets.train.trainer import Trainer
+
+    class EmulatedCudaTrainer(Trainer):
+        def autocast(self) -> contextlib.AbstractContextManager:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+
+        def move(self, batch: dict[str, Any]) -> dict[str, Any]:
+            return {k: _channels_last(v) for k, v in super().move(batch).items()}
+
+    cpu = torch.device("cpu")
+    model.to(memory_format=torch.channels_last)
+    recorder = _recorder(model, cpu, steps_out)
+    with torch_layer_paths():
+        EmulatedCudaTrainer(model, data, steps=2, batch_size=4, device="cpu",
+                            callbacks=[recorder], seed=0).fit()  # fmt: skip
+        summary = _train_summary(steps_out, 2, 4)
+        sketches = torch.stack([data[i]["sketch"] for i in range(4)]).to(cpu)
+        label = torch.tensor([int(data.labels[i]) for i in range(4)]) if model.needs_label else None
+        with torch.autocast("cpu", dtype=torch.bfloat16), torch.no_grad():
+            model.eval()
+            outputs = model.generate_outputs(
+                _channels_last(sketches), generator=torch.Generator().manual_seed(0), label=label
+            )
+    finite = {k: bool(torch.isfinite(v.float()).all()) for k, v in outputs.items()}
+    if not all(finite.values()):
+        raise AssertionError(f"non-finite outputs under autocast: {finite}")
+    return summary | {"outputs_under_autocast": {k: str(v.dtype) for k, v in outputs.items()}}
+
+
+def _channels_last(value: Any) -> Any:
+    if isinstance(value, torch.Tensor) and value.ndim == 4 and value.is_floating_point():
+        return value.contiguous(memory_format=torch.channels_last)
+    return value
 
 
 # --------------------------------------------------------------------------- ddp case
@@ -473,5 +548,25 @@ def script_case(script: str, args: list[str], out: Path) -> dict:
         result |= {"status": "failed", "error": traceback.format_exc()}
     if torch.cuda.is_available() and torch.cuda.is_initialized():
         result["peak_memory_bytes"] = int(torch.cuda.max_memory_allocated())
+    write_json(out, result)
+    return result
+
+
+def help_case(scripts: list[str], out: Path) -> dict:
+    """Each script's ``--help`` text and exit status, all in this process (one torch import)."""
+    result: dict[str, Any] = {"status": "ok", "scripts": {}}
+    for script in scripts:
+        text = io.StringIO()
+        sys.argv = [script, "--help"]
+        code: Any = 0
+        try:
+            with contextlib.redirect_stdout(text):
+                runpy.run_path(script, run_name="__main__")
+        except SystemExit as stop:
+            code = stop.code or 0
+        except Exception:
+            code = traceback.format_exc()
+            result["status"] = "failed"
+        result["scripts"][script] = {"exit": code, "help": text.getvalue()}
     write_json(out, result)
     return result

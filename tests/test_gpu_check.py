@@ -3,7 +3,8 @@
 The check itself needs a GPU, lent rarely and briefly, and must then work in one call. This
 keeps it from rotting in between: without CUDA it must say so, put every registered model
 through build, 2 trainer steps, save, load and generate (tiny configs), run DDP through
-torchrun, check that every benchmark accepts the flags it will be given, and exit 0.
+torchrun, train each model again under the CUDA settings emulated on the CPU (bf16 autocast,
+channels_last), check that every benchmark accepts the flags it will be given, and exit 0.
 The guard around each case (failure, timeout, spent budget) is tested on its own.
 """
 
@@ -84,6 +85,18 @@ def test_every_registered_model_trains_saves_loads_and_generates(dry_run):
         generated = checks["generate"]
         assert generated["image_shape"] == [generated["batch"], size, size, 3], name
         assert list(generated["outputs"]) == list(MODELS[name].output_names), name
+
+
+@pytest.mark.timeout(600)
+def test_every_model_trains_under_the_cuda_settings_emulated_on_the_cpu(dry_run):
+    _, report, _ = dry_run
+    for name, record in report["models"].items():
+        assert record["checks"]["emulated_cuda"]["status"] == "ok", (name, record["checks"])
+        for step in record["emulated_steps"]:  # bf16 autocast reached the layers, in channels_last
+            assert step["finite"] and "bfloat16" in step["autocast"], (name, step)
+            assert "bfloat16" in step["layer_output_dtypes"], (name, step)
+            done, total = map(int, step["channels_last_inputs"].split("/"))
+            assert done > total // 2, (name, step)
 
 
 @pytest.mark.timeout(600)
