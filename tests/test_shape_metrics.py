@@ -1,0 +1,55 @@
+"""Shape similarity between a sketch and an edge map on known cases."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+import torch
+
+from sketchwidgets.io import image_to_tensor
+from sketchwidgets.shape_metrics import chamfer_distance, dilated_iou, shape_similarity
+
+
+def square(shift: int = 0, size: int = 64) -> np.ndarray:
+    """A 2 px black square outline on white, moved ``shift`` px right."""
+    page = np.full((size, size), 255, np.uint8)
+    cv2.rectangle(page, (16 + shift, 16), (47 + shift, 47), 0, 2)
+    return page
+
+
+BLANK = np.full((64, 64), 255, np.uint8)
+
+
+def test_identical_drawings_score_best():
+    assert dilated_iou(square(), square()) == 1.0
+    assert chamfer_distance(square(), square()) == 0.0
+
+
+def test_a_shift_scores_worse_and_more_so_when_larger():
+    ious = [dilated_iou(square(), square(s)) for s in (0, 2, 5, 10)]
+    chamfers = [chamfer_distance(square(), square(s)) for s in (0, 2, 5, 10)]
+    assert ious == sorted(ious, reverse=True) and len(set(ious)) == 4
+    assert chamfers == sorted(chamfers) and len(set(chamfers)) == 4
+    assert dilated_iou(square(), square(1)) > 0.8  # a pixel off is within the tolerance
+
+
+def test_blank_scores_worst():
+    assert dilated_iou(square(), BLANK) == 0.0 == dilated_iou(BLANK, square())
+    assert chamfer_distance(square(), BLANK) == 1.0
+    far = square(14)
+    assert dilated_iou(square(), BLANK) <= dilated_iou(square(), far)
+    assert chamfer_distance(square(), far) < 1.0
+
+
+def test_batch_score_reads_model_tensors():
+    sketches = torch.stack([image_to_tensor(square()), image_to_tensor(square())])
+    edges = torch.stack(
+        [image_to_tensor(square()).expand(3, -1, -1), image_to_tensor(BLANK).expand(3, -1, -1)]
+    )
+    assert shape_similarity(sketches, edges) == pytest.approx(0.5)
+
+
+def test_sizes_must_match():
+    with pytest.raises(ValueError, match="differ in size"):
+        dilated_iou(square(), square(size=32))
