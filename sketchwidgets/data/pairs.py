@@ -75,13 +75,18 @@ def same_shape(a: tuple[int, ...], b: tuple[int, ...]) -> bool:
 
 
 def check_pair_shapes(
-    sketch: np.ndarray, photo: np.ndarray, sketch_path: object, photo_path: object
+    sketch: np.ndarray,
+    photo: np.ndarray,
+    sketch_path: object | None = None,
+    photo_path: object | None = None,
 ) -> None:
-    """Raise :class:`PairError` naming both files when their aspect ratios differ."""
+    """Raise :class:`PairError` naming both files (when given) if their aspect ratios differ."""
     if not same_shape(sketch.shape, photo.shape):
         (sh, sw), (ph, pw) = sketch.shape[:2], photo.shape[:2]
+        sketch_name = "the sketch" if sketch_path is None else f"sketch {sketch_path}"
+        photo_name = "the photo" if photo_path is None else f"photo {photo_path}"
         raise PairError(
-            f"sketch {sketch_path} is {sw}x{sh} but photo {photo_path} is {pw}x{ph} (W x H): "
+            f"{sketch_name} is {sw}x{sh} but {photo_name} is {pw}x{ph} (W x H): "
             "different shapes, so one crop cannot keep them aligned; crop or pad them to one "
             "shape, or exclude the pair (excluded.txt)"
         )
@@ -151,8 +156,9 @@ def make_joint(sketch: np.ndarray, photo: np.ndarray, size: int = 64) -> np.ndar
     """The joint ``size x 2*size`` RGB image ``[sketch | photo]``.
 
     Each half is centre-cropped to a square and resized to ``size`` (a no-op when it is
-    already ``size x size``).
+    already ``size x size``); halves of different shapes raise :class:`PairError`.
     """
+    check_pair_shapes(sketch, photo)
     return join_side_by_side(
         square_resize(to_rgb(sketch), size), square_resize(to_rgb(photo), size)
     )

@@ -78,6 +78,8 @@ def test_joint_round_trip_and_resize():
     assert big.shape == (32, 64, 3)
     with pytest.raises(PairError, match="twice as wide"):
         split_joint(np.zeros((64, 64, 3), np.uint8))
+    with pytest.raises(PairError, match="the sketch is 64x64 but the photo is 128x64"):
+        make_joint(sketch, _rgb(3, 64, 128))  # cropping each to a square would misalign them
 
 
 def test_side_by_side_files(tmp_path):
