@@ -39,6 +39,7 @@ to finish: complete pairs are kept.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
@@ -327,7 +328,8 @@ def stopped_by(error: OSError, dst: Path, settings: dict[str, Any], source: str)
     try:
         note = f"{write_manifest(dst, settings, source)} complete pairs are on disk in {dst}"
     except OSError:
-        (dst / MANIFEST).unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # a read-only folder keeps its old manifest
+            (dst / MANIFEST).unlink(missing_ok=True)
         note = f"{count_pairs(dst, settings['format'])} complete pairs are on disk in {dst} "
         note += f"({MANIFEST} could not be written)"
     reason = error.strerror or str(error)

@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -116,6 +117,24 @@ def test_no_space_left_on_device_is_handled_the_same(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="kept 3 existing"):
         build_dataset(src, out, size=32, workers=1, progress=False)
     assert _manifest_count(out) == 4 == len(_files(out)) // 2
+
+
+def test_a_manifest_that_cannot_be_rewritten_is_removed_rather_than_left_stale(
+    tmp_path, monkeypatch
+):
+    src, out = _photos(tmp_path / "src"), tmp_path / "out"
+    build_dataset(src, out, size=32, workers=1, progress=False)
+    assert _manifest_count(out) == 4
+    (out / "photo" / "b0.png").unlink()  # a half pair to complete, on a disk now full
+
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Image.Image, "save", disk_full)
+    monkeypatch.setattr(Path, "write_text", disk_full)  # build.json cannot be written either
+    with pytest.raises(OSError, match="3 complete pairs .*build.json could not be written"):
+        build_dataset(src, out, size=32, workers=1, progress=False)
+    assert not (out / "build.json").exists()  # it said 4; only 3 pairs are on disk
 
 
 def test_a_rerun_completes_the_half_pair_a_killed_build_left(tmp_path):
