@@ -8,7 +8,8 @@ Every command ends with one readable line on an error, and its exit status says 
 * 1 -- the system failed us: a full disk ("no space left"), a read-only or missing-permission
   folder, another run holding the run folder, any other unexpected error;
 * 2 -- bad input: a usage error, a missing or unreadable file, a bad value, an unsafe checkpoint;
-* 3 -- training diverged (a non-finite loss, weight or buffer); nothing non-finite was saved.
+* 3 -- training diverged (a non-finite loss, weight or buffer); nothing non-finite was saved;
+* 130 -- interrupted (Ctrl-C); a run keeps its last checkpoint, to ``--resume``.
 
 ``SKETCHWIDGETS_TRACEBACK=1`` re-raises instead, for debugging.
 """
@@ -27,7 +28,7 @@ from typing import Any
 
 from sketchwidgets.io import ImageReadError
 
-EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 _NO_SPACE = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
@@ -114,8 +115,8 @@ def _build_parser() -> argparse.ArgumentParser:
     evaluate = commands.add_parser("evaluate", help="SSIM, PSNR, L1 (and FID) on a dataset")
     evaluate.add_argument("--checkpoint", required=True)
     evaluate.add_argument("--data", required=True, help="dataset folder, or embedded[:N]")
-    evaluate.add_argument("--max-images", type=int, default=None)
-    evaluate.add_argument("--batch-size", type=int, default=16)
+    evaluate.add_argument("--max-images", type=_count(1), default=None)
+    evaluate.add_argument("--batch-size", type=_count(1), default=16)
     evaluate.add_argument("--fid-weights", default=None, help="Inception TorchScript file for FID")
     evaluate.add_argument("--json", default=None, help="also write the result to this file")
 
@@ -278,6 +279,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _build_parser().parse_args(argv)
     try:
         return COMMANDS[args.command](args)
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except Exception as error:
         if os.environ.get("SKETCHWIDGETS_TRACEBACK", "").strip() in {"1", "true", "yes"}:
             raise

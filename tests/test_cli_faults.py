@@ -158,3 +158,20 @@ def test_generate_into_a_folder_that_cannot_be_written_is_one_line_with_exit_1(
     args = ["generate", "--checkpoint", str(model), "--sketch", str(tmp_path / "s.png")]
     assert main([*args, "--out", str(out)]) == 1
     assert str(out.parent) in _one_error_line(capsys.readouterr().err)
+
+
+def test_ctrl_c_is_one_line_with_exit_130(monkeypatch, capsys):
+    from sketchwidgets import cli
+
+    def interrupted(args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(cli.COMMANDS, "generate", interrupted)
+    assert main(["generate", "--checkpoint", "m.pt", "--sketch", "s.png", "--out", "o.png"]) == 130
+    assert _one_error_line(capsys.readouterr().err) == "error: interrupted"
+
+
+def test_evaluate_refuses_an_empty_batch(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--checkpoint", "m.pt", "--data", "embedded:4", "--batch-size", "0"])
+    assert exit_.value.code == 2 and "argument --batch-size" in capsys.readouterr().err
