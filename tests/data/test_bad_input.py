@@ -238,9 +238,11 @@ def test_build_reads_16_bit_gray_and_rgb_photos_as_their_8_bit_twins(tmp_path):
         assert sixteen.std() > 10  # not the flat white of a clipped 16-bit file
 
 
-def test_generate_reads_a_16_bit_sketch_as_its_8_bit_twin(tmp_path, checkpoint):
+@pytest.mark.parametrize("channels", [1, 3], ids=["gray", "rgb"])
+def test_generate_reads_a_16_bit_sketch_as_its_8_bit_twin(tmp_path, checkpoint, channels):
     sketch = np.full((40, 40), 240, np.uint8)  # greys: a clipped 16-bit read is all white
     sketch[8:32, 20] = sketch[20, 8:32] = 60
+    sketch = sketch if channels == 1 else np.dstack([sketch, sketch - 20, sketch])
     write_image(tmp_path / "s8.png", sketch)
     _save_16_bit(tmp_path / "s16.png", sketch)
     for name in ("s8", "s16"):
