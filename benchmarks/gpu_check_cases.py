@@ -4,8 +4,9 @@ Three kinds of case, each writing a JSON result file that the parent merges into
 
 * ``model``: one registered model through the trainer's own GPU settings -- build, train
   ``steps`` steps with :class:`~sketchwidgets.train.trainer.Trainer` (bf16 autocast and
-  channels_last on CUDA, exactly as it sets them), save, load with ``sketchwidgets.load``,
-  ``generate`` on a batch. Every step records its losses (finite or not), the autocast dtype,
+  channels_last on CUDA, exactly as it sets them) and its standard callbacks (NaN guard,
+  validation, sample grid, checkpoint), save, load with ``sketchwidgets.load``, ``generate``
+  on a batch. Every step records its losses (finite or not), the autocast dtype,
   the dtypes the convolutions and linear layers produced, the share of 4-d inputs they got in
   channels_last, and the dtypes of the losses ``train_step`` returned. Peak GPU memory per phase.
   Dry mode adds ``emulated_cuda``: 2 more steps under the CUDA settings as far as the CPU has
@@ -287,16 +288,15 @@ def model_case(name: str, *, dry: bool, steps: int, batch_size: int, out: Path) 
         return {"parameters": sum(p.numel() for p in model.parameters())}
 
     def train() -> dict:
-        from sketchwidgets.train.trainer import Trainer
-
         model, data = state["model"], state["data"]
-        recorder = _recorder(model, device, result["steps"])
-        trainer = Trainer(model, data, steps=steps, batch_size=batch_size, device=str(device),
-                          callbacks=[recorder], seed=0)  # fmt: skip
         reset_peak(device)
-        trainer.fit()
+        history = train_with_default_callbacks(
+            model, data, device, (steps, batch_size), work / "run", result["steps"]
+        )
         return _train_summary(result["steps"], steps, batch_size) | {
-            "peak_memory_bytes": peak_bytes(device)
+            "peak_memory_bytes": peak_bytes(device),
+            "run": run_files(work / "run"),
+            "validation": {n: history.last(n) for n in history.names() if n.startswith("val/")},
         }
 
     def save() -> dict:
@@ -328,6 +328,34 @@ def model_case(name: str, *, dry: bool, steps: int, batch_size: int, out: Path) 
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return result
+
+
+def train_with_default_callbacks(
+    model: Any, data: Any, device: torch.device, size: tuple[int, int], run_dir: Path,
+    steps_out: list,
+) -> Any:  # fmt: skip
+    """``Trainer.fit`` (``size`` = steps, batch) with the standard callbacks -- NaN guard,
+    validation, sample grid and checkpoint at the end, progress bar -- writing to ``run_dir``;
+    the step recorder goes first, so sampling is not counted in a step's time."""
+    from sketchwidgets.train.trainer import Trainer
+
+    steps, batch_size = size
+    trainer = Trainer(
+        model, data, steps=steps, batch_size=batch_size, val_data=data, run_dir=run_dir,
+        device=str(device), seed=0, checkpoint_every=0, sample_every=0, validate_every=0,
+    )  # fmt: skip
+    trainer.callbacks.insert(0, _recorder(model, device, steps_out))
+    return trainer.fit()
+
+
+def run_files(run_dir: Path) -> dict:
+    """What the callbacks wrote: sample grids, checkpoints, the run log; raises when absent."""
+    files = sorted(str(p.relative_to(run_dir)) for p in run_dir.rglob("*") if p.is_file())
+    needed = ("checkpoints/last.pt", "history.jsonl")
+    missing = [f for f in needed if f not in files]
+    if missing or not any(f.startswith("samples/") for f in files):
+        raise AssertionError(f"the run folder lacks {missing or 'samples'}; it holds {files}")
+    return {"files": files}
 
 
 def _train_summary(steps: list[dict], expected: int, batch_size: int) -> dict:

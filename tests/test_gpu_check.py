@@ -80,6 +80,8 @@ def test_every_registered_model_trains_saves_loads_and_generates(dry_run):
             assert step["finite"] and step["autocast"] == ["off"], (name, step)
             assert set(step["layer_output_dtypes"]) == {"float32"}, (name, step)
             assert set(step["loss_dtypes"].values()) == {"float32"}, (name, step)
+        assert {"checkpoints/last.pt", "history.jsonl"} <= set(checks["train"]["run"]["files"])
+        assert checks["train"]["validation"], name  # the validation callback ran
         assert checks["load"]["weights_equal"] is True
         size = record["config"]["image_size"]
         generated = checks["generate"]
