@@ -29,6 +29,7 @@ the run goes on. Exit status 1 when a case failed or ran out of time.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import re
@@ -149,15 +150,13 @@ def run_case(case: Case, timeout_s: float, log: Any = None) -> dict:
     env = child_env(case.env)
     process = subprocess.Popen(
         case.command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-        text=True, start_new_session=True,
+        text=True, encoding="utf-8", errors="replace", start_new_session=True,
     )  # fmt: skip
     try:
         output, _ = process.communicate(timeout=max(1.0, timeout_s))
         timed_out = False
     except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        timed_out = True
+        output, timed_out = _kill(process), True
     record = _read_result(result_file)
     record |= {
         "command": " ".join(case.command),
@@ -181,6 +180,16 @@ def run_case(case: Case, timeout_s: float, log: Any = None) -> dict:
         log.write(f"===== {case.name} ({record['status']}, {record['seconds']} s)\n{output}\n")
         log.flush()
     return record
+
+
+def _kill(process: subprocess.Popen) -> str:
+    """Kill the child's whole process group; what it printed until then."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    try:
+        return process.communicate(timeout=60)[0] or ""
+    except subprocess.TimeoutExpired:  # a grandchild still holds the pipe
+        return "(output lost: the killed case did not close its output)"
 
 
 def _result_path(command: list[str]) -> Path | None:
@@ -313,11 +322,9 @@ def summary(report: dict) -> list[str]:
 
 def _model_line(record: dict) -> str:
     checks = record.get("checks", {})
-    if record["status"] == "skipped" or not checks:
-        return record.get("reason", "")
-    failed = [k for k, v in checks.items() if v["status"] == "failed"]
-    if failed:
-        return f"{failed[0]} failed: {checks[failed[0]]['error'].strip().splitlines()[-1]}"
+    if record["status"] != "ok" or "generate" not in checks:
+        done = [k for k, v in checks.items() if v.get("status") == "ok"]
+        return _case_line(record | {"seconds": None}) + (f"; passed: {done}" if done else "")
     train, gen = checks["train"], checks["generate"]
     return (
         f"{train['median_step_ms']} ms/step ({train['images_per_s']} img/s), losses finite; "
@@ -328,16 +335,22 @@ def _model_line(record: dict) -> str:
 
 
 def _case_line(record: dict) -> str:
-    parts = [f"{record['seconds']} s"] if "seconds" in record else []
+    parts = [f"{record['seconds']} s"] if record.get("seconds") is not None else []
     if _gib(record.get("peak_memory_bytes")):
         parts.append(f"peak {_gib(record['peak_memory_bytes'])}")
     if record.get("reason"):
         parts.append(record["reason"])
-    failed = [k for k, v in record.get("checks", {}).items() if v.get("status") == "failed"]
-    parts += [f"{k} failed" for k in failed]
+    for name, check in record.get("checks", {}).items():
+        if check.get("status") == "failed":
+            parts.append(f"{name} failed: {_last_line(check.get('error'))}")
     if record.get("error"):
-        parts.append(record["error"].strip().splitlines()[-1])
+        parts.append(_last_line(record["error"]))
     return "; ".join(parts)
+
+
+def _last_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[-1] if lines else ""
 
 
 def _figure_line(figure: dict) -> str:
@@ -366,8 +379,15 @@ def goals(report: dict) -> list[str]:
 
 
 def write_report(report: dict, out: Path) -> None:
+    """The JSON report and its text summary (a summary that breaks never stops the run)."""
+    import traceback
+
     write_json(out, report)
-    out.with_suffix(".txt").write_text("\n".join(summary(report)) + "\n")
+    try:
+        text = "\n".join(summary(report))
+    except Exception:
+        text = "the summary failed; the JSON report is complete:\n" + traceback.format_exc()
+    out.with_suffix(".txt").write_text(text + "\n")
 
 
 # --------------------------------------------------------------------------- main
@@ -440,7 +460,7 @@ def main(argv: list[str] | None = None) -> int:
     if dry:
         print(report["environment"]["note"], flush=True)
     run_all(report, args, dry, out)
-    print("\n".join(summary(report)))
+    print(out.with_suffix(".txt").read_text(), end="")
     print(f"report: {out}; summary {out.with_suffix('.txt')}; output {out.with_suffix('.log')}")
     return 1 if failures(report) else 0
 

@@ -143,6 +143,29 @@ def test_a_case_past_its_budget_is_stopped_and_the_run_goes_on(tmp_path):
     assert check.execute(slow, dry=False, left_s=3, log=None)["status"] == "skipped"
 
 
+def test_the_summary_names_what_failed_or_ran_out_of_time(tmp_path):
+    check = _module("gpu_check")
+    report = {
+        "mode": "cuda",
+        "environment": {"torch": "2.x", "gpu": "NVIDIA H200"},
+        "elapsed_s": 400.0,
+        "budget_s": 360,
+        "settings": {"steps": 20, "batch_size": 16},
+        "models": {
+            "a": {"status": "timeout", "reason": "stopped after its budget of 90 s",
+                  "checks": {"build": {"status": "ok"}}},
+            "b": {"status": "failed", "checks": {"build": {"status": "ok"},
+                  "train": {"status": "failed", "error": "Traceback\nValueError: bad dtype"}}},
+        },
+        "cases": {"ddp": {"status": "failed", "error": "Traceback\nRuntimeError: NCCL"}},
+    }  # fmt: skip
+    check.write_report(report, tmp_path / "r.json")
+    text = (tmp_path / "r.txt").read_text()
+    assert "a               timeout  stopped after its budget of 90 s; passed: ['build']" in text
+    assert "train failed: ValueError: bad dtype" in text and "RuntimeError: NCCL" in text
+    assert json.loads((tmp_path / "r.json").read_text())["models"]["b"]["status"] == "failed"
+
+
 def test_figures_are_read_from_the_benchmarks_own_table_rows():
     check = _module("gpu_check")
     bench = _module("bench_pix2pix")
