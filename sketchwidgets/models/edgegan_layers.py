@@ -47,8 +47,12 @@ def instance_norm(x: torch.Tensor) -> torch.Tensor:
 
 
 def lrelu(x: torch.Tensor) -> torch.Tensor:
-    """``max(0.2 x, x)`` (nn/modules/activation.py ``activation_fn(.., 'lrelu')``)."""
-    return torch.maximum(0.2 * x, x)
+    """``max(0.2 x, x)`` (nn/modules/activation.py ``activation_fn(.., 'lrelu')``).
+
+    The same function as a leaky ReLU of slope 0.2, whose backward is far cheaper on the CPU
+    than ``torch.maximum``'s.
+    """
+    return F.leaky_relu(x, 0.2)
 
 
 class ScalarPReLU(nn.Module):
@@ -59,7 +63,7 @@ class ScalarPReLU(nn.Module):
         self.leak = nn.Parameter(torch.tensor(0.2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.maximum(self.leak * x, x)
+        return x + F.relu((self.leak - 1) * x)  # = max(leak * x, x) for any leak, cheaper
 
 
 class TFSameConvTranspose2d(nn.ConvTranspose2d):
