@@ -124,6 +124,10 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--checkpoint", required=True)
     export.add_argument("--format", required=True, help="onnx or torchscript")
     export.add_argument("--out", required=True, help="graph file; its .json side file goes beside")
+
+    from sketchwidgets.pretrained import add_arguments as add_pretrain_arguments
+
+    add_pretrain_arguments(commands.add_parser("pretrain", help="train a shipped checkpoint"))
     return parser
 
 
@@ -265,12 +269,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return run_command(args)
 
 
+def _cmd_pretrain(args: argparse.Namespace) -> int:
+    from sketchwidgets.pretrained import run_command
+
+    return run_command(args)
+
+
 COMMANDS = {
     "build-dataset": _cmd_build,
     "train": _cmd_train,
     "generate": _cmd_generate,
     "evaluate": _cmd_evaluate,
     "export": _cmd_export,
+    "pretrain": _cmd_pretrain,
 }
 
 

@@ -33,7 +33,8 @@ class SketchStudio(StaticFallback, AppLayout):
     Parameters
     ----------
     models
-        ``{name: SketchModel}`` shown side by side.
+        ``{name: SketchModel}`` shown side by side; by default the shipped classroom checkpoint
+        of every model that has one (:func:`sketchwidgets.pretrained.classroom_models`).
     dataset
         Optional core dataset whose photos can be traced (and shown as ground truth).
     size
@@ -44,13 +45,17 @@ class SketchStudio(StaticFallback, AppLayout):
 
     def __init__(
         self,
-        models: Mapping[str, SketchModel],
+        models: Mapping[str, SketchModel] | None = None,
         *,
         dataset: Any = None,
         size: int = 256,
         class_name: str | None = None,
         wait: float = 0.0,
     ) -> None:
+        if models is None:
+            from sketchwidgets.pretrained import classroom_models
+
+            models = classroom_models()
         self.dataset = dataset
         self._trace_index = -1
         self.canvas = SketchCanvas(size, size)
