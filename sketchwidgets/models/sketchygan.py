@@ -87,6 +87,7 @@ class SketchyGANConfig:
     lambda_l1: float = 10.0  # graph_single: coeff_gt = 10 on the direct (L1) loss
     lambda_perceptual: float = 3.0  # graph_single: coeff_gt * 0.3 on the perceptual loss
     perceptual_weights: str = ""  # TorchScript feature net (code: Inception-v4); "" = off
+    perceptual_size: int = 0  # graph_single: bilinear resize to 299 for Inception; 0 = as is
     lambda_diversity: float = 10.0  # graph_single: coeff_dv = 10
     lr_g: float = 2e-4  # main_single.py --lr_G 2e-4 (write-up: 1e-4)
     lr_d: float = 4e-4  # main_single.py --lr_D 4e-4 (write-up: 2e-4)
@@ -281,8 +282,17 @@ def load_feature_network(path: str | os.PathLike) -> torch.jit.ScriptModule:
     return net
 
 
-def perceptual_loss(net: nn.Module, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
-    """Sum over the net's outputs of the mean feature L1 (graph_single ``get_perceptual_loss``)."""
+def perceptual_loss(
+    net: nn.Module, fake: torch.Tensor, real: torch.Tensor, size: int = 0
+) -> torch.Tensor:
+    """Sum over the net's outputs of the mean feature L1 (graph_single ``get_perceptual_loss``).
+
+    ``size > 0`` first resizes both batches bilinearly to ``size`` (the code: 299 for
+    Inception-v4; the FID Inception file of ../shared/weights expects 299 as well).
+    """
+    if size:
+        fake = F.interpolate(fake, size=(size, size), mode="bilinear", align_corners=False)
+        real = F.interpolate(real, size=(size, size), mode="bilinear", align_corners=False)
     fake_features, real_features = net(fake), net(real.detach())
     if isinstance(fake_features, torch.Tensor):
         fake_features, real_features = [fake_features], [real_features]
@@ -408,7 +418,7 @@ class SketchyGAN(SketchModel):
         total = losses["G/gan"] + c.lambda_ac_g * losses["G/ac"] + c.lambda_l1 * losses["G/l1"]
         features = self._feature_network(fake.device)
         if features is not None and c.lambda_perceptual > 0:
-            losses["G/perceptual"] = perceptual_loss(features, fake, photo)
+            losses["G/perceptual"] = perceptual_loss(features, fake, photo, c.perceptual_size)
             total = total + c.lambda_perceptual * losses["G/perceptual"]
         if c.lambda_diversity > 0:
             losses["G/diversity"] = diversity_loss(fake, fakes[n:], z[:n], z[n:])

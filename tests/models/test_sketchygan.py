@@ -197,6 +197,15 @@ def test_perceptual_loss_from_a_saved_feature_network(tmp_path, tiny_set):
     assert "G/perceptual" not in without
 
 
+def test_perceptual_loss_resizes_to_the_network_size():
+    fake, real = torch.rand(2, 3, 32, 32), torch.rand(2, 3, 32, 32)
+    small = F.interpolate(fake, size=(8, 8), mode="bilinear") - F.interpolate(
+        real, size=(8, 8), mode="bilinear"
+    )
+    loss = perceptual_loss(nn.Identity(), fake, real, size=8)
+    assert float(loss) == pytest.approx(float(small.abs().mean()), rel=1e-5)
+
+
 def test_missing_perceptual_network_names_the_path(tiny_set, tmp_path):
     model = SketchyGAN(tiny_config(perceptual_weights=str(tmp_path / "nope.pt")))
     with pytest.raises(FileNotFoundError, match="nope.pt"):
