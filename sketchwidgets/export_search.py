@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,13 @@ def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     """``(G, D, side-file dict)`` from the generator file written by the export."""
     path = Path(path)
     spec = json.loads(path.with_suffix(".json").read_text())
-    folder = path.parent
-    generator = torch.jit.load(str(folder / spec["file"]), map_location="cpu").eval()
-    discriminator = torch.jit.load(str(folder / spec["discriminator"]["file"]), map_location="cpu")
-    return generator, discriminator.eval(), spec
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, works
+        generator, discriminator = (
+            torch.jit.load(str(path.parent / name), map_location="cpu")
+            for name in (spec["file"], spec["discriminator"]["file"])
+        )
+    return generator.eval(), discriminator.eval(), spec
 
 
 def brightness(images: torch.Tensor) -> torch.Tensor:
