@@ -123,6 +123,9 @@ def plan(args: argparse.Namespace, dry: bool, work: Path) -> list[Case]:
         bench += ["--only", "train", *BENCH_ARGS["pix2pix"]]
         case = "bench_pix2pix_compile"
         cases.append(Case(case, script_command(me, bench, work / case), budget_s=180))
+    unknown = sorted(set(args.only or ()) - {c.name for c in cases})
+    if unknown:
+        raise SystemExit(f"--only: unknown cases {unknown}; known: {[c.name for c in cases]}")
     return [c for c in cases if not args.only or c.name in args.only]
 
 
