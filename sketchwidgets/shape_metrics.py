@@ -27,7 +27,7 @@ import torch
 
 from sketchwidgets.io import tensor_to_image, to_gray
 
-INK_LEVEL = 128  # uint8 grey below this is ink
+INK_LEVEL = 200  # uint8 grey below this is ink (resized thin strokes are light grey)
 
 
 def ink_mask(drawing: Any) -> np.ndarray:
