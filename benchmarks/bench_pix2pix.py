@@ -4,6 +4,7 @@
     python benchmarks/bench_pix2pix.py --quick    # fewer repetitions
     python benchmarks/bench_pix2pix.py --device cuda
     python benchmarks/bench_pix2pix.py --device cuda --compile --only train   # torch.compile'd
+    python benchmarks/bench_pix2pix.py --device cuda --cudnn-benchmark       # cuDNN autotuning
     python benchmarks/bench_pix2pix.py --quick --threads 1 --clock cpu   # on a busy machine
 
 Prints, for each case, the reference loop (benchmarks/reference_pix2pix.py: the reference's
@@ -287,6 +288,11 @@ def main(argv: list[str] | None = None) -> None:
         "--compile", action="store_true", help="torch.compile our networks (training rows)"
     )
     parser.add_argument(
+        "--cudnn-benchmark",
+        action="store_true",
+        help="let cuDNN time its convolution algorithms per shape (both sides; CUDA only)",
+    )
+    parser.add_argument(
         "--train-cases",
         type=_parse_cases,
         default=TRAIN_CASES,
@@ -302,6 +308,7 @@ def main(argv: list[str] | None = None) -> None:
     global clock, COMPILE
     clock = CLOCKS[args.clock]
     COMPILE = args.compile
+    torch.backends.cudnn.benchmark = args.cudnn_benchmark
     if args.memory_probe:
         impl, size, n = args.memory_probe
         print(json.dumps({"bytes": memory_probe(impl, int(size), int(n), device)}))
@@ -312,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
         f"torch {torch.__version__}); reference = plain eager float32 loop; ours"
         + (" bfloat16 autocast, channels_last" if device.type == "cuda" else " float32")
         + (", torch.compile" if COMPILE else "")
+        + ("; cudnn.benchmark on both" if args.cudnn_benchmark else "")
     )
     for size, n in LOSS_CASES if args.only != "infer" else ():
         worst = loss_check(size, n, device)

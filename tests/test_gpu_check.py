@@ -120,7 +120,7 @@ def test_every_benchmark_accepts_its_flags_and_is_skipped(dry_run):
     _, report, _ = dry_run
     expected = [f"bench_{n}" for n in MODELS if (BENCHMARKS / f"bench_{n}.py").is_file()]
     assert "bench_pix2pix" in expected and "bench_contextual_gan" in expected
-    for name in [*expected, "bench_pix2pix_compile"]:
+    for name in [*expected, "bench_pix2pix_cudnn_benchmark", "bench_pix2pix_compile"]:
         case = report["cases"][name]
         assert (case["status"], case["reason"], case["cli_check"]) == ("skipped", "no CUDA", "ok")
         assert "--device" in case["flags"], name
