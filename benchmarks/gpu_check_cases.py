@@ -233,17 +233,20 @@ def precision_label(step: dict) -> str:
 
 
 def _recorder(model: nn.Module, device: torch.device, steps_out: list) -> Any:
-    """A trainer callback recording each step's losses, time and precision."""
+    """A trainer callback recording each step's losses, precision and time: from the call of
+    ``train_step`` to the trainer's read-back of its losses (data loading and callbacks left
+    out; on CUDA the read-back waits for the step's kernels)."""
     from sketchwidgets.train.callbacks import Callback
 
     class StepRecorder(Callback):
         def on_fit_start(self, trainer: Any) -> None:
             self.probe = PrecisionProbe(model, trainer.device)
             self.loss_dtypes: dict[str, str] = {}
-            self.last = time.perf_counter()
             inner = model.train_step
 
             def train_step(batch: dict, optimizers: dict) -> dict:
+                self.probe.reset()  # layers called by sampling or validation do not count
+                self.start = time.perf_counter()
                 losses = inner(batch, optimizers)
                 self.loss_dtypes = {
                     k: str(v.dtype).replace("torch.", "") for k, v in losses.items()
@@ -253,13 +256,12 @@ def _recorder(model: nn.Module, device: torch.device, steps_out: list) -> Any:
             model.train_step = train_step  # instance attribute: the trainer calls this one
 
         def on_step_end(self, trainer: Any, step: int, losses: dict) -> None:
-            now = time.perf_counter()  # the trainer read the losses back: the step is done
-            record = {"step": step, "seconds": round(now - self.last, 5), "losses": losses}
+            seconds = time.perf_counter() - self.start  # the trainer read the losses back
+            record = {"step": step, "seconds": round(seconds, 5), "losses": losses}
             record["finite"] = all(math.isfinite(v) for v in losses.values())
             record |= self.probe.snapshot() | {"loss_dtypes": self.loss_dtypes}
             record["precision"] = precision_label(record)
             steps_out.append(record)
-            self.last = now
 
         def on_teardown(self, trainer: Any) -> None:
             self.probe.remove()
