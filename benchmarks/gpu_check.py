@@ -10,9 +10,9 @@ Writes ``--out`` (default ``$OUT/gpu_check.json`` when ``$OUT`` is set, else
 time budget, clipped so that the whole run ends within ``--budget`` seconds:
 
 * ``model:<name>`` for every model in ``sketchwidgets.models.MODELS``: build at its own
-  defaults at 64 px, 20 training steps with the Trainer (bf16 autocast, channels_last),
-  save, load, generate on a batch; losses finite; the precision of every step; peak memory
-  (benchmarks/gpu_check_cases.py);
+  defaults at 64 px, 20 training steps with the Trainer (bf16 autocast, channels_last) and its
+  standard callbacks, save, load, generate on a batch; losses finite; the precision of every
+  step; peak memory per phase (benchmarks/gpu_check_cases.py);
 * ``ddp``: torchrun at world size 1, NCCL, every model wrapped in DistributedDataParallel;
 * ``bench_<name>`` for every registered model with a ``benchmarks/bench_<name>.py``, run with
   ``--device cuda`` (pix2pix: training vs the plain eager float32 loop at 64 px batch 16 and
@@ -21,10 +21,12 @@ time budget, clipped so that the whole run ends within ``--budget`` seconds:
   again with cuDNN autotuning, then with ``torch.compile`` (last: compiling takes longest).
 
 Without CUDA (or with ``--dry``) it says so, runs the model and DDP cases on the CPU with the
-contract test's tiny configs (tests/models/tiny_configs.py) and 2 steps, checks that every
-benchmark accepts the flags it would be given (``--help``), marks the CUDA cases skipped,
-and exits 0 when nothing failed. A failing case is recorded with its traceback and output;
-the run goes on. Exit status 1 when a case failed or ran out of time.
+contract test's tiny configs (tests/models/tiny_configs.py) and 2 steps, trains each model 2
+more steps under the CUDA settings emulated on the CPU (bf16 autocast, channels_last, the
+torch layers), checks that every benchmark accepts the flags it would be given (``--help``),
+marks the CUDA cases skipped, and exits 0 when nothing failed. A failing case is recorded
+with its traceback and output; the run goes on. Exit status 1 when a case failed or ran out
+of time.
 """
 
 from __future__ import annotations
