@@ -3,11 +3,12 @@
     python benchmarks/bench_export.py                     # pix2pix at 64 px, ngf 64
     python benchmarks/bench_export.py --models pix2pix sketchygan edgegan --repeats 50
 
-Each model is built with its paper defaults at 64 px (untrained weights: the same sums as a
-trained model), exported to ONNX and TorchScript in a temporary folder (each export checks
-itself against generate()), then one real embedded sketch, uint8 in and uint8 RGB out, runs
-through eager ``model.generate``, onnxruntime and ``torch.jit.load``, on one thread, the
-three alternating call by call. Prints the median milliseconds of each after warm-up.
+Each model is built with its paper defaults at 64 px (the embedded set's classes where it
+needs some; untrained weights: the same sums as a trained model), exported to ONNX and
+TorchScript in a temporary folder (each export checks itself against generate()), then one
+real embedded sketch, uint8 in and uint8 RGB out, runs through eager ``model.generate``,
+onnxruntime and ``torch.jit.load``, on one thread, the three alternating call by call.
+Prints the median milliseconds of each after warm-up.
 """
 
 from __future__ import annotations
@@ -22,9 +23,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from sketchwidgets.data.builtin import embedded_pairs
+from sketchwidgets.data.builtin import CLASSES, embedded_pairs
 from sketchwidgets.export import export, exported_inputs, onnx_session
-from sketchwidgets.models import build_model
+from sketchwidgets.models import MODELS, build_model
 
 SIZE = 64
 
@@ -44,7 +45,8 @@ def median_ms(calls: dict[str, Callable[[], object]], repeats: int, warmup: int 
 def bench_model(name: str, sketch: np.ndarray, folder: Path, repeats: int) -> dict[str, float]:
     """Eager generate vs the ONNX and TorchScript exports of ``name`` on one sketch."""
     torch.manual_seed(0)
-    model = build_model(name, image_size=SIZE).eval()
+    classes = {"class_names": CLASSES} if MODELS[name].needs_label else {}
+    model = build_model(name, image_size=SIZE, **classes).eval()
     label = 0 if model.needs_label else None
     onnx_file, script_file = folder / f"{name}.onnx", folder / f"{name}.pt"
     export(model, onnx_file, format="onnx")

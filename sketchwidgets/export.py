@@ -136,6 +136,11 @@ def exported_inputs(
     ``sketch``: uint8 ``(N, S, S)`` (or one ``(S, S)``) at the model's size; the noise inputs
     are the very draws ``generate`` makes from ``seed``.
     """
+    if isinstance(model, ContextualGAN):
+        raise ExportError(
+            "contextual_gan's export is its G and D, not a sketch graph: run the search with "
+            "sketchwidgets/export_search.py on the TorchScript files"
+        )
     sketches = np.asarray(sketch, dtype=np.uint8)
     sketches = sketches[None] if sketches.ndim == 2 else sketches
     draws = recorded_draws(model, sketches, seed=seed, label=label)
