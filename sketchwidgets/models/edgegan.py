@@ -1,5 +1,10 @@
 """EdgeGAN (Gao et al., "SketchyCOCO: Image Generation from Freehand Scene Sketches", CVPR 2020),
 object level, written layer by layer after the authors' TensorFlow code, sysu-imsl/EdgeGAN.
+Files read (commit): ``edgegan/models/edgegan.py`` (d52c771), ``generator.py``, ``encoder.py``,
+``classifier.py`` (7bdc7b6), ``discriminator.py`` (1c1ac79), ``nn/functional.py`` (1b0db94),
+``nn/networks.py`` (1c345fc), ``nn/modules/*.py``, ``utils/data/dataset.py`` (02f280f),
+``train.py`` (11be85e), ``outputs/edgegan/flags.json`` (673605e). Citations below name the
+file and function.
 
 Paper / code -> this module (reference paths under ``edgegan/``):
 
