@@ -106,10 +106,15 @@ def export(
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript and its ONNX exporter
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the check covers what they flag
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")  # notes
-        if isinstance(model, ContextualGAN):
-            result = _export_joint_gan(model, path, format, check)
-        else:
-            result = _export_one_shot(model, path, format, check)
+        try:
+            if isinstance(model, ContextualGAN):
+                result = _export_joint_gan(model, path, format, check)
+            else:
+                result = _export_one_shot(model, path, format, check)
+        except ExportError:
+            for written in (path, discriminator_path(path)):  # no half-made export left behind
+                written.unlink(missing_ok=True)
+            raise
     result.side_file.write_text(json.dumps(result.spec, indent=2) + "\n")
     return result
 
@@ -223,6 +228,9 @@ def _write_graph(
         output_names=output_names,
         dynamic_axes={name: {0: "batch"} for name in batched + output_names},
     )
+    import onnx
+
+    onnx.checker.check_model(str(path), full_check=True)
 
 
 def _one_shot_spec(model: SketchModel, path: Path, format: str, draws: list[Draw]) -> dict:

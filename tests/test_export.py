@@ -186,6 +186,7 @@ def test_a_model_drawing_noise_inside_an_op_is_refused(tmp_path) -> None:
     model = build_model("pix2pix", **tiny).eval()
     with pytest.raises(ExportError, match="cannot export|does not reproduce generate"):
         export(model, tmp_path / "m.pt", format="torchscript")
+    assert not list(tmp_path.iterdir())  # nothing half-made is left behind
 
 
 # --------------------------------------------------------------------------- command line
