@@ -35,7 +35,9 @@ TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): ins
 with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
 resizing, spectral norm whose ``u`` is never updated, RMSProp's mean square starting at 1,
 truncated-normal convolution weights (std 0.02), a single scalar noise draw in E's
-reparameterisation (``tf.random_normal(shape=tf.shape(latent_dim))`` is a 0-d shape).
+reparameterisation (``tf.random_normal(shape=tf.shape(latent_dim))`` is a 0-d shape), and a
+batch norm (batch statistics, also at test time) after the generators' first layer, where a
+shifted positional argument makes ``nn.norm`` fall back to its default.
 """
 
 from __future__ import annotations
@@ -111,8 +113,12 @@ class EdgeGANConfig:
 class Generator(nn.Module):
     """``models/generator.py`` ``_convnet``: ``(N, z_dim + C)`` -> ``(N, 3, S, S)`` in [-1, 1].
 
-    linear (N(0, 0.02), bias 0) -> ``(8 gf, S/16, S/16)`` -> IN -> ReLU, then 5x5 stride-2
-    transposed convolutions (N(0, 0.02), bias 0) to 4 gf, 2 gf, gf (IN, ReLU) and 3 (tanh).
+    linear (N(0, 0.02), bias 0) -> ``(8 gf, S/16, S/16)`` -> **BatchNorm** -> ReLU, then 5x5
+    stride-2 transposed convolutions (N(0, 0.02), bias 0) to 4 gf, 2 gf, gf (IN, ReLU) and 3
+    (tanh). The first norm is a batch norm although ``G_norm`` is "instance": the code calls
+    ``nn.norm(h0, self._norm)``, which lands "instance" in ``is_train`` and leaves ``norm`` at
+    its default "batch" (``nn/modules/normalization.py``), a ``tf.contrib`` batch norm with
+    ``is_training=True`` hard-wired: batch statistics in training and at test time alike.
     """
 
     def __init__(self, in_features: int, gf_dim: int, image_size: int) -> None:
@@ -120,6 +126,7 @@ class Generator(nn.Module):
         self.base = image_size // 16
         self.width = gf_dim * 8
         self.project = nn.Linear(in_features, self.width * self.base**2)  # g_lin_0
+        self.project_norm = nn.BatchNorm2d(self.width, track_running_stats=False)  # eps 1e-5
         widths = [gf_dim * 8, gf_dim * 4, gf_dim * 2, gf_dim, 3]
         self.deconvs = nn.ModuleList(
             TFSameConvTranspose2d(c_in, c_out) for c_in, c_out in pairwise(widths)
@@ -130,7 +137,7 @@ class Generator(nn.Module):
 
     def forward(self, code: torch.Tensor) -> torch.Tensor:
         x = self.project(code).view(-1, self.width, self.base, self.base)
-        x = F.relu(instance_norm(x))
+        x = F.relu(self.project_norm(x))  # batch statistics always (see the docstring)
         for layer in self.deconvs[:-1]:
             x = F.relu(instance_norm(layer(x)))  # deconv_block(norm, 'relu')
         return torch.tanh(self.deconvs[-1](x))  # last block: norm None, activation None
