@@ -1,7 +1,7 @@
 """Export a trained model to ONNX or TorchScript, sketch preparation inside, checked on export.
 
 ``export(model, "p2p.onnx")`` (or ``format="torchscript"``) writes the graph and a JSON side
-file beside it (``p2p.json``: inputs, outputs, image size, classes, package version, format).
+file beside it (``p2p.onnx.json``: inputs, outputs, image size, classes, package version, format).
 The graph runs without this package (onnxruntime, or ``torch.jit.load``):
 
 * ``sketch``: uint8 ``(N, S, S)`` grayscale at the model's size ``S``, the batch dynamic. Inside,
@@ -55,9 +55,10 @@ import torch
 from torch import nn
 
 from sketchwidgets.export_graph import Draw, SketchGraph, portable_copy, recorded_draws
+from sketchwidgets.io import image_to_tensor
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
-from sketchwidgets.models.latent_search import search_settings
+from sketchwidgets.models.latent_search import frozen, search_settings
 
 FORMATS = ("onnx", "torchscript")
 OPSET = 18  # ONNX opset of the exported graphs
@@ -90,7 +91,7 @@ class ExportResult:
 def export(
     model: SketchModel, path: str | os.PathLike, format: str = "onnx", *, check: bool = True
 ) -> ExportResult:
-    """Write ``model``'s generation to ``path`` as ONNX or TorchScript, plus ``<stem>.json``.
+    """Write ``model``'s generation to ``path`` as ONNX or TorchScript, plus ``<path>.json``.
 
     ``check`` runs the written file on other inputs against eager ``generate`` (1 grey level)
     and raises :class:`ExportError` on a mismatch. See the module docstring for the graph.
@@ -100,7 +101,9 @@ def export(
     require(format)
     path = Path(path)
     if path.suffix == ".json":
-        raise ExportError(f"{path}: the graph needs another suffix; the .json is its side file")
+        raise ExportError(
+            f"{path}: give the graph its own suffix (.onnx, .pt); .json is for its side file"
+        )
     path.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript and its ONNX exporter
@@ -117,6 +120,13 @@ def export(
             raise
     result.side_file.write_text(json.dumps(result.spec, indent=2) + "\n")
     return result
+
+
+def side_file_path(path: str | os.PathLike) -> Path:
+    """The JSON side file of a graph file: ``p2p.onnx`` -> ``p2p.onnx.json`` (so the ONNX and
+    TorchScript exports of one model can sit side by side)."""
+    path = Path(path)
+    return path.with_name(path.name + ".json")
 
 
 def require(format: str) -> None:
@@ -185,7 +195,7 @@ def _export_one_shot(model: SketchModel, path: Path, format: str, check: bool) -
     spec = _one_shot_spec(model, path, format, [draw for draw, _ in recorded])
     if check:
         check_export(model, path, format)
-    return ExportResult((path,), path.with_suffix(".json"), spec)
+    return ExportResult((path,), side_file_path(path), spec)
 
 
 @contextlib.contextmanager
@@ -290,7 +300,7 @@ def run_exported(
     """
     path = Path(path)
     if not output_names:
-        spec = json.loads(path.with_suffix(".json").read_text())
+        spec = json.loads(side_file_path(path).read_text())
         output_names = [output["name"] for output in spec["outputs"]]
     if path.suffix == ".onnx":
         values = onnx_session(path).run(list(output_names), inputs)
@@ -362,13 +372,14 @@ def discriminator_path(path: str | os.PathLike) -> Path:
 
 def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool) -> ExportResult:
     """G to ``path`` and D beside it, each checked against the model's own networks."""
+    _prepare_search(model)
     clone = portable_copy(model)
     size, z_dim = model.image_size, model.latent_dim
     z = model.sample_z(TRACE_BATCH, torch.Generator().manual_seed(0)).float().cpu()
-    joint = clone.generator(z)
     d_path = discriminator_path(path)
     with _explained(model, format), torch.no_grad():
-        _write_graph(_Named(clone.generator), (z,), ["z"], ["joint"], path, format)
+        joint = clone.sampler(z)
+        _write_graph(_Named(clone.sampler), (z,), ["z"], ["joint"], path, format)
         _write_graph(_Named(clone.discriminator), (joint,), ["joint"], ["logit"], d_path, format)
     joint_shape = ["batch", 3, size, 2 * size]
     meaning = "joint image in [-1, 1]: sketch left, photo right"
@@ -391,16 +402,26 @@ def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool
         "can sample (G) and score (D) but has no gradients for the search"
     )
     if check:
-        _check_joint(clone, path, d_path)
-    return ExportResult((path, d_path), path.with_suffix(".json"), spec)
+        _check_joint(model, path, d_path)
+    return ExportResult((path, d_path), side_file_path(path), spec)
+
+
+def _prepare_search(model: ContextualGAN) -> None:
+    """What ``model.search`` does to its networks before searching (re-estimated batch-norm
+    statistics, when configured), by an empty search: the files then hold the networks as
+    the search runs them (the sampler, i.e. G's moving average when one is kept, and D)."""
+    sketch = _example_batch(model, 1, seed=0)[0]
+    model.search(image_to_tensor(sketch[..., None]), iterations=0, n_init=1)
 
 
 def _check_joint(model: ContextualGAN, g_path: Path, d_path: Path) -> None:
-    """G and D files against the networks on a new batch (float32 rounding)."""
+    """G and D files against the model's networks on a new batch (float32 rounding)."""
     z = model.sample_z(2, torch.Generator().manual_seed(1)).float()
-    with torch.no_grad():
-        joint, logit = model.generator(z), model.discriminator(model.generator(z))
-    runs = _run_single(g_path, "z", z), _run_single(d_path, "joint", joint)
+    with frozen(model.sampler, model.discriminator), torch.no_grad():
+        joint = model.sampler(z)
+        logit = model.discriminator(joint)
+    joint, logit = joint.cpu(), logit.cpu()
+    runs = _run_single(g_path, "z", z.cpu()), _run_single(d_path, "joint", joint)
     for name, got, want in zip(("G", "D"), runs, (joint, logit), strict=True):
         if got.shape != tuple(want.shape) or not np.allclose(
             got, want.numpy(), rtol=1e-3, atol=1e-3

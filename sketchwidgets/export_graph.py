@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.overrides import TorchFunctionMode
 
 from sketchwidgets.models.base import SketchModel
@@ -166,12 +167,27 @@ class BatchStatisticsNorm(nn.BatchNorm2d):
 
 
 def portable_copy(model: SketchModel) -> SketchModel:
-    """A float32, eval-mode CPU copy with the CPU speed layers as the torch layers they equal
-    and batch norm on batch statistics written out (:class:`BatchStatisticsNorm`)."""
+    """A float32, eval-mode CPU copy with the CPU speed layers as the torch layers they equal,
+    parametrized weights (spectral norm) baked in as they are in eval mode, and batch norm on
+    batch statistics written out (:class:`BatchStatisticsNorm`)."""
     clone = copy.deepcopy(model).float().cpu().eval()
+    for module in list(clone.modules()):
+        if parametrize.is_parametrized(module):
+            _bake_parametrizations(module)
     for module in clone.modules():
         if type(module) in PORTABLE_LAYERS:
             module.__class__ = PORTABLE_LAYERS[type(module)]
         elif type(module) is nn.BatchNorm2d and module.running_mean is None:
             module.__class__ = BatchStatisticsNorm
     return clone.requires_grad_(False)
+
+
+def _bake_parametrizations(module: nn.Module) -> None:
+    """Parametrized tensors (spectral norm's ``W / sigma``) as plain parameters, valued as in
+    eval mode. Not ``parametrize.remove_parametrizations``: it deletes the tensor's property
+    from the parametrized class, which a deep copy shares with the original model."""
+    values = {name: getattr(module, name).detach().clone() for name in module.parametrizations}
+    module.__class__ = module.__class__.__bases__[0]  # the layer's own class, on this copy only
+    del module.parametrizations
+    for name, value in values.items():
+        module.register_parameter(name, nn.Parameter(value, requires_grad=False))

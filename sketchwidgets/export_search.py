@@ -1,7 +1,7 @@
 """Contextual GAN's search run from its exported TorchScript files: a reference loop.
 
 Self-contained on purpose (torch, numpy and the standard library; nothing from sketchwidgets):
-copy it beside ``cgan.pt``, ``cgan.discriminator.pt`` and ``cgan.json`` written by
+copy it beside ``cgan.pt``, ``cgan.discriminator.pt`` and ``cgan.pt.json`` written by
 ``sketchwidgets.export.export(model, "cgan.pt", format="torchscript")`` and run::
 
     photos = search("cgan.pt", sketches)["photo"]  # uint8 (N, S, S) sketches -> uint8 RGB
@@ -33,7 +33,7 @@ KL_EPS = 1e-4  # as latent_search.KL_EPS: added to brightness in [0, 1] before n
 def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     """``(G, D, side-file dict)`` from the generator file written by the export."""
     path = Path(path)
-    spec = json.loads(path.with_suffix(".json").read_text())
+    spec = json.loads(path.with_name(path.name + ".json").read_text())
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, works
         generator, discriminator = (

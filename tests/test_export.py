@@ -28,6 +28,7 @@ from sketchwidgets.export import (
     exported_inputs,
     run_exported,
     share_within,
+    side_file_path,
 )
 from sketchwidgets.export_search import search
 from sketchwidgets.io import image_to_tensor, tensor_to_image
@@ -103,7 +104,7 @@ def test_white_on_black_sketches_are_flipped_inside_the_graph(exported, pairs) -
 
 def test_side_file_names_inputs_outputs_size_classes_version(exported) -> None:
     model, path = exported
-    spec = json.loads(path.with_suffix(".json").read_text())
+    spec = json.loads(side_file_path(path).read_text())
     assert spec["format"] == ("onnx" if path.suffix == ".onnx" else "torchscript")
     assert spec["model"] == model.name and spec["image_size"] == SIZE
     assert spec["classes"] == list(CLASSES) and spec["sketchwidgets_version"] == sw.__version__
@@ -199,7 +200,7 @@ def test_cli_export_writes_the_graph_and_its_side_file(tmp_path, capsys) -> None
     args = ["export", "--checkpoint", str(checkpoint), "--format", "torchscript", "--out", str(out)]
     assert cli.main(args) == 0
     assert f"wrote {out}" in capsys.readouterr().out
-    assert json.loads(out.with_suffix(".json").read_text())["model"] == "pix2pix"
+    assert json.loads((tmp_path / "out" / "p2p.pt.json").read_text())["model"] == "pix2pix"
     assert cli.main([*args[:-1], str(tmp_path / "p2p.json")]) == cli.EXIT_BAD_INPUT
     assert "side file" in capsys.readouterr().err
 
@@ -207,4 +208,4 @@ def test_cli_export_writes_the_graph_and_its_side_file(tmp_path, capsys) -> None
 def test_sw_export_is_the_export_call(tmp_path) -> None:
     model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
     result = sw.export(model, tmp_path / "m.pt", format="torchscript", check=False)
-    assert result.files == (tmp_path / "m.pt",) and result.side_file == tmp_path / "m.json"
+    assert result.files == (tmp_path / "m.pt",) and result.side_file == tmp_path / "m.pt.json"
