@@ -115,8 +115,8 @@ def export(
             else:
                 result = _export_one_shot(model, path, format, check)
         except ExportError:
-            for written in (path, discriminator_path(path)):  # no half-made export left behind
-                written.unlink(missing_ok=True)
+            for written in (path, discriminator_path(path), side_file_path(path)):
+                written.unlink(missing_ok=True)  # no half-made export, nor a stale side file
             raise
     result.side_file.write_text(json.dumps(result.spec, indent=2) + "\n")
     return result
