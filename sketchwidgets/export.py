@@ -55,7 +55,6 @@ import torch
 from torch import nn
 
 from sketchwidgets.export_graph import Draw, SketchGraph, portable_copy, recorded_draws
-from sketchwidgets.io import image_to_tensor
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
 from sketchwidgets.models.latent_search import frozen, search_settings
@@ -372,15 +371,18 @@ def discriminator_path(path: str | os.PathLike) -> Path:
 
 def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool) -> ExportResult:
     """G to ``path`` and D beside it, each checked against the model's own networks."""
-    _prepare_search(model)
-    clone = portable_copy(model)
+    generator_net, discriminator_net = _search_networks(model)
     size, z_dim = model.image_size, model.latent_dim
     z = model.sample_z(TRACE_BATCH, torch.Generator().manual_seed(0)).float().cpu()
     d_path = discriminator_path(path)
     with _explained(model, format), torch.no_grad():
-        joint = clone.sampler(z)
-        _write_graph(_Named(clone.sampler), (z,), ["z"], ["joint"], path, format)
-        _write_graph(_Named(clone.discriminator), (joint,), ["joint"], ["logit"], d_path, format)
+        generator_copy, discriminator_copy = (
+            portable_copy(generator_net),
+            portable_copy(discriminator_net),
+        )
+        joint = generator_copy(z)
+        _write_graph(_Named(generator_copy), (z,), ["z"], ["joint"], path, format)
+        _write_graph(_Named(discriminator_copy), (joint,), ["joint"], ["logit"], d_path, format)
     joint_shape = ["batch", 3, size, 2 * size]
     meaning = "joint image in [-1, 1]: sketch left, photo right"
     spec = _spec(
@@ -406,20 +408,19 @@ def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool
     return ExportResult((path, d_path), side_file_path(path), spec)
 
 
-def _prepare_search(model: ContextualGAN) -> None:
-    """What ``model.search`` does to its networks before searching (re-estimated batch-norm
-    statistics, when configured), by an empty search: the files then hold the networks as
-    the search runs them (the sampler, i.e. G's moving average when one is kept, and D)."""
-    sketch = _example_batch(model, 1, seed=0)[0]
-    model.search(image_to_tensor(sketch[..., None]), iterations=0, n_init=1)
+def _search_networks(model: ContextualGAN) -> tuple[nn.Module, nn.Module]:
+    """G and D as ``model.search`` runs them: :meth:`~ContextualGAN.search_generator` (G's
+    moving average when kept, with re-estimated batch-norm statistics when configured), D."""
+    return model.search_generator(), model.discriminator
 
 
 def _check_joint(model: ContextualGAN, g_path: Path, d_path: Path) -> None:
     """G and D files against the model's networks on a new batch (float32 rounding)."""
     z = model.sample_z(2, torch.Generator().manual_seed(1)).float()
-    with frozen(model.sampler, model.discriminator), torch.no_grad():
-        joint = model.sampler(z)
-        logit = model.discriminator(joint)
+    generator_net, discriminator_net = _search_networks(model)
+    with frozen(generator_net, discriminator_net), torch.no_grad():
+        joint = generator_net(z)
+        logit = discriminator_net(joint)
     joint, logit = joint.cpu(), logit.cpu()
     runs = _run_single(g_path, "z", z.cpu()), _run_single(d_path, "joint", joint)
     for name, got, want in zip(("G", "D"), runs, (joint, logit), strict=True):

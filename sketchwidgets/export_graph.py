@@ -166,7 +166,7 @@ class BatchStatisticsNorm(nn.BatchNorm2d):
         return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
-def portable_copy(model: SketchModel) -> SketchModel:
+def portable_copy(model: nn.Module) -> nn.Module:
     """A float32, eval-mode CPU copy with the CPU speed layers as the torch layers they equal,
     parametrized weights (spectral norm) baked in as they are in eval mode, and batch norm on
     batch statistics written out (:class:`BatchStatisticsNorm`)."""

@@ -139,7 +139,7 @@ def test_contextual_gan_exports_g_and_d(contextual, format) -> None:
     assert d_path == discriminator_path(g_path) and d_path.is_file()
     z = model.sample_z(4, torch.Generator().manual_seed(2))
     with torch.no_grad():
-        joint = model.sampler(z)  # the generator the search runs
+        joint = model.search_generator()(z)
         logit = model.discriminator(joint)
     got_joint = run_exported(g_path, {"z": z.numpy()})["joint"]
     got_logit = run_exported(d_path, {"joint": joint.numpy()}, ["logit"])["logit"]
