@@ -28,12 +28,13 @@ size than the trace saw, must give ``generate``'s images within 1 grey level, el
 :class:`ExportError` says what differs.
 
 Contextual GAN generates by an iterative search with gradients, not by one forward pass, so
-its export is its two networks: ``G`` (``z`` ``(N, z_dim)`` in [-1, 1] -> ``joint`` float32
-``(N, 3, S, 2S)`` in [-1, 1], sketch half left) at ``path`` and ``D`` (``joint`` -> ``logit``
-``(N,)``) beside it (``<stem>.discriminator<suffix>``); the side file holds the search
-settings. From TorchScript files :mod:`sketchwidgets.export_search` runs the whole search
-(torch autograd through the loaded graphs); ONNX files can sample joint images and score
-them, but onnxruntime has no gradients, so the search's descent cannot run on them.
+its export is the two networks its search runs: ``G`` (``model.search_generator()``: ``z``
+``(N, z_dim)`` in [-1, 1] -> ``joint`` float32 ``(N, 3, S, 2S)`` in [-1, 1], sketch half left)
+at ``path`` and ``D`` (``joint`` -> ``logit`` ``(N,)``) beside it
+(``<stem>.discriminator<suffix>``); the side file holds the search settings. From
+TorchScript files :mod:`sketchwidgets.export_search` runs the whole search (torch autograd
+through the loaded graphs); ONNX files can sample joint images and score them, but
+onnxruntime has no gradients, so the search's descent cannot run on them.
 """
 
 from __future__ import annotations
