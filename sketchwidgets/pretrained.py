@@ -60,6 +60,9 @@ class Recipe:
     # training-only networks left out of the file (generation never runs them; a fine-tune
     # would start them afresh); the file then loads through load_pretrained only
     drop: tuple[str, ...] = ()
+    # after training, re-estimate the BatchNorm running statistics of this network (which takes
+    # the sketch) over this many training batches, dropout off; 0 = keep the training averages
+    recalibrate: tuple[str, int] | None = None
 
     @property
     def name(self) -> str:
@@ -114,7 +117,9 @@ RECIPES: dict[str, Recipe] = {
     for r in (
         Recipe("pix2pix", "classroom", _PIX2PIX, steps=2000, batch_size=16),
         Recipe("pix2pix", "faces", _PIX2PIX, steps=1500, batch_size=16),
-        Recipe("pix2pix", "shoes_handbags", _PIX2PIX, steps=1500, batch_size=16),
+        # the running averages left the shoes U-Net far from its batch statistics (held-out
+        # SSIM 0.28 vs 0.50 for the nearest neighbour), so they are re-estimated after training
+        Recipe("pix2pix", "shoes_handbags", _PIX2PIX, 1500, 16, recalibrate=("generator", 125)),
         Recipe("contextual_gan", "classroom", _CONTEXTUAL, 3000, 64, 0, _CONTEXTUAL_SMOKE),
         Recipe("contextual_gan", "faces", _CONTEXTUAL, 3000, 64, 0, _CONTEXTUAL_SMOKE),
         Recipe("sketchygan", "classroom", _SKETCHYGAN, 3000, 16, 0, _SKETCHYGAN_SMOKE, _D),
@@ -350,6 +355,9 @@ def pretrain(
     started = time.perf_counter()
     batch = SMOKE_BATCH if smoke else spec.batch_size
     history = _train(model, spec, train, steps or spec.steps, batch, device)
+    if spec.recalibrate is not None:
+        network, batches = spec.recalibrate
+        recalibrate_batch_norm(getattr(model, network), train, batches=batches, seed=spec.seed)
     seconds = time.perf_counter() - started
     model = model.cpu().eval()
     float32_scores = heldout_metrics(model, held_out, seed=spec.seed)
@@ -400,6 +408,32 @@ def _train(
         trainer.add_callback(callback)
     history = trainer.fit()
     return {key: history.last(key) for key in history.names()}
+
+
+@torch.no_grad()
+def recalibrate_batch_norm(
+    network: torch.nn.Module, data: Dataset, *, batches: int, seed: int, batch_size: int = 16
+) -> None:
+    """Set every BatchNorm's running mean and variance of ``network`` to their average over
+    ``batches`` shuffled batches of ``data`` ("standing statistics", Brock et al. 2019), with
+    dropout off; the network is fed ``batch["sketch"]`` and left in eval mode."""
+    norms = [m for m in network.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    network.eval()
+    for norm in norms:
+        norm.reset_running_stats()
+        norm.momentum = None  # a cumulative average over the batches below
+        norm.train()
+    device = next(network.parameters()).device
+    order = torch.Generator().manual_seed(seed)
+    loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=order, drop_last=True)
+    for index, batch in enumerate(loader):
+        if index == batches:
+            break
+        network(batch["sketch"].to(device))
+    for norm, momentum in zip(norms, momenta, strict=True):
+        norm.momentum = momentum
+    network.eval()
 
 
 def _train_device(device: str | None) -> torch.device:
@@ -453,6 +487,12 @@ def _recipe_card(
         "parameters": sum(p.numel() for p in model.parameters()),
         "dtype": "float16 (stored); loaded as float32",
         "dropped_networks": list(spec.drop),
+        "batch_norm_recalibrated": (
+            f"{spec.recalibrate[0]}: running statistics re-estimated over "
+            f"{spec.recalibrate[1]} training batches of 16 after training, dropout off"
+            if spec.recalibrate
+            else "no"
+        ),
         "metrics": "SSIM / PSNR (dB) / L1 on [0,1], held-out split, CPU, batches of 16, seed",
         "package_version": __version__,
         "torch_version": torch.__version__,

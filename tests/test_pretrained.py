@@ -174,6 +174,19 @@ def test_nearest_neighbour_baseline_finds_the_same_sketch():
     assert pretrained.nearest_neighbour_metrics(data, other)["l1"] > 0.02
 
 
+def test_batch_norm_recalibration_takes_the_mean_of_batch_statistics_dropout_off():
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(
+        torch.nn.Dropout(0.5), torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2)
+    )
+    data = [{"sketch": torch.randn(1, 4, 4) * 3 + 1} for _ in range(32)]
+    pretrained.recalibrate_batch_norm(net, data, batches=4, seed=0, batch_size=8)
+    with torch.no_grad():
+        features = net[1](torch.stack([d["sketch"] for d in data]))
+    assert torch.allclose(net[2].running_mean, features.mean(dim=(0, 2, 3)), atol=1e-5)
+    assert not net.training and net[2].momentum == 0.1
+
+
 def test_smoke_refuses_to_write_into_the_package():
     with pytest.raises(ValueError, match="never go into the package"):
         pretrained.pretrain("pix2pix/classroom", steps=1, smoke=True)
