@@ -33,6 +33,8 @@ Choices worth knowing (each differs from, or pins down, the reference code):
   coordinates of ``z`` reach the clip bounds within tens of steps (``lr=1e-3`` is gentler).
 * G and D run in eval mode during the search (batch norm on running statistics); the
   reference code used each batch's statistics, which couples the sketches of a batch.
+  :meth:`ContextualGAN.search` passes a copy of G whose statistics are re-estimated from
+  random codes (``standing_stats``), because early in training the running averages hide z.
 * The perceptual loss defaults to the paper's ``log(1 - D(G(z)))``; ``perceptual=
   "nonsaturating"`` gives the reference code's ``-log D(G(z))``.
 * KL directions follow the reference code: initialisation scores ``KL(input || G(z))``, the
