@@ -98,8 +98,8 @@ DATASETS: dict[str, dict[str, str]] = {
 _PIX2PIX = {"image_size": 64, "ngf": 16, "ndf": 16}
 # the search runs D too (its perceptual loss), so nothing is dropped
 _CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "search_iters": 100}
-_SKETCHYGAN = {"ngf": 16, "ndf": 16, "latent_dim": 64}
-_EDGEGAN = {"gf_dim": 16, "df_dim": 16, "ef_dim": 16, "classifier_dim": 16}
+_SKETCHYGAN = {"ngf": 12, "ndf": 16, "latent_dim": 64}
+_EDGEGAN = {"gf_dim": 16, "df_dim": 16, "ef_dim": 12, "classifier_dim": 16}
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
 _CONTEXTUAL_SMOKE = {"search_iters": 2, "n_init": 2}
 _SKETCHYGAN_SMOKE = {"ngf": 4, "ndf": 4, "latent_dim": 8}
