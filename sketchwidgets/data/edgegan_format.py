@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.data.importers import (
     ImportedDataset,
     PathLike,
@@ -39,24 +40,6 @@ from sketchwidgets.data.importers import (
 )
 from sketchwidgets.data.pairs import EmptyDatasetError, PairError, split_side_by_side
 from sketchwidgets.io import list_images, read_image, to_gray
-
-# README of sysu-imsl/EdgeGAN: label order of the 14-class pretrained model
-SKETCHYCOCO_CLASSES = (
-    "airplane",
-    "cat",
-    "giraffe",
-    "zebra",
-    "dog",
-    "elephant",
-    "fire hydrant",
-    "horse",
-    "bicycle",
-    "car",
-    "traffic light",
-    "cow",
-    "motorcycle",
-    "sheep",
-)
 
 
 class EdgeGANFormatError(PairError):

@@ -51,6 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.edgegan_layers import (
@@ -93,7 +94,7 @@ class EdgeGANConfig:
     lr: float = 2e-4  # flags.json learning_rate 0.0002, RMSProp (models/edgegan.py)
     rms_decay: float = 0.9  # tf.train.RMSPropOptimizer default decay=0.9
     rms_epsilon: float = 1e-10  # tf.train.RMSPropOptimizer default epsilon=1e-10
-    class_names: tuple[str, ...] = ()  # flags.json num_classes 14 (SketchyCOCO objects)
+    class_names: tuple[str, ...] = SKETCHYCOCO_CLASSES  # flags.json num_classes 14, README order
 
     def __post_init__(self) -> None:
         size = self.image_size

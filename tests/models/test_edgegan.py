@@ -237,6 +237,7 @@ def test_training_needs_labels_of_known_classes(untrained):
         untrained.train_step(batch, untrained.configure_optimizers())
 
 
-def test_needs_class_names():
+def test_defaults_to_the_reference_classes_and_refuses_none():
+    assert EdgeGAN(EdgeGANConfig(image_size=32)).num_classes == 14  # flags.json num_classes
     with pytest.raises(ValueError, match="class_names"):
-        EdgeGAN(EdgeGANConfig(image_size=32))
+        EdgeGAN(EdgeGANConfig(image_size=32, class_names=()))
