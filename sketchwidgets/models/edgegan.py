@@ -366,7 +366,7 @@ class EdgeGAN(SketchModel):
 
     def _critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple:
         """WGAN critic loss ``mean(D(fake)) - mean(D(real))`` and its gradient penalty."""
-        wgan = critic(fake).mean() - critic(real).mean()  # discriminator_ganloss
+        wgan = critic(fake).float().mean() - critic(real).float().mean()  # discriminator_ganloss
         return wgan, gradient_penalty(critic, real, fake)
 
     def _pairs(self, edge: torch.Tensor, image: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -477,7 +477,10 @@ class EdgeGAN(SketchModel):
         c = self.config
         edge, image = self._generate(z, labels)
         fake = self._pairs(edge, image)
-        scores = {name: -critic(fake[name]).mean() for name, (critic, _) in self._critics().items()}
+        scores = {
+            name: -critic(fake[name]).float().mean()
+            for name, (critic, _) in self._critics().items()
+        }
         weights = {name: weight for name, (_, weight) in self._critics().items()}
         joint = weights["joint"] * scores["joint"]
         edge_loss = joint + weights.get("edge", 0.0) * scores.get("edge", 0.0)
