@@ -387,12 +387,14 @@ class ContextualGAN(SketchModel):
 
     @torch.no_grad()
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """D's losses and accuracy on held-out real vs fixed-seed fake joint images (eval mode)."""
+        """D's losses and accuracy on held-out real vs fixed-seed fake joint images (eval mode;
+        the fakes from :meth:`search_generator`, the G that samples and the search use)."""
         real = self._joint(batch)
         z = self.sample_z(real.shape[0], torch.Generator().manual_seed(0))
-        with frozen(self.generator, self.discriminator):
+        sampler = self.search_generator()
+        with frozen(sampler, self.discriminator):
             real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(self.sampler(z))
+            fake_logits = self.discriminator(sampler(z))
         return {
             "val/d_real": self.gan_loss(real_logits, True),
             "val/d_fake": self.gan_loss(fake_logits, False),
