@@ -21,11 +21,15 @@ wchen342/SketchyGAN ``src_single/models_mru.py`` (``generator_skip``, ``image_en
 ``critic_multiple_proj``), ``mru.py``, ``graph_single.py`` (``get_losses``) and the argparse
 defaults of ``main_single.py``. Not reproduced: the code's final encoder cell
 (``mru_conv_block_v3``, a residual cell without the keep gate; both halves use the gated MRU
-here), its learning-rate decay (``max(0.2, 1 - 0.9 t/T)``) and its L2 weight decay. As the
-code, G's batch norm uses the batch's statistics at test time too (``bn_running_stats=True``
-gives PyTorch's running averages instead): an image then depends on the other sketches of its
-batch, so generate in batches like the training ones (or one at a time, consistently). The
-code trains with batch size 16 (``main_single.py --batch_size 16``): a Trainer setting.
+here), its learning-rate decay (``max(0.2, 1 - 0.9 t/T)``) and its L2 weight decay; and
+not offered: the paper's stride-2 and transposed convolutions between levels (the code's mean
+pooling and nearest upsampling are used).
+
+As the code, G's batch norm uses the batch's statistics at test time too
+(``bn_running_stats=True`` gives PyTorch's running averages instead): an image then depends on
+the other sketches of its batch, so generate in batches like the training ones (or one at a
+time, consistently). The code trains with batch size 16 (``main_single.py --batch_size 16``):
+a Trainer setting.
 """
 
 from __future__ import annotations
