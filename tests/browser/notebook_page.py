@@ -93,7 +93,8 @@ async (img) => {
 _JS_SHUTDOWN = "async () => await window.jupyterapp.shell.currentWidget.sessionContext.shutdown()"
 
 # Defined in the kernel by NotebookPage.install_probe(): finds the notebook's widgets (directly
-# in its globals or inside a SketchStudio) so tests work on any notebook's variable names.
+# in its globals or inside a SketchStudio, in definition order) so tests work on any notebook's
+# variable names.
 KERNEL_PROBE = """
 def _sw_widgets(kind):
     import sketchwidgets.widgets as _w
@@ -103,14 +104,15 @@ def _sw_widgets(kind):
         found += [p for p in parts if isinstance(p, cls) and all(p is not f for f in found)]
     return found
 
-def _sw_one(kind):
+def _sw_first(kind):
+    # the first one the notebook defines: the first on the page (pair canvas and view by order)
     found = _sw_widgets(kind)
-    if len(found) != 1:
-        raise LookupError(f"expected one {kind} in the notebook, found {len(found)}")
+    if not found:
+        raise LookupError(f"expected a {kind} in the notebook, found none")
     return found[0]
 
 def _sw_canvas_state():
-    c = _sw_one("SketchCanvas")
+    c = _sw_first("SketchCanvas")
     sx, sy = c.width / c.sketch.width, c.height / c.sketch.height
     last = c.sketch.strokes[-1] if c.sketch.strokes else None
     points = [] if last is None else [[x * sx, y * sy] for x, y in last.points]
@@ -119,7 +121,7 @@ def _sw_canvas_state():
             "width": c.width, "height": c.height}
 
 def _sw_compare_state():
-    v = _sw_one("CompareView")
+    v = _sw_first("CompareView")
     name = v.shown[0]
     image = v.images.get(name)
     return {"generation": v.generation, "name": name, "status": v.status.value,
