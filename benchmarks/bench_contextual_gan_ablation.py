@@ -41,6 +41,10 @@ the paper's spread (0.15-0.17). DiffAugment raises both the spread and SSIM; EMA
 standing statistics) gives the best PSNR of the rows that keep a spread above 0.2 and became
 a default; spectral norm stays (BN in D: higher spread and SSIM, but lower PSNR and the worst
 search). One seed per row: differences of a few hundredths are within run-to-run noise.
+
+Longer, with the present defaults (EMA on), on the quiet CPU, ``--rows defaults --steps 2000
+--search-iters 20`` (471 s of training): init SSIM 0.200 PSNR 11.75, search SSIM 0.114 PSNR
+8.63, spread 0.70 -- diverse samples now, still well below both baselines.
 """
 
 from __future__ import annotations
