@@ -253,12 +253,12 @@ class MinibatchStd(nn.Module):
     def forward(self, h: torch.Tensor) -> torch.Tensor:
         """``(N, C, H, W)`` -> ``(N, C + 1, H, W)``."""
         if self.training and h.shape[0] > 1:
-            std = h.std(dim=0).mean()
+            std = h.float().std(dim=0).mean()  # float32 under autocast too, as the buffer
             with torch.no_grad():
                 self.running_std.lerp_(std.detach(), self.momentum)
         else:
             std = self.running_std
-        return torch.cat([h, std.expand(h.shape[0], 1, *h.shape[2:])], dim=1)
+        return torch.cat([h, std.to(h.dtype).expand(h.shape[0], 1, *h.shape[2:])], dim=1)
 
 
 def joint_from_batch(batch: dict[str, torch.Tensor]) -> torch.Tensor:

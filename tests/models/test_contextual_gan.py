@@ -25,6 +25,7 @@ from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.contextual_gan import (
     ContextualGAN,
     ContextualGANConfig,
+    MinibatchStd,
     ema_update,
     joint_from_batch,
     photo_to_sketch,
@@ -529,3 +530,12 @@ def test_standing_statistics_let_z_matter_early_and_leave_the_model_alone(pairs,
         outputs[codes] = float((images[0] - images[1]).abs().mean())
         assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
     assert outputs[256] > 10 * outputs[0]
+
+
+def test_minibatch_std_runs_under_bf16_autocast_and_keeps_a_float32_statistic():
+    layer = MinibatchStd()
+    h = torch.randn(4, 3, 2, 2)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out = layer(h.to(torch.bfloat16))
+    assert out.dtype == torch.bfloat16 and out.shape == (4, 4, 2, 2)
+    assert layer.running_std.dtype == torch.float32 and float(layer.running_std) > 0
