@@ -95,6 +95,8 @@ class SketchModel(nn.Module):
     network_names: ClassVar[tuple[str, ...]] = ()
     needs_label: ClassVar[bool] = False  # True when generate() requires a class label
     output_names: ClassVar[tuple[str, ...]] = ("image",)
+    # True when a step may leave part of a network unused (DDP must then search the graph)
+    ddp_find_unused_parameters: ClassVar[bool] = False
 
     def __init__(self, config: Any = None) -> None:
         super().__init__()

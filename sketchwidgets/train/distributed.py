@@ -38,11 +38,14 @@ import dataclasses
 import inspect
 import os
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import torch
 import torch.distributed as dist
-from torch import nn
 from torch.nn.parallel import DistributedDataParallel
+
+if TYPE_CHECKING:
+    from sketchwidgets.models.base import SketchModel
 
 # Buffers are broadcast once at wrap time, not before every forward (torch >= 2.13 renamed the
 # switch; its old name now warns).
@@ -105,34 +108,34 @@ def teardown(created: bool) -> None:
         dist.destroy_process_group()
 
 
-def wrap_networks(model: nn.Module, device: torch.device) -> None:
+def wrap_networks(model: SketchModel, device: torch.device) -> None:
     """Replace each ``model.<name>`` of ``model.network_names`` by a DDP wrapper, in place."""
     ids = [device.index] if device.type == "cuda" else None
-    for name in getattr(model, "network_names", ()):
+    for name in model.network_names:
         network = getattr(model, name)
         if isinstance(network, DistributedDataParallel):
             continue
-        unused = bool(getattr(model, "ddp_find_unused_parameters", False))
+        unused = model.ddp_find_unused_parameters
         wrapped = DistributedDataParallel(
             network, device_ids=ids, find_unused_parameters=unused, **_NO_FORWARD_BUFFER_SYNC
         )
         setattr(model, name, wrapped)
 
 
-def unwrap_networks(model: nn.Module) -> None:
+def unwrap_networks(model: SketchModel) -> None:
     """Undo :func:`wrap_networks` (no-op for plain networks)."""
-    for name in getattr(model, "network_names", ()):
+    for name in model.network_names:
         network = getattr(model, name)
         if isinstance(network, DistributedDataParallel):
             setattr(model, name, network.module)
 
 
 @contextlib.contextmanager
-def unwrapped(model: nn.Module) -> Iterator[nn.Module]:
+def unwrapped(model: SketchModel) -> Iterator[SketchModel]:
     """Temporarily show the plain networks (for state dicts, sampling, validation)."""
     wrappers = {
         name: getattr(model, name)
-        for name in getattr(model, "network_names", ())
+        for name in model.network_names
         if isinstance(getattr(model, name), DistributedDataParallel)
     }
     unwrap_networks(model)
