@@ -312,3 +312,9 @@ def test_test_time_batch_norm_uses_the_batch_as_the_code_or_running_averages(tin
     alone = model.generate_tensor(tiny_set["sketch"][:1], label=tiny_set["label"][:1], z=z[:1])
     batch = model.generate_tensor(tiny_set["sketch"], label=tiny_set["label"], z=z)
     assert torch.allclose(alone, batch[:1], atol=1e-5) == running
+
+
+def test_default_classes_are_the_embedded_sets():
+    from sketchwidgets.data.builtin import CLASSES
+
+    assert SketchyGANConfig().class_names == CLASSES
