@@ -264,8 +264,7 @@ class SketchModel(nn.Module):
         z: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Every output by name (keys == ``output_names``); the default is the image alone."""
-        latent = {} if z is None else {"z": z}  # z only when given: older models lack the keyword
-        return {"image": self.generate_tensor(sketch, generator=generator, label=label, **latent)}
+        return {"image": self.generate_tensor(sketch, generator=generator, label=label, z=z)}
 
     @torch.no_grad()
     def generate(
@@ -296,9 +295,8 @@ class SketchModel(nn.Module):
             kwargs: dict[str, Any] = {
                 "generator": generator,
                 "label": None if labels is None else labels.to(self.device),
+                "z": None if z is None else z.to(self.device),
             }
-            if z is not None:  # only when given: a model without noise may lack the keyword
-                kwargs["z"] = z.to(self.device)
             sketches = prepared.tensor.to(self.device)
             if not outputs:
                 return restore_size(

@@ -27,7 +27,7 @@ class Echo(SketchModel):
         super().__init__(config)
         self.weight = nn.Parameter(torch.zeros(1))
 
-    def generate_tensor(self, sketch, *, generator=None, label=None):
+    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
         image = sketch.repeat(1, 3, 1, 1)
         if label is not None:
             image[:, 0] = -1.0 + 0.5 * label.float().view(-1, 1, 1)
@@ -87,7 +87,7 @@ class Broken(Echo):
 
     name = "broken"
 
-    def generate_tensor(self, sketch, *, generator=None, label=None):
+    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
         raise RuntimeError("generator exploded")
 
 
