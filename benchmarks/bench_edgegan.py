@@ -29,6 +29,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from timing import median_ms, sync  # noqa: E402
+
 from sketchwidgets.device import autocast_context, pick_device  # noqa: E402
 from sketchwidgets.models.edgegan import REFERENCE_BATCH_SIZE, EdgeGAN, EdgeGANConfig  # noqa: E402
 
@@ -47,11 +49,6 @@ def make_batch(n: int, size: int, device: torch.device) -> dict[str, torch.Tenso
         "photo": (torch.rand(n, 3, size, size, generator=g) * 2 - 1).to(device),
         "label": (torch.arange(n) % len(CLASSES)).to(device),
     }
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def peak_rss_kib() -> int:
@@ -100,15 +97,11 @@ def latency(device: torch.device, outputs: bool, repeats: int = 20) -> float:
     model = build(device).eval()
     sketch = np.full((64, 64), 255, np.uint8)
     sketch[16:48, 20] = sketch[16:48, 44] = sketch[16, 20:45] = sketch[47, 20:45] = 0
-    times = []
-    for index in range(repeats + 3):
-        sync(device)
-        start = time.perf_counter()
-        model.generate(sketch, label="class3", seed=index, outputs=outputs)
-        sync(device)
-        if index >= 3:
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return median_ms(
+        lambda index: model.generate(sketch, label="class3", seed=index, outputs=outputs),
+        device,
+        repeats,
+    )
 
 
 def main() -> None:

@@ -28,6 +28,7 @@ import statistics
 import time
 
 import torch
+from timing import median_ms, sync
 
 from sketchwidgets.device import autocast_context, pick_device
 from sketchwidgets.models.sketchygan import SketchyGAN, SketchyGANConfig
@@ -48,11 +49,6 @@ def make_batch(size: int, n: int, classes: int, device: torch.device) -> dict[st
         "photo": (torch.rand(n, 3, size, size, generator=g) * 2 - 1).to(device),
         "label": torch.randint(classes, (n,), generator=g).to(device),
     }
-
-
-def sync(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize()
 
 
 def train_speed(args: argparse.Namespace, device: torch.device) -> dict[str, float]:
@@ -94,15 +90,7 @@ def latency(args: argparse.Namespace, device: torch.device, repeats: int) -> flo
     model = build(args, device).eval()
     sketch = make_batch(args.size, 1, model.num_classes, device)["sketch"]
     z = model.sample_z(1)
-    times = []
-    for i in range(repeats + 3):
-        sync(device)
-        start = time.perf_counter()
-        model.generate_tensor(sketch, label=[0], z=z)
-        sync(device)
-        if i >= 3:
-            times.append(time.perf_counter() - start)
-    return 1000 * statistics.median(times)
+    return median_ms(lambda _: model.generate_tensor(sketch, label=[0], z=z), device, repeats)
 
 
 def main() -> None:
