@@ -55,9 +55,10 @@ width 16, one thread of a shared 2-core CPU):
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -280,6 +281,7 @@ class ContextualGAN(SketchModel):
     name = "contextual_gan"
     config_class = ContextualGANConfig
     network_names = ("generator", "discriminator")
+    _on_step: Callable[[int, int], None] | None = None  # set by search_progress()
 
     def __init__(self, config: ContextualGANConfig | None = None) -> None:
         super().__init__(config)
@@ -411,13 +413,28 @@ class ContextualGAN(SketchModel):
         """:func:`latent_search` with this model's G, D and config; same keywords.
 
         ``model.search(sketches, iterations=200, callback=show)``; setting names (``iterations``,
-        ``n_init``, ``lr``, ...) override the config for this call.
+        ``n_init``, ``lr``, ...) override the config for this call. Inside
+        :meth:`search_progress` a search without a ``callback`` reports its steps there.
         """
         settings = search_settings(self.config)
         known = known_half.to(self.device)
+        if self._on_step is not None and options.get("callback") is None:
+            on_step = self._on_step
+            options["callback"] = lambda report: on_step(report.iteration, report.iterations)
         return latent_search(
             self.search_generator(), self.discriminator, known, settings=settings, **options
         )
+
+    @contextlib.contextmanager
+    def search_progress(self, on_step: Callable[[int, int], None]) -> Iterator[None]:
+        """Within the block every search, ``generate`` included, calls ``on_step(done, total)``
+        after its initialisation (``done`` 0) and after each step (up to ``done == total``):
+        the hook a progress display needs, since ``generate`` takes no callback."""
+        previous, self._on_step = self._on_step, on_step
+        try:
+            yield
+        finally:
+            self._on_step = previous
 
     def search_generator(self) -> Generator:
         """The generator the search runs in eval mode: :attr:`sampler`, or with

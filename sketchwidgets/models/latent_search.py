@@ -355,7 +355,8 @@ def _completion(
                 perceptual=history[-1][1],
                 images=snap,
             )
-            last = last or callback(report) is True  # a callback returning True stops
+            stop = callback(report) is True  # a callback returning True stops
+            last = last or stop  # (the last step is reported too)
         if last:
             break
         # Sum over sketches: each z_i's gradient is its own loss's, independent of the batch.
