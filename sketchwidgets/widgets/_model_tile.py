@@ -2,19 +2,23 @@
 
 The tile shows what the model contract (:mod:`sketchwidgets.models.base`) says the model has:
 one image per name in ``model.output_names`` ("image" first, then e.g. EdgeGAN's "edge"), and
-a re-roll button only when ``model.has_noise`` (another seed can give another image).
+a re-roll button only when ``model.has_noise`` (another seed can give another image). A model
+whose generation is a search that reports its steps (``model.search_progress(on_step)``, as
+Contextual GAN's latent search) also gets a progress bar; the caption reads "search 40/100"
+while it runs and the latency once it is done.
 """
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ipywidgets import Button, HBox, Image, Label, Layout, VBox
+from ipywidgets import Button, HBox, Image, IntProgress, Label, Layout, VBox
 
-from sketchwidgets.widgets._images import to_png
+from sketchwidgets.widgets._images import Throttle, to_png
 
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.models.base import SketchModel
@@ -23,6 +27,11 @@ if TYPE_CHECKING:  # pragma: no cover
 def slug(name: str) -> str:
     """A CSS-class-safe version of a model name."""
     return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "model"
+
+
+def reports_progress(model: Any) -> bool:
+    """True for a model whose generation is a search that reports its steps."""
+    return callable(getattr(model, "search_progress", None))
 
 
 def shared_class_names(models: Iterable[SketchModel]) -> list[str]:
@@ -39,10 +48,13 @@ class ModelTile(VBox):
 
     ``images[output]`` is the ``ipywidgets.Image`` of each output; ``image`` is the main one.
     ``rolls`` counts this tile's re-rolls: the model runs with the view's seed + ``rolls``.
+    ``progress`` is the search's progress bar (None for a model without a search); the bar
+    and caption move at most every ``throttle.interval`` s, and always on the last step.
     """
 
     def __init__(self, name: str, model: SketchModel, tile: int) -> None:
         self.name = name
+        self.model = model
         self.output_names = tuple(model.output_names)
         self.rolls = 0
         self.images: dict[str, Image] = {}
@@ -58,6 +70,12 @@ class ModelTile(VBox):
         self.image = self.images["image"]
         self.caption = Label(name)
         children: list[Any] = [self._outputs_row(), self.caption]
+        self.progress: IntProgress | None = None
+        self.throttle = Throttle(0.1)
+        if reports_progress(model):
+            self.progress = IntProgress(0, min=0, max=1, layout=Layout(width=f"{tile}px"))
+            self.progress.add_class("sketchwidgets-search-progress")
+            children.insert(1, self.progress)
         self.reroll_button: Button | None = None
         if model.has_noise:
             self.reroll_button = Button(
@@ -82,6 +100,23 @@ class ModelTile(VBox):
             view.value = to_png(outputs[output])
         self.caption.value = caption
 
+    def searching(self) -> contextlib.AbstractContextManager[None]:
+        """Around a generation: the search's steps move the bar and the caption."""
+        if self.progress is None:
+            return contextlib.nullcontext()
+        self.throttle.reset()
+        return self.model.search_progress(self._on_step)  # type: ignore[operator]
+
+    def _on_step(self, done: int, total: int) -> None:
+        assert self.progress is not None
+        if done < total and not self.throttle.ready():
+            return
+        self.progress.max = max(total, 1)
+        self.progress.value = done
+        self.caption.value = f"{self.name}: search {done}/{total}"
+
     def show_placeholder(self, image: np.ndarray, caption: str) -> None:
-        """The same placeholder in every output slot."""
+        """The same placeholder in every output slot (and an empty progress bar)."""
         self.show(dict.fromkeys(self.images, image), caption)
+        if self.progress is not None:
+            self.progress.value = 0

@@ -13,7 +13,11 @@ What the controls offer follows the model contract (:mod:`sketchwidgets.models.b
   the chosen class, and a model that does not know it says so in its tile;
 * a **re-roll** button per tile for a model with noise (``model.has_noise``: a latent code or
   another documented noise source), giving that model alone the next seed (so a new z), and
-  one re-roll-all button (the view's ``seed`` + 1) while any shown model has noise.
+  one re-roll-all button (the view's ``seed`` + 1) while any shown model has noise;
+* a **progress bar** in the tile of a model whose generation is a search (Contextual GAN's
+  latent search, through ``model.search_progress``): "search 40/100" while it runs, its
+  latency when done. Such models run after the others, so a stroke shows the forward-pass
+  models' images first.
 
 Bad input is reported, never raised: an empty sketch generates nothing and says so in the
 status line; a model that raises shows its traceback in the Output area while the other
@@ -42,7 +46,12 @@ from sketchwidgets.widgets._images import (
     placeholder,
     to_png,
 )
-from sketchwidgets.widgets._model_tile import ModelTile, shared_class_names, slug
+from sketchwidgets.widgets._model_tile import (
+    ModelTile,
+    reports_progress,
+    shared_class_names,
+    slug,
+)
 
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.models.base import SketchModel
@@ -228,6 +237,7 @@ class CompareView(StaticFallback, VBox):
     def refresh(self, names: Iterable[str] | None = None) -> None:
         """Regenerate ``names`` (default: every shown model) from the last sketch."""
         names = list(self.shown if names is None else names)
+        names.sort(key=lambda n: reports_progress(self.models[n]))  # searches last (stable)
         if self._sketch is None:
             self._show_empty()
         else:
@@ -264,9 +274,10 @@ class CompareView(StaticFallback, VBox):
             return note
         start = time.perf_counter()
         try:
-            outputs = model.generate(
-                self._sketch, seed=self.seed_for(name), label=label, outputs=True
-            )
+            with self.tiles[name].searching():
+                outputs = model.generate(
+                    self._sketch, seed=self.seed_for(name), label=label, outputs=True
+                )
         except Exception as error:  # one failing model must not hide the others
             self.output.append_stderr(f"model {name!r} failed:\n{format_exception(error)}")
             self._show_problem(name, "error (see below)", f"{name}: error")
