@@ -41,6 +41,9 @@ class SketchStudio(StaticFallback, AppLayout):
         Canvas side in pixels.
     class_name
         The class picked at first for the models that need one (default: their first class).
+    tile
+        Side of each generated image in pixels (112: the four classroom models' five images,
+        EdgeGAN's edge included, fit in one row beside the canvas in a 1400 px wide browser).
     """
 
     def __init__(
@@ -51,6 +54,7 @@ class SketchStudio(StaticFallback, AppLayout):
         size: int = 256,
         class_name: str | None = None,
         wait: float = 0.0,
+        tile: int = 112,
     ) -> None:
         if models is None:
             from sketchwidgets.pretrained import classroom_models
@@ -59,7 +63,7 @@ class SketchStudio(StaticFallback, AppLayout):
         self.dataset = dataset
         self._trace_index = -1
         self.canvas = SketchCanvas(size, size)
-        self.compare = CompareView(models, class_name=class_name)
+        self.compare = CompareView(models, class_name=class_name, tile=tile)
         self.compare.connect(self.canvas, wait=wait)
         self.model_picker = SelectMultiple(
             options=list(models), value=list(models), description="models", rows=min(4, len(models))

@@ -2,7 +2,8 @@
 
 Runs the fixture notebook ``widget_gallery.ipynb`` (an embedded dataset, 60 real pix2pix
 steps, the three widgets) and checks that each widget's view is on the page with its images
-decoded; its screenshot goes to docs/screenshots/ when SKETCHWIDGETS_UPDATE_SCREENSHOTS=1.
+decoded; its screenshot goes to docs/screenshots/ when SKETCHWIDGETS_UPDATE_SCREENSHOTS=1 (the
+studio's README screenshot, all four models, comes from test_studio_four_models.py instead).
 """
 
 from __future__ import annotations
@@ -55,7 +56,7 @@ def test_loss_panel_shows_curves(gallery: NotebookPage, screenshot_dir: Path):
     gallery.save_screenshot(gallery.page.locator(selector).first, screenshot_dir / "loss_panel.png")
 
 
-def test_studio_shows_canvas_and_generated_row(gallery: NotebookPage, screenshot_dir: Path):
+def test_studio_shows_canvas_and_generated_row(gallery: NotebookPage, tmp_path: Path):
     with Image.open(io.BytesIO(gallery.screenshot(gallery.canvas()))) as shot:
         canvas = np.asarray(shot.convert("L"))
     assert (canvas < 128).sum() > 300, "the example sketch's ink is not on the canvas"
@@ -63,6 +64,6 @@ def test_studio_shows_canvas_and_generated_row(gallery: NotebookPage, screenshot
     generated = decoded_images(gallery, ".sketchwidgets-compare-view")
     assert len(generated) >= 2, "expected the ground truth and the pix2pix image"
     shot = gallery.save_screenshot(
-        gallery.page.locator(".sketchwidgets-studio").first, screenshot_dir / "studio.png"
+        gallery.page.locator(".sketchwidgets-studio").first, tmp_path / "studio_traced.png"
     )
     assert shot.shape[0] > 250 and shot.shape[1] > 500
