@@ -25,6 +25,15 @@ NOTEBOOK = "studio_four_models.ipynb"
 MODELS = ("pix2pix", "contextual_gan", "sketchygan", "edgegan")
 CLASS = "house"
 SETTLE_TIMEOUT = 120.0  # seconds for the last stroke's four generations to reach the page
+# Records every width the Contextual GAN tile's progress bar takes on the page.
+WATCH_PROGRESS = """
+(element) => {
+  const bar = element.querySelector('.progress-bar');
+  window._swProgress = [];
+  new MutationObserver(() => window._swProgress.push(bar.style.width))
+    .observe(bar, {attributes: true, attributeFilter: ['style']});
+}
+"""
 MISSING = [f"{m}/classroom" for m in MODELS if f"{m}/classroom" not in shipped_names()]
 pytestmark = pytest.mark.skipif(
     bool(MISSING), reason=f"classroom checkpoints not shipped yet: {', '.join(MISSING)}"
@@ -91,6 +100,9 @@ def drawn(lab_server, page):
     nb.kernel_eval(ROW_PROBE)
     nb.page.locator(".sketchwidgets-class-picker select").first.select_option(CLASS)
     nb.wait_kernel("_sw_row_state()['class']", CLASS)
+    # every search step reaches the page (the tile's default sends at most one per 0.1 s)
+    nb.kernel_eval("_sw_first('CompareView').tiles['contextual_gan'].throttle.interval = 0")
+    nb.page.locator(".sketchwidgets-search-progress").first.evaluate(WATCH_PROGRESS)
     house = [scaled(stroke, nb.canvas_box()) for stroke in HOUSE]
     for stroke in house:
         nb.draw_stroke(stroke, steps=12)
@@ -128,6 +140,9 @@ def test_contextual_gan_search_progress_is_full(drawn):
     bar = nb.page.locator(".sketchwidgets-search-progress").first
     width = bar.evaluate("e => e.querySelector('.progress-bar').style.width")
     assert width == "100%", f"the progress bar on the page is at {width}"
+    widths = [float(w.rstrip("%")) for w in nb.page.evaluate("() => window._swProgress")]
+    assert any(0 < w < 100 for w in widths), f"the page never showed the search midway: {widths}"
+    assert widths[-1] == 100
 
 
 def test_studio_screenshot(drawn, screenshot_dir: Path):
