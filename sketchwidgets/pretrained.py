@@ -98,9 +98,9 @@ DATASETS: dict[str, dict[str, str]] = {
 _PIX2PIX = {"image_size": 64, "ngf": 16, "ndf": 16}
 # the search runs D too (its perceptual loss), so nothing is dropped
 _CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "search_iters": 100}
-# SketchyGAN costs ~2 s a step at batch 8 on one CPU thread (64 px, DRAGAN double backward,
-# G run twice for the diversity term): 400 steps fit 15 minutes; D narrowed to 8 as in
-# notebooks/sketchygan (ndf 16 costs 3x the step)
+# SketchyGAN costs ~1.1 CPU-seconds a step at batch 8 on one thread (64 px, DRAGAN's double
+# backward, G run twice for the diversity term), so 400 steps take ~8 minutes on a quiet
+# thread; D narrowed to 8 as in notebooks/sketchygan (ndf 16 triples the step)
 _SKETCHYGAN = {"ngf": 12, "ndf": 8, "latent_dim": 64}
 _EDGEGAN = {"gf_dim": 16, "df_dim": 16, "ef_dim": 12, "classifier_dim": 16}
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
