@@ -37,6 +37,12 @@ Choices worth knowing (each differs from, or pins down, the reference code):
   random codes (``standing_stats``), because early in training the running averages hide z.
 * The perceptual loss defaults to the paper's ``log(1 - D(G(z)))``; ``perceptual=
   "nonsaturating"`` gives the reference code's ``-log D(G(z))``.
+* Options of this project (issue #11; the paper's values are the fallbacks): the
+  ``"ink_l1"`` contextual loss (:func:`ink_balanced_weights`: ink and paper of the input as
+  two equal classes), a Gaussian ``blur`` of both halves before the loss, ranking the
+  initial candidates by that contextual loss instead of KL (``init_score``), one pool of
+  candidates shared by every input (``init_pool``, :func:`pool_initialisation`), and
+  ``truncation``: candidates drawn from, and ``z`` clipped to, ``[-t, t]``.
 * KL directions follow the reference code: initialisation scores ``KL(input || G(z))``, the
   KL contextual loss is ``KL(G(z) || input)``; ``1e-4`` is added to each pixel's brightness
   before normalising so that pure black ink gives a finite loss.
@@ -58,10 +64,12 @@ from torch import nn
 if TYPE_CHECKING:  # pragma: no cover - annotation only; contextual_gan imports this module
     from sketchwidgets.models.contextual_gan import ContextualGANConfig
 
-CONTEXTUAL_KINDS = ("l1", "kl")
+CONTEXTUAL_KINDS = ("l1", "kl", "ink_l1")
 PERCEPTUAL_FORMS = ("paper", "nonsaturating")
+INIT_SCORES = ("kl", "contextual")
 INK_LEVEL = 0.8  # a pixel darker than this (in [-1, 1]; ~230 in uint8) counts as ink
 KL_EPS = 1e-4  # added to brightness in [0, 1] before normalising to a distribution
+INK_SPLIT = 0.0  # for the ink-balanced L1, a known pixel below this gray level is ink
 
 
 def split_joint(images: torch.Tensor, mask_side: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -87,15 +95,60 @@ def kl_divergence(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (p * (p.log() - q.log())).sum(dim=1)
 
 
-def contextual_loss(generated: torch.Tensor, known: torch.Tensor, kind: str) -> torch.Tensor:
+def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of ``(N, C, H, W)`` (radius 3 sigma, edges replicated)."""
+    if sigma <= 0:
+        return images
+    radius = max(1, round(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, device=images.device, dtype=images.dtype)
+    kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
+    kernel = kernel / kernel.sum()
+    channels = images.shape[1]
+    row = kernel.view(1, 1, 1, -1).expand(channels, 1, 1, -1)
+    out = F.conv2d(F.pad(images, (radius, radius, 0, 0), mode="replicate"), row, groups=channels)
+    column = kernel.view(1, 1, -1, 1).expand(channels, 1, -1, 1)
+    return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), column, groups=channels)
+
+
+def ink_balanced_weights(known: torch.Tensor) -> torch.Tensor:
+    """``(N, 1, H, W)`` pixel weights: ink and paper of the known half as two equal classes.
+
+    Each class gets half of the total weight ``H*W`` (the plain L1's), shared by its pixels:
+    with 23 % ink (the XDoG faces) an ink pixel weighs 0.5/0.23 = 2.2, a paper pixel 0.65,
+    so a blank half no longer costs less than a sketch whose strokes are slightly off.
+    A half without ink (or without paper) weighs all its pixels 1.
+    """
+    ink = (known.mean(dim=1, keepdim=True) < INK_SPLIT).float()
+    pixels = ink[0].numel()
+    n_ink = ink.flatten(1).sum(dim=1).view(-1, 1, 1, 1)
+    n_paper = pixels - n_ink
+    both = (n_ink > 0) & (n_paper > 0)
+    weights = ink * (0.5 * pixels / n_ink.clamp(min=1)) + (1 - ink) * (
+        0.5 * pixels / n_paper.clamp(min=1)
+    )
+    return torch.where(both, weights, torch.ones_like(weights))
+
+
+def contextual_loss(
+    generated: torch.Tensor, known: torch.Tensor, kind: str, blur: float = 0.0
+) -> torch.Tensor:
     """Per-sketch contextual loss ``(N,)`` between G(z)'s known half and the input half.
 
     ``"l1"``: ``||M*G(z) - M*x||_1``, i.e. the L1 *sum* over the known half (M is 1 there,
-    0 elsewhere). ``"kl"``: ``KL(G(z) || x)`` of their brightness distributions.
+    0 elsewhere). ``"ink_l1"``: the same sum, each pixel weighted by
+    :func:`ink_balanced_weights` of the input. ``"kl"``: ``KL(G(z) || x)`` of their
+    brightness distributions. ``blur`` > 0: both halves are first blurred by a Gaussian of
+    that sigma (pixels), so a stroke a pixel or two off costs less than a missing one.
     """
-    if kind == "l1":
-        return (generated - known).abs().flatten(1).sum(dim=1)
-    return kl_divergence(brightness_distribution(generated), brightness_distribution(known))
+    if kind == "kl":
+        return kl_divergence(
+            brightness_distribution(gaussian_blur(generated, blur)),
+            brightness_distribution(gaussian_blur(known, blur)),
+        )
+    difference = (gaussian_blur(generated, blur) - gaussian_blur(known, blur)).abs()
+    if kind == "ink_l1":
+        difference = difference * ink_balanced_weights(known)
+    return difference.flatten(1).sum(dim=1)
 
 
 def perceptual_loss(logits: torch.Tensor, form: str) -> torch.Tensor:
@@ -119,6 +172,10 @@ class SearchSettings:
     lambda_perceptual: float = 0.01
     contextual: str = "l1"
     perceptual: str = "paper"
+    blur: float = 0.0  # sigma of the Gaussian blur in the contextual loss; 0 = none (paper)
+    init_score: str = "kl"  # "kl": the paper's; "contextual": the search's own loss
+    init_pool: int = 0  # > 0: one pool of this many codes shared by all inputs, not n_init each
+    truncation: float = 1.0  # codes drawn from, and z clipped to, [-t, t]; 1 = the prior's
 
 
 def search_settings(
@@ -139,6 +196,10 @@ def search_settings(
             lambda_perceptual=config.lambda_perceptual,
             contextual=config.contextual,
             perceptual=config.perceptual,
+            blur=config.contextual_blur,
+            init_score=config.init_score,
+            init_pool=config.init_pool,
+            truncation=config.truncation,
         )
     return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
@@ -247,36 +308,99 @@ def refined_initialisation(
     *,
     mask_side: str = "left",
     keep_images: bool = False,
+    score: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
     """Step 1: per input, keep the candidate z whose known half is closest by KL divergence.
 
-    Returns ``(z0 (N, z_dim), chosen (N,), scores (N, n_init), images or None)``.
+    ``score(input halves, generated halves) -> (N,)`` replaces ``KL(input || G(z))`` (the
+    paper's) when given. Returns ``(z0 (N, z_dim), chosen (N,), scores (N, n_init), images
+    or None)``.
     """
-    target = brightness_distribution(known)
+    if score is None:
+        target = brightness_distribution(known)
+
+        def score(_: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
+            return kl_divergence(target, brightness_distribution(half))
+
     scores, images = [], []
     for k in range(candidates.shape[1]):  # one batch of N images per draw, as the authors
         out = generator_net(candidates[:, k])  # (N, 3, S, 2S)
-        half = split_joint(out, mask_side)[0]
-        scores.append(kl_divergence(target, brightness_distribution(half)))
+        scores.append(score(known, split_joint(out, mask_side)[0]))
         if keep_images:
             images.append(out.cpu())
-    score = torch.stack(scores, dim=1)  # (N, n_init)
-    chosen = score.argmin(dim=1)
+    score_table = torch.stack(scores, dim=1)  # (N, n_init)
+    chosen = score_table.argmin(dim=1)
     z0 = candidates[torch.arange(candidates.shape[0], device=chosen.device), chosen]
-    return z0, chosen, score, torch.stack(images, dim=1) if keep_images else None
+    return z0, chosen, score_table, torch.stack(images, dim=1) if keep_images else None
+
+
+@torch.no_grad()
+def pool_initialisation(
+    generator_net: nn.Module,
+    known: torch.Tensor,
+    pool: torch.Tensor,
+    settings: SearchSettings,
+    *,
+    mask_side: str = "left",
+    chunk: int = 128,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Step 1 as retrieval: one pool ``(K, z_dim)`` of codes, G run once on it, and each input
+    keeps the code whose known half scores lowest by ``settings.init_score`` (the search's
+    contextual loss, or the paper's KL); K codes cost K generator passes whatever the number
+    of inputs (the paper's ``n_init`` per input costs N x n_init).
+
+    Returns ``(z0 (N, z_dim), chosen (N,), scores (N, K))``.
+    """
+    columns = []
+    for start in range(0, len(pool), chunk):
+        halves = split_joint(generator_net(pool[start : start + chunk]), mask_side)[0]
+        columns.append(_score_table(known, halves, settings))  # (N, chunk)
+    score_table = torch.cat(columns, dim=1)  # (N, K)
+    chosen = score_table.argmin(dim=1)
+    return pool[chosen], chosen, score_table
+
+
+def _score_table(
+    known: torch.Tensor, halves: torch.Tensor, settings: SearchSettings
+) -> torch.Tensor:
+    """``(N, K)`` score of every generated half against every input, each half prepared once."""
+    if settings.init_score == "kl" or settings.contextual == "kl":
+        target, generated = brightness_distribution(known), brightness_distribution(halves)
+        if settings.init_score == "kl":  # KL(input || G(z)), the paper's initialisation
+            return (target * target.log()).sum(1, keepdim=True) - target @ generated.log().T
+        return (generated * generated.log()).sum(1)[None] - target.log() @ generated.T
+    target = gaussian_blur(known, settings.blur)
+    generated = gaussian_blur(halves, settings.blur)
+    weights = (
+        ink_balanced_weights(known)
+        if settings.contextual == "ink_l1"
+        else torch.ones_like(known[:, :1])
+    )
+    return torch.stack(
+        [
+            ((generated - t).abs() * w).flatten(1).sum(1)
+            for t, w in zip(target, weights, strict=True)
+        ]
+    )
 
 
 def nesterov_step(
-    z: torch.Tensor, velocity: torch.Tensor, grad: torch.Tensor, lr: float, momentum: float
+    z: torch.Tensor,
+    velocity: torch.Tensor,
+    grad: torch.Tensor,
+    lr: float,
+    momentum: float,
+    bound: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """One Nesterov update in the reference code's form, then ``z`` clipped to [-1, 1].
+    """One Nesterov update in the reference code's form, then ``z`` clipped to
+    ``[-bound, bound]`` (the reference code's [-1, 1]; smaller with ``truncation``).
 
     Equal to ``torch.optim.SGD(lr, momentum, nesterov=True)``; element-wise, so each
     sketch's ``z`` keeps its own optimiser state.
     """
     new_velocity = momentum * velocity - lr * grad
     z = z - momentum * velocity + (1 + momentum) * new_velocity
-    return z.clamp(-1.0, 1.0), new_velocity
+    return z.clamp(-bound, bound), new_velocity
 
 
 def search_objective(
@@ -290,7 +414,7 @@ def search_objective(
     """``G(z)`` and the per-sketch contextual and perceptual losses ``(N,)`` of step 2."""
     images = generator_net(z)  # (N, 3, S, 2S)
     generated_known = split_joint(images, mask_side)[0]
-    contextual = contextual_loss(generated_known, known, settings.contextual)
+    contextual = contextual_loss(generated_known, known, settings.contextual, settings.blur)
     perceptual = perceptual_loss(discriminator_net(images), settings.perceptual)
     return images, contextual, perceptual
 
@@ -362,7 +486,9 @@ def _completion(
         # Sum over sketches: each z_i's gradient is its own loss's, independent of the batch.
         objective = (contextual + settings.lambda_perceptual * perceptual).sum()
         (grad,) = torch.autograd.grad(objective, z)
-        z, velocity = nesterov_step(z.detach(), velocity, grad, settings.lr, settings.momentum)
+        z, velocity = nesterov_step(
+            z.detach(), velocity, grad, settings.lr, settings.momentum, settings.truncation
+        )
         if bar is not None:
             bar.update(1)
             bar.set_postfix(contextual=f"{float(history[-1][0].mean()):.4g}", refresh=False)
@@ -423,16 +549,9 @@ def latent_search(
     device, dtype = parameter.device, parameter.dtype
     size = int(generator_net.image_size)  # type: ignore[arg-type]
     known = prepare_known_half(known_half, size, mask_side).to(device, dtype)
-    if z_candidates is None:
-        z_dim = int(generator_net.z_dim)  # type: ignore[arg-type]
-        z_candidates = draw_candidates(len(known), settings.n_init, z_dim, generator, device)
     with frozen(generator_net, discriminator_net), torch.enable_grad():
-        z0, chosen, scores, candidates = refined_initialisation(
-            generator_net,
-            known,
-            z_candidates.to(device, dtype),
-            mask_side=mask_side,
-            keep_images=keep_candidates,
+        z0, chosen, scores, candidates = _initialise(
+            generator_net, known, z_candidates, settings, generator, mask_side, keep_candidates
         )
         if callback is not None:
             callback(
@@ -472,6 +591,45 @@ def latent_search(
         mask_side=mask_side,
         candidates=candidates,
         snapshots=snapshots,
+    )
+
+
+def _initialise(
+    generator_net: nn.Module,
+    known: torch.Tensor,
+    z_candidates: torch.Tensor | None,
+    settings: SearchSettings,
+    generator: torch.Generator | None,
+    mask_side: str,
+    keep_candidates: bool,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
+    """Step 1 by the settings: given candidates, a shared pool, or n_init draws per input."""
+    parameter = next(generator_net.parameters())
+    device, dtype = parameter.device, parameter.dtype
+    score = None
+    if settings.init_score == "contextual":
+
+        def score(target: torch.Tensor, half: torch.Tensor) -> torch.Tensor:
+            return contextual_loss(half, target, settings.contextual, settings.blur)
+
+    z_dim = int(generator_net.z_dim)  # type: ignore[arg-type]
+    if z_candidates is None and settings.init_pool > 0:
+        pool = draw_candidates(1, settings.init_pool, z_dim, generator, device)[0]
+        pool = pool.to(dtype) * settings.truncation
+        z0, chosen, scores = pool_initialisation(
+            generator_net, known, pool, settings, mask_side=mask_side
+        )
+        return z0, chosen, scores, None
+    if z_candidates is None:
+        z_candidates = draw_candidates(len(known), settings.n_init, z_dim, generator, device)
+        z_candidates = z_candidates * settings.truncation
+    return refined_initialisation(
+        generator_net,
+        known,
+        z_candidates.to(device, dtype),
+        mask_side=mask_side,
+        keep_images=keep_candidates,
+        score=score,
     )
 
 
