@@ -229,7 +229,9 @@ class SearchResult:
     contextual: torch.Tensor  # (T+1, N): row t = loss after t steps; row 0 = chosen init
     perceptual: torch.Tensor  # (T+1, N)
     init_indices: torch.Tensor  # (N,) candidate kept by the refined initialisation
-    init_scores: torch.Tensor  # (N, n_init) KL(input || G(z_k)) of every candidate
+    # (N, n_init) score of every candidate: KL(input || G(z_k)), or the contextual loss with
+    # init_score="contextual"; with a shared pool, its n_init best per input, best first
+    init_scores: torch.Tensor
     mask_side: str = "left"
     candidates: torch.Tensor | None = None  # (N, n_init, 3, S, 2S) when keep_candidates
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
@@ -616,10 +618,16 @@ def _initialise(
     if z_candidates is None and settings.init_pool > 0:
         pool = draw_candidates(1, settings.init_pool, z_dim, generator, device)[0]
         pool = pool.to(dtype) * settings.truncation
-        z0, chosen, scores = pool_initialisation(
+        z0, _, table = pool_initialisation(
             generator_net, known, pool, settings, mask_side=mask_side
         )
-        return z0, chosen, scores, None
+        # reported as the n_init best of the pool per input, best first (so index 0 is kept)
+        scores, order = table.topk(min(settings.n_init, len(pool)), dim=1, largest=False)
+        images = None
+        if keep_candidates:
+            columns = [generator_net(pool[order[:, k]]).cpu() for k in range(order.shape[1])]
+            images = torch.stack(columns, dim=1)  # (N, n_init, 3, S, 2S)
+        return z0, torch.zeros(len(known), dtype=torch.long, device=z0.device), scores, images
     if z_candidates is None:
         z_candidates = draw_candidates(len(known), settings.n_init, z_dim, generator, device)
         z_candidates = z_candidates * settings.truncation

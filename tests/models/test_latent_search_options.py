@@ -187,7 +187,9 @@ def test_pool_search_and_paper_config_settings():
         ContextualGANConfig(image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, init_pool=32)
     ).eval()
     result = model.search(with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1), iterations=1)
-    assert result.init_scores.shape == (2, 32)
+    assert result.init_scores.shape == (2, 30)  # the n_init best of the pool, best first
+    assert result.init_indices.tolist() == [0, 0]
+    assert bool((result.init_scores.diff(dim=1) >= 0).all())
     assert (paper.truncation, paper.search_lr, paper.search_iters) == (1.0, 0.01, 1000)
 
 
