@@ -15,6 +15,17 @@ float tensors ``(N, 1|3, H, W)`` in [-1, 1] (a model's ``"edge"`` output, a batc
 
 :func:`shape_similarity` is ``dilated_iou`` averaged over a batch: the figure the EdgeGAN
 evaluation table reports (higher is better).
+
+Does a model follow its input sketch at all? Two checks that a model ignoring the sketch fails:
+
+``sketch_dependence(sketches, edges, labels)``
+    ``shape_similarity`` of each generated edge map against its own input sketch
+    (``matched``) and against another sketch of the same class (``shuffled``,
+    :func:`same_class_shuffle`). A model that ignores its input scores the same on both.
+``spread_ratio(generated, real, labels)``
+    How much the generated images of one class differ from each other, relative to the real
+    images of that class: the per-pixel standard deviation across a class, averaged over
+    pixels and classes, generated over real. Near 0 = every sketch gives the same image.
 """
 
 from __future__ import annotations
@@ -84,3 +95,42 @@ def shape_similarity(sketches: torch.Tensor, edges: torch.Tensor, radius: int = 
         raise ValueError(f"{sketches.shape[0]} sketches but {edges.shape[0]} edge maps")
     scores = [dilated_iou(s, e, radius) for s, e in zip(sketches, edges, strict=True)]
     return float(np.mean(scores))
+
+
+def same_class_shuffle(labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """Indices that send each item to a different item of the same class (where its class has
+    at least two items; a class of one keeps its item)."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.as_tensor(labels)
+    order = torch.arange(len(labels))
+    for label in labels.unique():
+        members = torch.nonzero(labels == label)[:, 0]
+        if len(members) > 1:
+            members = members[torch.randperm(len(members), generator=generator)]
+            order[members] = members.roll(1)  # a cycle: nobody keeps their own
+    return order
+
+
+def sketch_dependence(
+    sketches: torch.Tensor, edges: torch.Tensor, labels: torch.Tensor, radius: int = 2
+) -> dict[str, float]:
+    """``{"matched", "shuffled"}``: :func:`shape_similarity` of the generated edge maps against
+    their own sketches and against other sketches of the same class."""
+    shuffled = sketches[same_class_shuffle(labels)]
+    return {
+        "matched": shape_similarity(sketches, edges, radius),
+        "shuffled": shape_similarity(shuffled, edges, radius),
+    }
+
+
+def spread_ratio(generated: torch.Tensor, real: torch.Tensor, labels: torch.Tensor) -> float:
+    """Per-class pixel spread of ``generated`` over that of ``real`` (both ``(N, C, H, W)``,
+    one label each); classes with fewer than two items are skipped."""
+    classes = [c for c in labels.unique() if int((labels == c).sum()) > 1]
+    if not classes:
+        raise ValueError("spread_ratio needs a class with at least two items")
+
+    def spread(images: torch.Tensor) -> float:
+        return float(np.mean([images[labels == c].float().std(0).mean().item() for c in classes]))
+
+    return spread(generated) / spread(real)

@@ -8,7 +8,14 @@ import pytest
 import torch
 
 from sketchwidgets.io import image_to_tensor
-from sketchwidgets.shape_metrics import chamfer_distance, dilated_iou, shape_similarity
+from sketchwidgets.shape_metrics import (
+    chamfer_distance,
+    dilated_iou,
+    same_class_shuffle,
+    shape_similarity,
+    sketch_dependence,
+    spread_ratio,
+)
 
 
 def square(shift: int = 0, size: int = 64) -> np.ndarray:
@@ -61,3 +68,29 @@ def test_light_grey_strokes_of_a_resized_drawing_count_as_ink():
     small = cv2.resize(thin, (64, 64), interpolation=cv2.INTER_AREA)  # 1 px lines turn grey
     assert small.min() > 128
     assert dilated_iou(small, square()) > 0.5
+
+
+def test_same_class_shuffle_keeps_the_class_and_moves_everyone():
+    labels = torch.tensor([0, 1, 0, 1, 0, 2])
+    order = same_class_shuffle(labels, seed=3)
+    assert torch.equal(labels[order], labels)
+    assert (order[:5] != torch.arange(5)).all() and order[5] == 5  # a class of one stays
+    assert sorted(order.tolist()) == list(range(6))
+
+
+def test_sketch_dependence_tells_a_follower_from_a_copier_of_one_drawing():
+    sketches = torch.stack([image_to_tensor(square(s)) for s in (0, 6, 12, 18)])
+    labels = torch.zeros(4, dtype=torch.long)
+    follows = sketch_dependence(sketches, sketches, labels)
+    assert follows["matched"] == 1.0 and follows["shuffled"] < 0.5
+    ignores = sketch_dependence(sketches, sketches[:1].expand(4, -1, -1, -1), labels)
+    assert ignores["matched"] < 1.0 and ignores["matched"] == pytest.approx(ignores["shuffled"])
+
+
+def test_spread_ratio():
+    real = torch.stack([image_to_tensor(square(s)) for s in (0, 6, 12, 18)])
+    labels = torch.tensor([0, 0, 1, 1])
+    assert spread_ratio(real, real, labels) == 1.0
+    assert spread_ratio(real[:1].expand(4, -1, -1, -1), real, labels) == 0.0
+    with pytest.raises(ValueError, match="at least two"):
+        spread_ratio(real[:2], real[:2], torch.tensor([0, 1]))

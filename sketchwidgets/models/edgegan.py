@@ -26,10 +26,24 @@ Paper / code -> this module (reference paths under ``edgegan/``):
 * **Edge encoder** E (``models/encoder.py`` ``_resnet``): E(GE(z, c)) must give back z (L1,
   weight ``stage1_zl_loss`` = 10), trained by its own optimiser -> :class:`EdgeEncoder`.
 * **Update order** per batch, as ``construct_optimizers`` registers it: DJ, DI, DE,
-  classifier, GE+GI, E, GE+GI again (the same two G optimisers both times), each an
-  RMSProp at lr 2e-4 with TF 1.x defaults (:class:`~.edgegan_layers.TFRMSprop`).
+  classifier, GE+GI, E, (the pair step when ``pair_l1_weight`` > 0), GE+GI again (the same
+  two G optimisers both times), each an RMSProp at lr 2e-4 with TF 1.x defaults
+  (:class:`~.edgegan_layers.TFRMSprop`).
 * **Inference** (``models/edgegan.py`` ``define_test_input``): z = E(sketch), then
   image = GI(z, c) and edge = GE(z, c). Without a sketch, :meth:`EdgeGAN.sample` draws z.
+
+Departure (off by default): ``pair_l1_weight``. With the reference's losses alone, a CPU-sized
+run (widths 8, batch 8, 900 steps, lr 1e-3; shoes/handbags) learns the classes but ignores the
+sketch. Measured (``notebooks/edgegan/02_training.ipynb``, "Is the sketch used?"): within the
+first ~50 steps the first transposed convolution of GE and GI learns to pass on only what all
+samples share (after its instance norm the across-sample share of the variance falls from 0.66
+to 0.03), so GE's edge maps stop depending on z; E, trained only to invert GE, then learns the
+one constant code (``|z - E(GE(z))|`` stays at 0.80 = E|z|, and E(real sketch) varies by 5e-4
+from sketch to sketch), and every sketch of a class gives the same image. The reference trains
+~100 epochs at batch 64 and has time to recover; a CPU run does not. ``pair_l1_weight`` adds
+one step per batch over E, GE and GI on a *real* pair (e, x): ``w (|GE(E(e), c) - e| +
+|GI(E(e), c) - x|)``, BicycleGAN's cVAE-GAN image term (Zhu et al., NeurIPS 2017,
+lambda_image 10), which ties E to real edge maps from the first step. 0 is the reference.
 
 TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): instance norm
 with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
@@ -88,6 +102,8 @@ class EdgeGANConfig:
     image_dweight: float = 1.0  # train.py image_dweight 1.0 (flags.json D_patch2_loss)
     edge_dweight: float = 1.0  # train.py edge_dweight 1.0 (flags.json D_patch3_loss)
     zl_weight: float = 10.0  # flags.json stage1_zl_loss 10.0
+    # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (module docstring)
+    pair_l1_weight: float = 0.0  # not in the reference (0 = off); BicycleGAN cVAE-GAN L1: 10
     focal_gamma: float = 2.0  # nn/functional.py get_acgan_loss_focal ld_focal=2.
     ac_real_weight: float = 1.0  # get_acgan_loss_focal ld1=1 (classifier, real images)
     ac_fake_weight: float = 0.5  # get_acgan_loss_focal ld2=0.5 (added to GI's loss)
@@ -424,6 +440,8 @@ class EdgeGAN(SketchModel):
         losses |= self._classifier_step(photo, labels, optimizers["C"])
         losses |= self._generator_step(z, labels, optimizers)
         losses |= self._encoder_step(z, labels, optimizers["E"])
+        if self.config.pair_l1_weight > 0:
+            losses |= self._pair_step(edge, photo, labels, optimizers)
         losses |= self._generator_step(z, labels, optimizers)  # g_optim_b
         return losses
 
@@ -518,6 +536,26 @@ class EdgeGAN(SketchModel):
         loss.backward()
         optimizer.step()
         return {"E/zl": loss.detach()}
+
+    def _pair_step(
+        self,
+        edge: torch.Tensor,
+        photo: torch.Tensor,
+        labels: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+    ) -> dict[str, torch.Tensor]:
+        """Not in the reference: ``pair_l1_weight x (|GE(E(e), c) - e| + |GI(E(e), c) - x|)``
+        on a real pair (e, x), minimised over E, GE and GI (BicycleGAN's cVAE-GAN L1 term)."""
+        for name in ("E", "GE", "GI"):
+            optimizers[name].zero_grad(set_to_none=True)
+        fake_edge, fake_image = self._generate(self.encode(edge), labels)
+        edge_l1 = (fake_edge - edge).abs().mean()
+        image_l1 = (fake_image - photo).abs().mean()
+        (self.config.pair_l1_weight * (edge_l1 + image_l1)).backward()
+        for name in ("E", "GE", "GI"):
+            optimizers[name].step()
+            optimizers[name].zero_grad(set_to_none=True)
+        return {"pair/edge_l1": edge_l1.detach(), "pair/image_l1": image_l1.detach()}
 
     @torch.no_grad()
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

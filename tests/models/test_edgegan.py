@@ -33,11 +33,17 @@ TINY = {
     "edge_dis_size": 32,
     "class_names": CLASSES,
 }
-# The convergence gate: the generators' loss reduced to the classifier term (critic weights 0)
-# and an RMSProp that forgets its ones-initialised mean square in a few steps (decay 0.5, lr
-# 2e-3): the reference's decay 0.9 and lr 2e-4 need a few hundred steps before anything moves.
-GATE = {**TINY, "joint_dweight": 0.0, "image_dweight": 0.0, "lr": 2e-3, "rms_decay": 0.5}
-GATE_STEPS = 30
+# The convergence gate keeps every loss and weight of the reference: the three WGAN critics
+# with their gradient penalty (lambda_gp 10, weights 1), the focal classifier (0.5 x CE on GI),
+# E's L1 (weight 10), TF RMSProp (decay 0.9, mean square starting at 1), the update order. Two
+# departures, both measured: the lr is 25x the reference's 2e-4 for a 16-pair set (the
+# ones-initialised mean square holds small gradients back for ~150 steps), and the pair term
+# of the shipped configuration is on (pair_l1_weight 10, see EdgeGANConfig). Without it the
+# class term's gradient on GI is ~1/30 of the critics' and GI drops its inputs within ~50 steps
+# (mode collapse): GI took its class after 210 steps for one seed and not within 420 for two
+# others, too slow and too seed-dependent to gate. With it: above 0.85 by step 60-80 (seeds 0, 1).
+GATE = {**TINY, "lr": 5e-3, "pair_l1_weight": 10.0}
+GATE_STEPS = 120
 
 
 @pytest.fixture(autouse=True)
@@ -47,7 +53,9 @@ def one_thread():
 
 
 def tiny_set(n: int = 16) -> dict[str, torch.Tensor]:
-    """Class 0: red photo, circle edges; class 1: blue photo, square edges (32 px, fixed)."""
+    """Class 0: circle edges, photo dark on the left; class 1: square edges, photo dark on the
+    right (32 px, fixed). The classes differ in layout, as object classes do: a generator with
+    instance norm after every layer draws layouts far sooner than a global colour."""
     g = torch.Generator().manual_seed(0)
     labels = torch.arange(n) % 2
     yy, xx = torch.meshgrid(torch.linspace(-1, 1, 32), torch.linspace(-1, 1, 32), indexing="ij")
@@ -55,14 +63,14 @@ def tiny_set(n: int = 16) -> dict[str, torch.Tensor]:
     circle = ((xx**2 + yy**2).sqrt()[None] - radius).abs() < 0.08
     square = (torch.maximum(xx.abs(), yy.abs())[None] - radius).abs() < 0.08
     edge = torch.where(labels[:, None, None] == 0, circle, square)
-    colour = torch.tensor([[0.8, -0.8, -0.8], [-0.8, -0.8, 0.8]])[labels][:, :, None, None]
-    photo = torch.where(edge[:, None], -1.0, colour.expand(-1, 3, 32, 32))
+    dark = (xx < 0)[None] == (labels[:, None, None] == 0)  # class 0 dark left, 1 dark right
+    photo = torch.where(edge | dark, -1.0, 0.8)[:, None].expand(-1, 3, -1, -1)
     return {"sketch": torch.where(edge, -1.0, 1.0)[:, None], "photo": photo, "label": labels}
 
 
 def probes(model: EdgeGAN) -> dict[str, float]:
-    """Classifier accuracy and red-vs-blue colour accuracy of GI's images for fixed (z, c),
-    and E's z error as trained (sampled z, 16 fixed noise draws) on GE's edges."""
+    """Classifier accuracy and dark-side accuracy of GI's images for fixed (z, c), and E's z
+    error on GE's edges: as trained (sampled z, 16 fixed noise draws) and of its mean alone."""
     g = torch.Generator().manual_seed(1)
     z, labels = torch.randn(32, model.latent_dim, generator=g), torch.arange(32) % 2
     eps = torch.randn(16, generator=g)
@@ -70,11 +78,13 @@ def probes(model: EdgeGAN) -> dict[str, float]:
         edge, image = model._generate(z, labels)
         mu, log_sigma = model.encoder(edge)
         z_error = torch.stack([(z - mu - e * log_sigma.exp()).abs().mean() for e in eps])
-        bluer = image[:, 2].mean((1, 2)) > image[:, 0].mean((1, 2))
+        half = image.shape[-1] // 2
+        right_darker = image[..., half:].mean((1, 2, 3)) < image[..., :half].mean((1, 2, 3))
         return {
             "accuracy": (model.classifier(image).argmax(1) == labels).float().mean().item(),
-            "colour": (bluer.long() == labels).float().mean().item(),
+            "side": (right_darker.long() == labels).float().mean().item(),
             "z_error": z_error.mean().item(),
+            "z_error_mean": (z - mu).abs().mean().item(),
         }
 
 
@@ -158,14 +168,18 @@ def test_gate_losses_stay_finite(gate):
 def test_gate_images_take_their_class(gate):
     _, before, after, history = gate
     assert before["accuracy"] == pytest.approx(0.5, abs=0.2)  # chance
-    assert after["accuracy"] >= 0.9  # the classifier (trained on real) recognises GI's images
-    assert after["colour"] >= 0.9  # and so would anyone: class 0 red, class 1 blue
-    assert history[-1]["G/class_ce"] < 0.5 * history[0]["G/class_ce"]
+    assert after["accuracy"] >= 0.8  # the classifier (trained on real) recognises GI's images
+    assert after["side"] >= 0.8  # and so would anyone: the dark half is the class's side
+    ce = [step["G/class_ce"].item() for step in history]
+    assert np.mean(ce[-20:]) < 0.5 * np.mean(ce[:20])
 
 
 def test_gate_encoder_z_error_falls(gate):
+    """E's loss as trained (mu + one noise draw x sigma) falls: E learns its noise scale and
+    the mean of z. Its mean alone does not yet invert GE at this budget (it stays near
+    E|z| = 0.8 for z ~ N(0, 1)): the documented limit of short runs, not asserted either way."""
     _, before, after, _ = gate
-    assert after["z_error"] < 0.9 * before["z_error"]
+    assert after["z_error"] < 0.75 * before["z_error"]  # 32 fixed z, 16 fixed noise draws
 
 
 def test_same_z_different_class_gives_a_different_image(gate):
@@ -174,6 +188,24 @@ def test_same_z_different_class_gives_a_different_image(gate):
     red, blue = model.sample("red", z=z), model.sample("blue", z=z)
     assert (red["image"] - blue["image"]).abs().mean() > 0.3
     assert torch.equal(red["image"], model.sample("red", z=z)["image"])  # same z, same image
+
+
+def test_pair_term_is_off_by_default_and_fits_real_pairs_when_on():
+    """``pair_l1_weight`` (not in the reference): 0 runs the reference's steps only; > 0 adds a
+    step over E, GE and GI whose L1 to a real pair falls on a fixed batch."""
+    torch.manual_seed(0)
+    reference = EdgeGAN(EdgeGANConfig(**TINY))
+    batch = tiny_set(8)
+    assert not any(
+        k.startswith("pair/") for k in reference.train_step(batch, reference.configure_optimizers())
+    )
+    model = EdgeGAN(EdgeGANConfig(**{**TINY, "pair_l1_weight": 10.0, "lr": 5e-3}))
+    optimizers = model.configure_optimizers()
+    edge = batch["sketch"].expand(-1, 3, -1, -1)
+    fit = [model._pair_step(edge, batch["photo"], batch["label"], optimizers) for _ in range(40)]
+    assert {"pair/edge_l1", "pair/image_l1"} <= set(model.train_step(batch, optimizers))
+    total = [step["pair/edge_l1"].item() + step["pair/image_l1"].item() for step in fit]
+    assert np.mean(total[-5:]) < 0.7 * np.mean(total[:5])
 
 
 # -------------------------------------------------------------------------- inference
