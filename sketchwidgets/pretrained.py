@@ -97,15 +97,26 @@ DATASETS: dict[str, dict[str, str]] = {
 # all of them together under 30 MB (tests/test_pretrained.py checks the sum from this table).
 _PIX2PIX = {"image_size": 64, "ngf": 16, "ndf": 16}
 # the search runs D too (its perceptual loss), so nothing is dropped
-_CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "search_iters": 100}
+_CONTEXTUAL = {"gf_dim": 16, "df_dim": 16}
 # SketchyGAN costs ~1.1 CPU-seconds a step at batch 8 on one thread (64 px, DRAGAN's double
 # backward, G run twice for the diversity term), so 400 steps take ~8 minutes on a quiet
 # thread, 800 ~15; D narrowed to 8 as in notebooks/sketchygan (ndf 16 triples the step).
 # Sketchy gets 800: at 400 its images were muddier and as far from the classes (125 of them)
 _SKETCHYGAN = {"ngf": 12, "ndf": 8, "latent_dim": 64}
-_EDGEGAN = {"gf_dim": 16, "df_dim": 16, "ef_dim": 12, "classifier_dim": 16}
+# EdgeGAN: the widths, critic sizes, lr and the pair term of notebooks/edgegan/02 (see
+# sketchwidgets/models/edgegan.py "Departure"), 700 steps at batch 8 for <= 15 min on this CPU
+_EDGEGAN = {
+    "gf_dim": 8,
+    "df_dim": 8,
+    "ef_dim": 8,
+    "classifier_dim": 4,
+    "image_dis_size": 64,
+    "edge_dis_size": 64,
+    "lr": 1e-3,
+    "pair_l1_weight": 10.0,
+}
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
-_CONTEXTUAL_SMOKE = {"search_iters": 2, "n_init": 2}
+_CONTEXTUAL_SMOKE = {"search_iters": 2, "n_init": 2, "init_pool": 16}
 _SKETCHYGAN_SMOKE = {"ngf": 4, "ndf": 4, "latent_dim": 8}
 _EDGEGAN_SMOKE = {"gf_dim": 4, "df_dim": 4, "ef_dim": 4, "classifier_dim": 2}
 _D = ("discriminator",)
@@ -124,12 +135,12 @@ RECIPES: dict[str, Recipe] = {
         # the running averages left the shoes U-Net far from its batch statistics (held-out
         # SSIM 0.28 vs 0.50 for the nearest neighbour), so they are re-estimated after training
         Recipe("pix2pix", "shoes_handbags", _PIX2PIX, 1500, 16, recalibrate=("generator", 125)),
-        Recipe("contextual_gan", "classroom", _CONTEXTUAL, 3000, 64, 0, _CONTEXTUAL_SMOKE),
-        Recipe("contextual_gan", "faces", _CONTEXTUAL, 3000, 64, 0, _CONTEXTUAL_SMOKE),
+        Recipe("contextual_gan", "classroom", _CONTEXTUAL, 1500, 32, 0, _CONTEXTUAL_SMOKE),
+        Recipe("contextual_gan", "faces", _CONTEXTUAL, 1500, 32, 0, _CONTEXTUAL_SMOKE),
         Recipe("sketchygan", "classroom", _SKETCHYGAN, 400, 8, 0, _SKETCHYGAN_SMOKE, _D),
         Recipe("sketchygan", "sketchy", _SKETCHYGAN, 800, 8, 0, _SKETCHYGAN_SMOKE, _D),
-        Recipe("edgegan", "classroom", _EDGEGAN, 3000, 16, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
-        Recipe("edgegan", "shoes_handbags", _EDGEGAN, 3000, 16, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
+        Recipe("edgegan", "classroom", _EDGEGAN, 700, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
+        Recipe("edgegan", "shoes_handbags", _EDGEGAN, 700, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
     )
 }
 
