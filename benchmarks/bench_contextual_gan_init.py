@@ -22,26 +22,31 @@ the mean-photo and nearest-neighbour baselines as horizontal lines. Rows:
     python benchmarks/bench_contextual_gan_init.py --checkpoint runs/cgan.pt --rows paper defaults
 
 Measured (2026-11-30, one thread of the shared, busy 2-core CPU; the width-16 model trained with
-the defaults for 2000 steps, batch 32, seeds as above; 100 held-out faces; separate runs of the
-same code while it was written, SSIM / PSNR dB at iteration 0 -> 20)::
+the defaults for 2000 steps, batch 32, the seeds of ``--steps``, saved and passed as
+``--checkpoint``; 100 held-out faces; ``--rows paper "pool l1 blur 0" "pool ink_l1 blur 1.5"
+"pool ink_l1 blur 1.5 trunc 0.7" defaults --iters 20 --figure
+docs/contextual_gan_search_curves.png``; SSIM / PSNR dB (mean contextual loss) at iterations
+0, 5, 10, 20)::
 
-    mean photo                       0.377 / 14.27
-    nearest neighbour (L2, pixels)   0.371 / 13.25
-    paper (1750-step model)          0.203 / 12.15 -> 0.077 / 8.03 at 10 (loss 6972 -> 6490)
-    pool ink_l1 blur 1.5, lr 1e-2    0.218 / 12.35 -> 0.126 / 9.25 at 10 (1750-step model)
-    pool ink_l1 blur 1.5, lr 1e-3    0.219 / 11.93 -> 0.169 / 10.43 (loss 4507 -> 5431 -> 4871)
-    pool ink_l1 blur 1.5, lr 1e-4    0.219 / 11.93 -> 0.221 / 11.99 (loss 4507 -> 4025)
-    pool, truncation 0.7             0.231 / 12.71 (initialisation)
-    pool, truncation 0.5             0.233 / 13.06 (a random code at 0.5: 0.219 / 12.67)
-    pool, truncation 0.3             0.223 / 12.97
-    encoder (400 steps, 1750 model)  0.208 / 12.21 (pool: 0.218 / 12.35)
+    mean photo                      0.377 / 14.27
+    nearest neighbour (L2, pixels)  0.371 / 13.25
+    paper                           0.200/11.75 (6786)  0.101/ 8.29  0.107/ 8.39  0.114/ 8.63 (6250)
+    pool l1 blur 0                  0.210/12.00 (6355)  0.206/11.81  0.200/11.53  0.191/11.12 (5970)
+    pool ink_l1 blur 1.5            0.219/11.93 (4507)  0.220/11.96  0.219/11.88  0.221/11.99 (4025)
+    pool ink_l1 blur 1.5 trunc 0.7  0.231/12.71 (4433)  0.230/12.53  0.227/12.36  0.230/12.45 (4003)
+    defaults (trunc 0.5)            0.233/13.06 (4435)  0.231/12.86  0.229/12.61  0.232/12.69 (4065)
 
-Reading: the paper's step size makes the per-sketch L1 *sum* overshoot (the loss rises and
-the photo half falls apart); at lr 1e-4 the search lowers the loss and holds quality, so it
-buys little; the shared pool ranked by the ink-balanced blurred loss and the truncation give
-the best initialisation; the encoder was no better than the pool at this budget. None of the
-rows comes near the baselines: the generator's photo halves are the limit (a random sample
-scores 0.20 / 11.7, the mean photo 0.38 / 14.3).
+Earlier single runs on the same model (and a 1750-step one): lr 1e-2 and 1e-3 with the
+defaults' loss raised the loss in the first 5 steps (4507 -> 5431 at 1e-3) and dropped SSIM
+to 0.10-0.17; truncation 0.3 gave 0.223 / 12.97 at the initialisation; the encoder (400 steps,
+1750-step model) 0.208 / 12.21 vs the pool's 0.218 / 12.35.
+
+Reading: at the paper's step size the per-sketch L1 *sum* overshoots and the photo half falls
+apart; at lr 1e-4 the plain L1 still drifts down (towards white sketch halves), while the
+ink-balanced blurred loss falls without costing SSIM. Quality is best at iteration 0 in every
+row (the defaults lose 0.4 dB over 20 steps): the search lowers its loss, not the photo's error.
+The shared pool ranked by the ink-balanced blurred loss and the truncation give the best
+initialisation. No row comes near the baselines: the generator's photo halves are the limit.
 """
 
 from __future__ import annotations
