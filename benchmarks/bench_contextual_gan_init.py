@@ -57,7 +57,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_contextual_gan_ablation import baselines, load_split, train_model
+from bench_contextual_gan_ablation import baselines, load_split, spread_ratio, train_model
 
 from sketchwidgets.metrics import psnr, ssim
 from sketchwidgets.models import load_model
@@ -172,6 +172,9 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--checkpoint", type=Path, default=None)
     parser.add_argument("--steps", type=int, default=2000, help="training without --checkpoint")
+    parser.add_argument("--width", type=int, default=16, help="gf_dim = df_dim when training")
+    parser.add_argument("--lr-d", type=float, default=0.0, help="D's lr when training (0 = lr)")
+    parser.add_argument("--save", type=Path, default=None, help="save the trained model here")
     parser.add_argument("--iters", type=int, default=20)
     parser.add_argument("--test-images", type=int, default=100)
     parser.add_argument("--encoder-steps", type=int, default=400)
@@ -184,8 +187,13 @@ def main(argv: list[str] | None = None) -> None:
     if args.checkpoint is not None:
         model = load_model(args.checkpoint).eval()
     else:
-        config = dataclasses.replace(ContextualGANConfig(), gf_dim=16, df_dim=16)
+        config = dataclasses.replace(
+            ContextualGANConfig(), gf_dim=args.width, df_dim=args.width, lr_d=args.lr_d
+        )
         model = train_model(config, train, args.steps)
+        if args.save is not None:
+            model.save(args.save)
+    print(f"{'sample spread / real spread':32s} {spread_ratio(model, train):.3f}")
     lines = {
         name: (ssim(guess, test["photo"]), psnr(guess, test["photo"]))
         for name, guess in baselines(train, test).items()
