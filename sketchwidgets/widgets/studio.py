@@ -26,6 +26,8 @@ from sketchwidgets.widgets.sketch_canvas import SketchCanvas
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.models.base import SketchModel
 
+EMPTY_STATUS = "draw on the canvas, or load an example"
+
 
 class SketchStudio(StaticFallback, AppLayout):
     """Draw on the left, see every chosen model's image on the right.
@@ -69,7 +71,8 @@ class SketchStudio(StaticFallback, AppLayout):
             options=list(models), value=list(models), description="models", rows=min(4, len(models))
         )
         self.model_picker.observe(lambda c: self.show_models(c["new"]), "value")
-        self.status = Label("draw on the canvas, or load an example")
+        self.status = Label(EMPTY_STATUS)
+        self.canvas.observe(lambda c: self._show_stroke_count(c["new"]), "stroke_count")
         super().__init__(
             header=self._build_header(),
             left_sidebar=self.canvas,
@@ -92,6 +95,11 @@ class SketchStudio(StaticFallback, AppLayout):
             self.trace_button.on_click(lambda _b: self.trace_item())
             parts.append(self.trace_button)
         return HBox(parts, layout=Layout(flex_flow="row wrap", align_items="center"))
+
+    def _show_stroke_count(self, count: int) -> None:
+        self.status.value = (
+            f"{count} stroke{'s' if count != 1 else ''} drawn" if count else EMPTY_STATUS
+        )
 
     # ----- programmatic twins ---------------------------------------------------------------
     def load_example(self, class_name: str) -> None:

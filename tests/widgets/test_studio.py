@@ -35,12 +35,16 @@ def test_studio_composes_canvas_and_compare_view(echo, labelled):
     assert isinstance(studio, AppLayout)
     assert studio.left_sidebar is studio.canvas and studio.right_sidebar is studio.compare
     assert studio.compare.images == {}
+    assert studio.status.value.startswith("draw on the canvas")
     studio.canvas.begin_stroke(10, 10)
     studio.canvas.extend_stroke(80, 80)
     studio.canvas.end_stroke()
     studio.canvas.flush()
     assert set(studio.compare.images) == {"echo", "labelled"}  # the first class, "cat"
     assert studio.compare.class_name == "cat"
+    assert studio.status.value == "1 stroke drawn"  # the footer follows the drawing
+    studio.canvas.clear()
+    assert studio.status.value.startswith("draw on the canvas")
 
 
 def test_example_loader_puts_a_drawing_on_the_canvas(echo):
