@@ -183,6 +183,10 @@ class ContextualGANConfig:
     r1_gamma: float = 0.0  # R1 penalty gamma/2 * |grad D(real)|^2 (Mescheder et al. 2018); 0 = off
     r1_every: int = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et al. 2020)
     lr_d: float = 0.0  # D's learning rate, TTUR (Heusel et al. 2017); 0 = lr, as DCGAN
+    # matching-aware D: real sketches joined to another item's real photo are fakes too, and
+    # take this share of D's fake term (GAN-CLS, Reed et al. 2016, Sec. 4.1: 0.5), so D (and
+    # through it G) must tie the two halves together; 0 = off (paper)
+    mismatch_share: float = 0.0
     # the search runs a copy of G whose batch-norm statistics are re-estimated from this many
     # random codes ("standing statistics", Brock et al. 2019, BigGAN); 0 = the running averages
     # of training (paper). Measured: early in training those averages hide z (the eval-mode G
@@ -208,6 +212,8 @@ class ContextualGANConfig:
             raise ValueError("contextual_blur, init_pool and encoder_width must be >= 0")
         if not 0.0 < self.truncation <= 1.0:
             raise ValueError(f"truncation={self.truncation}: expected a value in (0, 1]")
+        if not 0.0 <= self.mismatch_share < 1.0:
+            raise ValueError(f"mismatch_share={self.mismatch_share}: expected a value in [0, 1)")
         if self.perceptual not in PERCEPTUAL_FORMS:
             raise ValueError(f"perceptual={self.perceptual!r}: expected one of {PERCEPTUAL_FORMS}")
         parse_policy(self.augment)
@@ -358,6 +364,15 @@ def joint_from_batch(batch: dict[str, torch.Tensor]) -> torch.Tensor:
 # ---------------------------------------------------------------- the model
 
 
+def mismatched_pairs(joint: torch.Tensor) -> torch.Tensor:
+    """Joint images whose photo half is the next item's (the batch rolled by one): real halves
+    that do not belong together, the matching-aware discriminator's extra fakes."""
+    if joint.shape[0] < 2:
+        raise ValueError("mismatched pairs need a batch of at least 2 joint images")
+    half = joint.shape[-1] // 2
+    return torch.cat([joint[..., :half], joint.roll(1, dims=0)[..., half:]], dim=-1)
+
+
 class ContextualGAN(SketchModel):
     """Contextual GAN: train a joint-image DCGAN; generate by :func:`latent_search`."""
 
@@ -470,7 +485,13 @@ class ContextualGAN(SketchModel):
         loss_real = self.gan_loss(real_logits, True)
         loss_fake = self.gan_loss(fake_logits, False)
         penalty = r1_penalty(real_logits, real) if lazy_r1 else torch.zeros((), device=real.device)
-        (loss_real + loss_fake + cfg.r1_gamma / 2 * cfg.r1_every * penalty).backward()
+        loss_mismatch = torch.zeros((), device=real.device)
+        if cfg.mismatch_share > 0:
+            mismatch_logits = self.discriminator(self._augment(mismatched_pairs(real.detach())))
+            loss_mismatch = self.gan_loss(mismatch_logits, False)
+        share = cfg.mismatch_share
+        total = loss_real + (1 - share) * loss_fake + share * loss_mismatch
+        (total + cfg.r1_gamma / 2 * cfg.r1_every * penalty).backward()
         optimizer.step()
         losses = {
             "D/real": loss_real.detach(),
@@ -480,6 +501,8 @@ class ContextualGAN(SketchModel):
         }
         if lazy_r1:
             losses["D/r1"] = penalty.detach()
+        if cfg.mismatch_share > 0:
+            losses["D/mismatch"] = loss_mismatch.detach()
         return losses
 
     def _generator_step(self, fake: torch.Tensor, optimizer: torch.optim.Optimizer) -> torch.Tensor:

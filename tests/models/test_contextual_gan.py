@@ -28,6 +28,7 @@ from sketchwidgets.models.contextual_gan import (
     MinibatchStd,
     ema_update,
     joint_from_batch,
+    mismatched_pairs,
     photo_to_sketch,
     r1_penalty,
 )
@@ -129,6 +130,7 @@ def test_paper_config_is_the_papers_and_defaults_add_the_measured_recipe():
         {"augment": "flip"},
         {"ema_decay": 1.0},
         {"r1_gamma": -1.0},
+        {"mismatch_share": 1.0},
     ],
 )
 def test_config_rejects_bad_values(bad):
@@ -457,6 +459,7 @@ def test_minibatch_std_scores_images_one_by_one_in_eval_mode(pairs):
         {"spectral_norm": True, "minibatch_std": True},
         {"r1_gamma": 1.0, "r1_every": 1},
         {"ema_decay": 0.9, "lr_d": 4e-4, "standing_stats": 64},
+        {"mismatch_share": 0.5},
     ],
 )
 def test_each_option_trains_and_searches(pairs, sketches, options):
@@ -468,6 +471,7 @@ def test_each_option_trains_and_searches(pairs, sketches, options):
         assert float(losses["D/r1"]) > 0
     if "lr_d" in options:
         assert optimizers["D"].param_groups[0]["lr"] == 4e-4
+    assert ("D/mismatch" in losses) == ("mismatch_share" in options)
     result = model.search(sketches[:2], iterations=2, n_init=2)
     assert result.completion.shape == (2, 3, 64, 64)
 
@@ -539,3 +543,40 @@ def test_minibatch_std_runs_under_bf16_autocast_and_keeps_a_float32_statistic():
         out = layer(h.to(torch.bfloat16))
     assert out.dtype == torch.bfloat16 and out.shape == (4, 4, 2, 2)
     assert layer.running_std.dtype == torch.float32 and float(layer.running_std) > 0
+
+
+def test_mismatched_pairs_keep_each_sketch_and_take_the_next_items_photo(pairs):
+    joint = joint_from_batch(part(pairs, 0, 4))
+    mixed = mismatched_pairs(joint)
+    assert torch.equal(mixed[..., :64], joint[..., :64])
+    assert torch.equal(mixed[1:, :, :, 64:], joint[:-1, :, :, 64:])
+    assert torch.equal(mixed[0, :, :, 64:], joint[-1, :, :, 64:])
+    with pytest.raises(ValueError, match="at least 2"):
+        mismatched_pairs(joint[:1])
+
+
+@torch.no_grad()
+def matching_gap(model: ContextualGAN, held_out: dict) -> float:
+    """D's mean logit on matched held-out joint images minus that on mismatched ones."""
+    probe = copy.deepcopy(model).train()
+    real = joint_from_batch(held_out)
+    return float(
+        probe.discriminator(real).mean() - probe.discriminator(mismatched_pairs(real)).mean()
+    )
+
+
+def test_matching_aware_d_learns_which_photo_belongs_to_which_sketch(pairs):
+    """With the mismatch term D scores held-out matched pairs above swapped ones; without it,
+    D has no reason to. Measured (this seed, 40/80/120/160 steps): gap 0.01/0.04/0.16/0.27
+    with the term, within +-0.03 without it."""
+    data, held_out = part(pairs, 0, 64), part(pairs, 64, 96)
+    gaps = {}
+    for share in (0.0, 0.5):
+        model = tiny_model(generator_updates=1, mismatch_share=share, augment="")
+        optimizers = model.configure_optimizers()
+        batches = torch.Generator().manual_seed(0)
+        for _ in range(120):
+            index = torch.randint(0, 64, (16,), generator=batches)
+            model.train_step({k: v[index] for k, v in data.items()}, optimizers)
+        gaps[share] = matching_gap(model, held_out)
+    assert gaps[0.5] > 0.1 and abs(gaps[0.0]) < 0.05, gaps
