@@ -47,6 +47,38 @@ ink-balanced blurred loss falls without costing SSIM. Quality is best at iterati
 row (the defaults lose 0.4 dB over 20 steps): the search lowers its loss, not the photo's error.
 The shared pool ranked by the ink-balanced blurred loss and the truncation give the best
 initialisation. No row comes near the baselines: the generator's photo halves are the limit.
+
+Generator sweep (2026-11-30, issue #11; one thread each, two runs at once on the 2-core CPU
+shared by four sessions, so the train seconds are only roughly comparable). Same seeds as
+``--steps``; each run stopped at a wall-clock cut (07:13) or its step cap; 100 held-out faces;
+SSIM / PSNR at iteration 0 -> 20; spread = mean pairwise L2 of 64 samples (z in [-1, 1]) over
+that of 64 real joint images (bench_contextual_gan_ablation.spread_ratio)::
+
+    python benchmarks/bench_contextual_gan_init.py --steps 941 --width 32 --save w32.pt \
+        --rows defaults "pool ink_l1 blur 1.5"
+    python benchmarks/bench_contextual_gan_init.py --steps 2000 --lr-d 2.5e-4 --save ttur.pt \
+        --rows defaults "pool ink_l1 blur 1.5"
+    python benchmarks/bench_contextual_gan_init.py \
+        --checkpoint sketchwidgets/pretrained/contextual_gan-faces.pt \
+        --rows defaults "pool ink_l1 blur 1.5"
+
+    config (gf = df)         steps train s spread  defaults (trunc 0.5)    trunc 1.0
+    16, shipped faces card *  1500  1517   0.564  0.225/12.51 0.222/12.46 0.207/12.33 0.202/12.13
+    16, 2000 steps (above)    2000     -       -  0.233/13.06 0.232/12.69 0.219/11.93 0.221/11.99
+    16, lr_d 2.5e-4 (G 1e-3)  2000  1240   0.395  0.211/13.19 0.213/13.13 0.220/13.13 0.217/13.04
+    32, equal wall time        941  1375   0.437  0.215/12.95 0.219/12.85 0.228/12.77 0.227/12.70
+    mean photo / nearest neighbour                  0.377/14.27 / 0.371/13.25
+
+(* trained by ``pretrain`` on its own 10 % split: 17 of these 100 faces were in its training
+set.) Grids (16 samples; completions at trunc 0.5 and 1.0; truth): every model draws one
+blurry frontal face on a flat skin-coloured square; trunc 0.5 completions are nearly identical
+across sketches, trunc 1.0 ones vary only in dark blotches. The lower D lr collapsed further
+(spread 0.56 -> 0.40, blurrier: its PSNR rises because it nears the mean face, SSIM falls).
+Width 32 at equal wall time (941 steps) is not better than width 16 at 1500-2000 steps.
+Truncation 1.0 vs 0.5 moves SSIM by -0.018..+0.013: no consistent sign. The two width-16
+default models (1500 vs 2000 steps) already differ by 0.008 SSIM / 0.55 dB (trunc 0.5); the
+sweep's SSIM spread (0.207-0.233) is of that size, so one seed per row resolves none of the
+directions, and none approaches the mean photo.
 """
 
 from __future__ import annotations
