@@ -8,9 +8,11 @@ copy it beside ``cgan.pt``, ``cgan.discriminator.pt`` and ``cgan.pt.json`` writt
 
 The same steps as :func:`sketchwidgets.models.latent_search.latent_search` (Lu et al., ECCV
 2018, Sec. 3.3), with the settings stored in the side file: keep, of ``n_init`` codes uniform in
-[-1, 1], the one whose sketch half is closest to the sketch by KL divergence of grey-level
-distributions; then Nesterov descent over ``z`` (clipped to [-1, 1]) on ``||M*G(z) - M*x||_1 +
-lambda * log(1 - D(G(z)))``; the photo is the right half of ``G(z)``. The gradients come from
+[-t, t] (or of one shared pool of ``init_pool`` codes), the one whose sketch half is closest to
+the sketch (by KL divergence of grey-level distributions, or by the contextual loss); then
+Nesterov descent over ``z`` (clipped to [-t, t]; t = ``truncation``, 1 in the paper) on
+``||M*G(z) - M*x||_1 + lambda * log(1 - D(G(z)))``, the L1 optionally ink-balanced and taken
+between blurred halves; the photo is the right half of ``G(z)``. The gradients come from
 torch autograd through the loaded graphs, which is why this needs TorchScript files: an ONNX
 runtime only runs them forward (it can sample ``G`` and score ``D``, not descend).
 """
@@ -28,6 +30,7 @@ import torch
 import torch.nn.functional as F
 
 KL_EPS = 1e-4  # as latent_search.KL_EPS: added to brightness in [0, 1] before normalising
+INK_SPLIT = 0.0  # as latent_search.INK_SPLIT: a known pixel darker than this is ink
 
 
 def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
@@ -55,33 +58,69 @@ def kl(p: torch.Tensor, q: torch.Tensor) -> torch.Tensor:
     return (p * (p.log() - q.log())).sum(dim=1)
 
 
+def blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur (radius 3 sigma, edges replicated), as latent_search.gaussian_blur."""
+    if sigma <= 0:
+        return images
+    radius = max(1, round(3 * sigma))
+    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype)
+    kernel = torch.exp(-(offsets**2) / (2 * sigma**2))
+    kernel = (kernel / kernel.sum())[:, None] * (kernel / kernel.sum())[None, :]
+    channels = images.shape[1]
+    padded = F.pad(images, (radius,) * 4, mode="replicate")
+    return F.conv2d(padded, kernel.expand(channels, 1, -1, -1).contiguous(), groups=channels)
+
+
+def ink_weights(known: torch.Tensor) -> torch.Tensor:
+    """Ink and paper of each known half as two equal classes (latent_search's ink-balanced L1)."""
+    ink = (known.mean(dim=1, keepdim=True) < INK_SPLIT).float()
+    pixels = ink[0].numel()
+    n_ink = ink.flatten(1).sum(dim=1).view(-1, 1, 1, 1)
+    n_paper = pixels - n_ink
+    weights = ink * 0.5 * pixels / n_ink.clamp(min=1) + (1 - ink) * 0.5 * pixels / n_paper.clamp(
+        min=1
+    )
+    both = (n_ink > 0) & (n_paper > 0)
+    return torch.where(both, weights, torch.ones_like(weights))
+
+
+def contextual_loss(half: torch.Tensor, known: torch.Tensor, settings: dict) -> torch.Tensor:
+    """Per-sketch contextual loss of generated known halves against the sketches."""
+    sigma = settings.get("blur", 0.0)
+    if settings["contextual"] == "kl":
+        return kl(brightness(blur(half, sigma)), brightness(blur(known, sigma)))
+    difference = (blur(half, sigma) - blur(known, sigma)).abs()
+    if settings["contextual"] == "ink_l1":
+        difference = difference * ink_weights(known)
+    return difference.flatten(1).sum(dim=1)
+
+
 def losses(
     generator: Any, discriminator: Any, known: torch.Tensor, z: torch.Tensor, settings: dict
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """``G(z)``, the per-sketch contextual loss and the perceptual loss."""
     images = generator(z)
-    half = images[..., : known.shape[-1]]
-    if settings["contextual"] == "l1":
-        contextual = (half - known).abs().flatten(1).sum(dim=1)
-    else:
-        contextual = kl(brightness(half), brightness(known))
+    contextual = contextual_loss(images[..., : known.shape[-1]], known, settings)
     logits = discriminator(images)
     paper = settings["perceptual"] == "paper"
     perceptual = -F.softplus(logits) if paper else F.softplus(-logits)
     return images, contextual, perceptual
 
 
-def initial_codes(generator: Any, known: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-    """The refined initialisation: per sketch, the candidate with the lowest KL score."""
-    target = brightness(known)
+def initial_codes(
+    generator: Any, known: torch.Tensor, candidates: torch.Tensor, settings: dict
+) -> torch.Tensor:
+    """The refined initialisation: per sketch, the candidate ``(N, K, z_dim)`` scoring lowest
+    (KL(sketch || G(z)) of grey levels, or the contextual loss with init_score "contextual")."""
+
+    def score(k: int) -> torch.Tensor:
+        half = generator(candidates[:, k])[..., : known.shape[-1]]
+        if settings.get("init_score", "kl") == "contextual":
+            return contextual_loss(half, known, settings)
+        return kl(brightness(known), brightness(half))
+
     with torch.no_grad():
-        scores = torch.stack(
-            [
-                kl(target, brightness(generator(candidates[:, k])[..., : known.shape[-1]]))
-                for k in range(candidates.shape[1])
-            ],
-            dim=1,
-        )
+        scores = torch.stack([score(k) for k in range(candidates.shape[1])], dim=1)
     return candidates[torch.arange(len(candidates)), scores.argmin(dim=1)]
 
 
@@ -104,10 +143,16 @@ def search(
     steps = settings["iterations"] if iterations is None else iterations
     gray = torch.from_numpy(np.asarray(sketches, dtype=np.uint8)).float() / 127.5 - 1.0
     known = gray.reshape(-1, 1, *gray.shape[-2:]).expand(-1, 3, -1, -1)
+    bound = settings.get("truncation", 1.0)
     if candidates is None:
+        pool = settings.get("init_pool", 0)
         shape = (len(known), settings["n_init"], settings["z_dim"])
-        candidates = np.random.default_rng(seed).uniform(-1, 1, shape)
-    z = initial_codes(generator, known, torch.as_tensor(candidates, dtype=torch.float32))
+        if pool > 0:  # one shared pool, every sketch choosing from all of it
+            shared = np.random.default_rng(seed).uniform(-bound, bound, (pool, settings["z_dim"]))
+            candidates = np.broadcast_to(shared, (len(known), *shared.shape))
+        else:
+            candidates = np.random.default_rng(seed).uniform(-bound, bound, shape)
+    z = initial_codes(generator, known, torch.as_tensor(candidates, dtype=torch.float32), settings)
     velocity, history = torch.zeros_like(z), []
     lr, momentum = settings["lr"], settings["momentum"]
     for step in range(steps + 1):  # the last pass only evaluates the final z
@@ -119,7 +164,7 @@ def search(
         objective = (contextual + settings["lambda_perceptual"] * perceptual).sum()
         (grad,) = torch.autograd.grad(objective, z)
         new_velocity = momentum * velocity - lr * grad
-        z = (z.detach() - momentum * velocity + (1 + momentum) * new_velocity).clamp(-1.0, 1.0)
+        z = (z.detach() - momentum * velocity + (1 + momentum) * new_velocity).clamp(-bound, bound)
         velocity = new_velocity
     joint = images.detach()
     photo = joint[..., known.shape[-1] :].clamp(-1, 1).add(1).mul(127.5).round()
