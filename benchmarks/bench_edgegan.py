@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from timing import median_ms, sync  # noqa: E402
+from timing import median_ms, sync, train_step_peak_mib  # noqa: E402
 
 from sketchwidgets.device import autocast_context, pick_device  # noqa: E402
 from sketchwidgets.models.edgegan import REFERENCE_BATCH_SIZE, EdgeGAN, EdgeGANConfig  # noqa: E402
@@ -49,13 +49,6 @@ def make_batch(n: int, size: int, device: torch.device) -> dict[str, torch.Tenso
         "photo": (torch.rand(n, 3, size, size, generator=g) * 2 - 1).to(device),
         "label": (torch.arange(n) % len(CLASSES)).to(device),
     }
-
-
-def peak_rss_kib() -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1])
-    return 0
 
 
 def train_speed(device: torch.device, batch_size: int, steps: int) -> tuple[float, float]:
@@ -79,17 +72,7 @@ def train_speed(device: torch.device, batch_size: int, steps: int) -> tuple[floa
 def memory_probe(device: torch.device, batch_size: int) -> float:
     """MiB the first training step adds to the peak (run in a fresh process on CPU)."""
     model = build(device)
-    optimizers = model.configure_optimizers()
-    batch = make_batch(batch_size, model.image_size, device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        base = torch.cuda.memory_allocated()
-        with autocast_context(device):
-            model.train_step(batch, optimizers)
-        return (torch.cuda.max_memory_allocated() - base) / 2**20
-    before = peak_rss_kib()
-    model.train_step(batch, optimizers)
-    return (peak_rss_kib() - before) / 1024
+    return train_step_peak_mib(model, make_batch(batch_size, model.image_size, device), device)
 
 
 def latency(device: torch.device, outputs: bool, repeats: int = 20) -> float:

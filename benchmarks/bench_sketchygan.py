@@ -23,12 +23,11 @@ other cores. No timing is asserted anywhere.
 from __future__ import annotations
 
 import argparse
-import resource
 import statistics
 import time
 
 import torch
-from timing import median_ms, sync
+from timing import median_ms, sync, train_step_peak_mib
 
 from sketchwidgets.device import autocast_context, pick_device
 from sketchwidgets.models.sketchygan import SketchyGAN, SketchyGANConfig
@@ -72,17 +71,8 @@ def train_speed(args: argparse.Namespace, device: torch.device) -> dict[str, flo
 def first_step_memory(args: argparse.Namespace, device: torch.device) -> float:
     """MiB the first training step adds to the peak (RSS on CPU, allocated on CUDA)."""
     model = build(args, device)
-    optimizers = model.configure_optimizers()
     batch = make_batch(args.size, args.batch, model.num_classes, device)
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-        before = torch.cuda.memory_allocated()
-        with autocast_context(device):
-            model.train_step(batch, optimizers)
-        return (torch.cuda.max_memory_allocated() - before) / 2**20
-    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    model.train_step(batch, optimizers)
-    return (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    return train_step_peak_mib(model, batch, device)
 
 
 def latency(args: argparse.Namespace, device: torch.device, repeats: int) -> float:
