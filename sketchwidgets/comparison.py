@@ -24,24 +24,13 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import Dataset
 
 from sketchwidgets.metrics import fid, l1, psnr, ssim
-from sketchwidgets.pretrained import heldout_images, nearest_neighbour_photos
+from sketchwidgets.pretrained import heldout_images, nearest_neighbour_photos, stack_dataset
 
 CLASSIFIER_SIZE = 32  # images are averaged down to 32 px before the classifier sees them
 NEAREST = "nearest neighbour (retrieval)"
-
-
-def stack_dataset(dataset: Dataset) -> dict[str, torch.Tensor]:
-    """``{"sketch", "photo", "label"}`` of every item, stacked (label -1 when absent)."""
-    batches = list(DataLoader(dataset, batch_size=64, shuffle=False))
-    stacked = {key: torch.cat([b[key] for b in batches]) for key in ("sketch", "photo")}
-    if all("label" in b for b in batches):
-        stacked["label"] = torch.cat([torch.as_tensor(b["label"]).long() for b in batches])
-    else:
-        stacked["label"] = torch.full((len(stacked["sketch"]),), -1, dtype=torch.long)
-    return stacked
 
 
 def photo_classifier(

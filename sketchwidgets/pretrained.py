@@ -337,15 +337,22 @@ def nearest_neighbour_photos(
     train: Dataset, held_out: Dataset
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(retrieved, photos)``: the photos :func:`nearest_neighbour_metrics` scores."""
-    train_sketches, train_photos = _stack(train)
-    held_sketches, held_photos = _stack(held_out)
+    train_data, held_data = stack_dataset(train), stack_dataset(held_out)
+    train_sketches, train_photos = train_data["sketch"], train_data["photo"]
+    held_sketches, held_photos = held_data["sketch"], held_data["photo"]
     nearest = torch.cdist(_coarse(held_sketches), _coarse(train_sketches)).argmin(dim=1)
     return train_photos[nearest], held_photos
 
 
-def _stack(dataset: Dataset) -> tuple[torch.Tensor, torch.Tensor]:
+def stack_dataset(dataset: Dataset) -> dict[str, torch.Tensor]:
+    """``{"sketch", "photo", "label"}`` of every item, stacked (label -1 when absent)."""
     batches = list(DataLoader(dataset, batch_size=64, shuffle=False))
-    return torch.cat([b["sketch"] for b in batches]), torch.cat([b["photo"] for b in batches])
+    stacked = {key: torch.cat([b[key] for b in batches]) for key in ("sketch", "photo")}
+    if all("label" in b for b in batches):
+        stacked["label"] = torch.cat([torch.as_tensor(b["label"]).long() for b in batches])
+    else:
+        stacked["label"] = torch.full((len(stacked["sketch"]),), -1, dtype=torch.long)
+    return stacked
 
 
 def _coarse(sketches: torch.Tensor) -> torch.Tensor:
