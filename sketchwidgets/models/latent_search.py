@@ -214,9 +214,10 @@ class SearchProgress:
     contextual: torch.Tensor | None = None  # (N,) per-sketch contextual loss at this iteration
     perceptual: torch.Tensor | None = None  # (N,)
     images: torch.Tensor | None = None  # (N, 3, S, 2S) G(z) on snapshot iterations, else None
-    init_scores: torch.Tensor | None = None  # "init" only: (N, n_init) KL of every candidate
+    init_scores: torch.Tensor | None = None  # "init" only: (N, n_init) score of every candidate
     init_indices: torch.Tensor | None = None  # "init" only: (N,) chosen candidate
     candidates: torch.Tensor | None = None  # "init" only, if kept: (N, n_init, 3, S, 2S)
+    init_score: str = "kl"  # what init_scores hold: "kl" or "contextual" (the settings')
 
 
 @dataclass
@@ -235,6 +236,7 @@ class SearchResult:
     mask_side: str = "left"
     candidates: torch.Tensor | None = None  # (N, n_init, 3, S, 2S) when keep_candidates
     snapshots: list[tuple[int, torch.Tensor]] = field(default_factory=list)
+    init_score: str = "kl"  # what init_scores hold: "kl" or "contextual" (the settings')
 
     @property
     def iterations(self) -> int:
@@ -564,6 +566,7 @@ def latent_search(
                     init_scores=scores.cpu(),
                     init_indices=chosen.cpu(),
                     candidates=candidates,
+                    init_score=settings.init_score,
                 )
             )
         bar = _progress_bar(settings.iterations) if progress else None
@@ -593,6 +596,7 @@ def latent_search(
         mask_side=mask_side,
         candidates=candidates,
         snapshots=snapshots,
+        init_score=settings.init_score,
     )
 
 

@@ -4,8 +4,9 @@ Lu et al. (ECCV 2018) complete a sketch by searching G's latent space
 (:func:`~sketchwidgets.models.latent_search.latent_search`). The view shows the three things
 a student needs to see the search converge:
 
-* the ``n_init`` initial candidates ``G(z_k)`` (joint sketch|photo images) with their KL
-  score, the one kept by the refined initialisation framed in red;
+* the ``n_init`` initial candidates ``G(z_k)`` (joint sketch|photo images) with their score
+  (KL, or the contextual loss, as the search's ``init_score``), the one kept by the refined
+  initialisation framed in red;
 * the contextual and perceptual losses over the iterations (matplotlib Agg -> PNG, as
   :class:`~sketchwidgets.widgets.loss_panel.LossPanel` draws);
 * a strip of ``G(z)`` every ``snapshot_every`` iterations.
@@ -50,6 +51,9 @@ if TYPE_CHECKING:  # pragma: no cover
 CHOSEN_COLOR = (220, 30, 30)
 BORDER = 3  # pixels of the chosen candidate's frame (on the tile, after resizing)
 TILE = (48, 96)  # (h, w) of one joint-image tile
+
+
+SCORE_LABELS = {"kl": "KL", "contextual": "ctx"}  # init_score -> the tile label
 
 
 def mark(image: np.ndarray, color: tuple[int, int, int] = CHOSEN_COLOR) -> np.ndarray:
@@ -136,6 +140,7 @@ class LatentSearchView(StaticFallback, VBox):
         """Forget the shown search."""
         self.init_scores: torch.Tensor | None = None  # (N, n_init)
         self.init_indices: torch.Tensor | None = None  # (N,)
+        self.init_score = "kl"  # what init_scores hold: "kl" or "contextual"
         self.candidates: torch.Tensor | None = None  # (N, n_init, 3, S, 2S)
         self.contextual: list[torch.Tensor] = []  # one (N,) row per iteration
         self.perceptual: list[torch.Tensor] = []
@@ -192,6 +197,7 @@ class LatentSearchView(StaticFallback, VBox):
         self._clear_state()
         self.result = result
         self.init_scores, self.init_indices = result.init_scores, result.init_indices
+        self.init_score = result.init_score
         self.candidates = result.candidates
         self.contextual = list(result.contextual)
         self.perceptual = list(result.perceptual)
@@ -206,6 +212,7 @@ class LatentSearchView(StaticFallback, VBox):
         """The search's callback: record the report; redraw when the throttle allows."""
         if progress.stage == "init":
             self.init_scores, self.init_indices = progress.init_scores, progress.init_indices
+            self.init_score = progress.init_score
             self.candidates = progress.candidates
             self.iterations = progress.iterations
             self.redraw()
@@ -237,20 +244,28 @@ class LatentSearchView(StaticFallback, VBox):
         self.redraw_count += 1
 
     def candidates_panel(self) -> np.ndarray:
-        """The initial candidates of the shown sketch, KL under each, the kept one framed."""
+        """The initial candidates of the shown sketch, their score under each (KL or the
+        contextual loss, as the search ranked them), the kept one framed."""
         if self.candidates is None or self.init_indices is None:
             return placeholder("no candidates yet", (TILE[0] + 16, 4 * TILE[1]))
-        i = self.index
-        chosen = int(self.init_indices[i])
-        scores = self.init_scores[i] if self.init_scores is not None else None
-        tiles = _joint_tiles(self.candidates[i])
+        chosen = int(self.init_indices[self.index])
+        tiles = _joint_tiles(self.candidates[self.index])
         tiles[chosen] = mark(tiles[chosen])
-        labels = [
-            f"{k}: KL {float(scores[k]):.3g}" if scores is not None else str(k)
-            for k in range(len(tiles))
-        ]
-        labels[chosen] += " *"
-        return labelled_grid(tiles, labels, ncols=10, tile=TILE)
+        return labelled_grid(tiles, self.candidate_labels(), ncols=10, tile=TILE)
+
+    def candidate_labels(self) -> list[str]:
+        """One label per candidate of the shown sketch, e.g. ``"3: ctx 4.5e+03 *"``: its
+        index, the score the initialisation ranked it by, and ``*`` on the kept one."""
+        if self.init_indices is None:
+            return []
+        i = self.index
+        scores = self.init_scores[i] if self.init_scores is not None else None
+        count = len(scores) if scores is not None else len(self.candidates[i])
+        name = SCORE_LABELS.get(self.init_score, self.init_score)
+        labels = [f"{k}: {name} {float(scores[k]):.3g}" if scores is not None else str(k)
+                  for k in range(count)]  # fmt: skip
+        labels[int(self.init_indices[i])] += " *"
+        return labels
 
     def losses_panel(self) -> np.ndarray:
         """Contextual and perceptual loss of the shown sketch over the iterations."""

@@ -131,3 +131,17 @@ def test_static_fallback_bundle(model):
 def test_run_without_a_model_says_what_is_missing():
     with pytest.raises(ValueError, match="needs a model"):
         LatentSearchView().run(line_sketch())
+
+
+@pytest.mark.parametrize(("init_score", "label"), [("contextual", "ctx"), ("kl", "KL")])
+def test_candidate_labels_name_the_score_the_search_ranked_by(model, init_score, label):
+    view = LatentSearchView(model, redraw_every_s=0.0)
+    result = view.run(line_sketch(), iterations=2, init_score=init_score)
+    live = view.candidate_labels()
+    chosen = int(result.init_indices[0])
+    assert result.init_score == init_score
+    assert all(f": {label} " in text for text in live)
+    assert live[chosen].endswith(" *") and sum(text.endswith(" *") for text in live) == 1
+    replayed = LatentSearchView(model)
+    replayed.replay(result)
+    assert replayed.candidate_labels() == live
