@@ -134,14 +134,16 @@ class ContextualGANConfig:
     # search step size; reference code --lr 0.01. Measured (issue #11, a 2000-step width-16
     # model, 100 held-out faces, ink-balanced blurred L1): at 0.01 and 1e-3 the contextual loss
     # *rose* in the first 5 steps (the per-sketch sum has gradients in the thousands) and SSIM
-    # fell 0.22 -> 0.17; at 1e-4 the loss fell 4507 -> 4025 in 20 steps, SSIM/PSNR held
-    search_lr: float = 1e-4
+    # fell 0.22 -> 0.17; at 1e-4 the loss fell 4507 -> 4025 in 20 steps, SSIM/PSNR held. From
+    # the encoder's code (reconstruction-trained, 1500 steps) every step size lowers the photo's
+    # quality a little: over 10 steps 1e-4 0.479/16.24 -> 0.464/15.59, 1e-5 -> 0.480/16.12
+    search_lr: float = 1e-5
     momentum: float = 0.9  # Nesterov momentum of the search (reference code --momentum 0.9)
     # search iterations; reference code --nIter 1000. Measured: SSIM/PSNR are best at
     # iteration 0 at every step size tried (bench_contextual_gan_init.py: -0.4 dB over 20
-    # steps; notebook 03: -0.06 dB); 20 keeps a short search (its loss falls ~10 %) for the
-    # widgets to show, at a small cost in quality -- search_iters=0 is the measured optimum
-    search_iters: int = 20
+    # steps; from the encoder's code at 1e-5, -0.12 dB over 10); 10 keeps a short search (its
+    # loss falls ~15 %) for the widgets to show -- search_iters=0 is the measured optimum
+    search_iters: int = 10
     # "l1": ||M*G(z) - M*x||_1 (paper); "kl": the reference code's; "ink_l1": the L1 with ink
     # and paper pixels of the sketch weighted as two equal classes (this project: XDoG faces
     # are 23 % ink, and the plain L1 rewards a blank sketch half). Measured (pool init, 1750
@@ -194,12 +196,24 @@ class ContextualGANConfig:
     # of training (paper). Measured: early in training those averages hide z (the eval-mode G
     # of a 2-step model changed by <= 1 grey level across z; with 256 codes, 72)
     standing_stats: int = 256
-    # width of a sketch -> z encoder trained beside the GAN on G's own samples (pairs of the
-    # sketch half of G(z) and z), whose code starts the search in place of the refined
-    # initialisation (iGAN, Zhu et al. 2016; :mod:`~sketchwidgets.models.latent_encoder`);
-    # 0 = none (paper), and the default: measured (1750 steps, width 16, 400 encoder steps
-    # after training) 0.208/12.21 at the init, no better than the pool's 0.218/12.35
-    encoder_width: int = 0
+    # width of a sketch -> z encoder whose code starts the search in place of the refined
+    # initialisation (iGAN, Zhu et al. 2016; :mod:`~sketchwidgets.models.latent_encoder`),
+    # D's layout on the sketch half, so D's width by default (DCGAN df_dim 64); 0 = none
+    # (paper). Trained by ``reconstruction_weight`` (the default), else on G's own samples
+    # (pairs of the sketch half of G(z) and z), which measured (1750 steps, width 16, 400
+    # encoder steps) 0.208/12.21 at the init, no better than the pool's 0.218/12.35
+    encoder_width: int = 64
+    # > 0: the encoder is trained on *real* joint images instead of G's samples, and G with it:
+    # G(E(sketch half of x)) must give back the whole joint image x, L1 weighted by this, one
+    # step over E and G per training step beside the GAN loss on random codes. The autoencoding
+    # term of VAE-GAN (Larsen et al. 2016) and of BicycleGAN's cVAE-GAN (Zhu et al. 2017,
+    # lambda 10), with the code read from the sketch half as at test time; it ties G's two
+    # halves through one code that a sketch determines. E's codes lie in [-t, t]
+    # (``truncation``), where the search keeps z. Needs ``encoder_width``; 0 = off (paper).
+    # 100 is pix2pix's L1 weight (Isola et al. 2017). Measured (1500 steps, width 16, 100
+    # held-out faces, from the encoder's code): 100 -> 0.479/16.24, 30 -> 0.494/16.36 (within
+    # seed noise); at 300 steps 100 -> 0.442/16.30, 10 -> 0.414/15.86; off: 0.233/13.06 at best
+    reconstruction_weight: float = 100.0
 
     def __post_init__(self) -> None:
         """Reject sizes the architecture cannot make and unknown loss names."""
@@ -212,6 +226,12 @@ class ContextualGANConfig:
             raise ValueError(f"init_score={self.init_score!r}: expected one of {INIT_SCORES}")
         if self.contextual_blur < 0 or self.init_pool < 0 or self.encoder_width < 0:
             raise ValueError("contextual_blur, init_pool and encoder_width must be >= 0")
+        if self.reconstruction_weight < 0:
+            raise ValueError(f"reconstruction_weight={self.reconstruction_weight}: expected >= 0")
+        if self.reconstruction_weight > 0 and not self.encoder_width:
+            raise ValueError(
+                "reconstruction_weight > 0 reads codes by an encoder: set encoder_width"
+            )
         if not 0.0 < self.truncation <= 1.0:
             raise ValueError(f"truncation={self.truncation}: expected a value in (0, 1]")
         if not 0.0 <= self.mismatch_share < 1.0:
@@ -256,6 +276,7 @@ PAPER_SEARCH: dict[str, Any] = {
     "init_pool": 0,
     "truncation": 1.0,
     "encoder_width": 0,
+    "reconstruction_weight": 0.0,
 }
 
 
@@ -392,7 +413,7 @@ class ContextualGAN(SketchModel):
         )
         self.gan_loss = GANLoss("vanilla")  # standard GAN loss on logits (DCGAN)
         self.encoder = (
-            SketchEncoder(cfg.z_dim, cfg.encoder_width, cfg.image_size)
+            SketchEncoder(cfg.z_dim, cfg.encoder_width, cfg.image_size, self._code_bound())
             if cfg.encoder_width
             else None
         )
@@ -433,6 +454,12 @@ class ContextualGAN(SketchModel):
         """The DCGAN code's length, ``config.z_dim``."""
         return self.config.z_dim
 
+    @property
+    def has_noise(self) -> bool:
+        """False when the search starts from the encoder's code: one sketch, one completion
+        whatever the seed; True when it starts from randomly drawn codes (the paper)."""
+        return self.encoder is None
+
     def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """``(n, z_dim)`` codes uniform in [-1, 1] on the model's device (DCGAN, not N(0, 1))."""
         return draw_candidates(n, 1, self.config.z_dim, generator, self.device)[:, 0]
@@ -451,11 +478,32 @@ class ContextualGAN(SketchModel):
             losses["G/gan"] = self._generator_step(self.generator(z), optimizers["G"])
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, self.config.ema_decay)
-        if self.encoder is not None:
+        if self.config.reconstruction_weight > 0:
+            losses["G/reconstruction"] = self._reconstruction_step(real, optimizers)
+        elif self.encoder is not None:
             codes = self.sample_z(real.shape[0])
             losses["E/z"] = encoder_step(self.encoder, self._sketch_half_of, codes, optimizers["E"])
         self._standing.clear()
         return losses
+
+    def _code_bound(self) -> float:
+        """Where the encoder's codes lie: [-t, t] when trained by reconstruction (the search's
+        box), [-1, 1] (the prior) when trained on G's samples."""
+        return self.config.truncation if self.config.reconstruction_weight > 0 else 1.0
+
+    def _reconstruction_step(
+        self, real: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
+    ) -> torch.Tensor:
+        """One step over E and G on ``w * |G(E(sketch half of x)) - x|``, the whole joint image."""
+        assert self.encoder is not None  # __post_init__: reconstruction needs encoder_width
+        optimizers["G"].zero_grad(set_to_none=True)
+        optimizers["E"].zero_grad(set_to_none=True)
+        rebuilt = self.generator(self.encoder(real[..., : self.image_size]))
+        loss = (rebuilt - real).abs().mean()
+        (self.config.reconstruction_weight * loss).backward()
+        optimizers["G"].step()
+        optimizers["E"].step()
+        return loss.detach()
 
     def _sketch_half_of(self, z: torch.Tensor) -> torch.Tensor:
         """The sketch halves ``(N, 3, S, S)`` the sampler draws for ``z``."""
@@ -598,7 +646,8 @@ class ContextualGAN(SketchModel):
         ``z`` ``(N, z_dim)`` is the search's starting point: it replaces the refined
         initialisation's random candidates (the search then starts from ``z`` alone,
         ``n_init`` = 1) and the photo is the completion found from there, not ``G(z)``.
-        Without ``z`` the ``n_init`` candidates are drawn from ``generator``. ``label``
+        Without ``z`` the search starts from the encoder's code when the model has one, else
+        from ``n_init`` candidates drawn from ``generator``. ``label``
         is ignored (the model is unconditional).
         """
         if z is None:

@@ -19,14 +19,15 @@ from torch import nn
 
 
 class SketchEncoder(nn.Module):
-    """Known half ``(N, 3, S, S)`` in [-1, 1] -> code ``(N, z_dim)`` in [-1, 1] (tanh).
+    """Known half ``(N, 3, S, S)`` in [-1, 1] -> code ``(N, z_dim)`` in [-bound, bound] (tanh).
 
     DCGAN-style: stride-2 5x5 convolutions (width, 2x, 4x, 8x), batch norm, leaky ReLU, then a
     linear layer, as G's discriminator is built (its input is half as wide).
     """
 
-    def __init__(self, z_dim: int, width: int, image_size: int) -> None:
+    def __init__(self, z_dim: int, width: int, image_size: int, bound: float = 1.0) -> None:
         super().__init__()
+        self.bound = bound  # codes lie in [-bound, bound]
         layers: list[nn.Module] = []
         channels, side = 3, image_size
         for i in range(4):
@@ -39,8 +40,8 @@ class SketchEncoder(nn.Module):
         self.head = nn.Linear(channels * side * side, z_dim)
 
     def forward(self, known: torch.Tensor) -> torch.Tensor:
-        """Codes ``(N, z_dim)`` for known halves ``(N, 3, S, S)``."""
-        return torch.tanh(self.head(self.features(known).flatten(1)))
+        """Codes ``(N, z_dim)`` in [-bound, bound] for known halves ``(N, 3, S, S)``."""
+        return self.bound * torch.tanh(self.head(self.features(known).flatten(1)))
 
 
 def encoder_step(

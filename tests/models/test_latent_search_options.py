@@ -29,6 +29,7 @@ from sketchwidgets.models.latent_search import (
 )
 
 SIZE = 32
+NO_ENCODER = {"encoder_width": 0, "reconstruction_weight": 0.0}  # the search's random start
 
 
 def white(n: int = 1) -> torch.Tensor:
@@ -154,8 +155,9 @@ def test_encoder_returns_codes_and_learns_to_explain_gs_sketches():
 def test_model_trains_its_encoder_searches_from_it_and_saves_it(tmp_path):
     torch.manual_seed(0)
     config = ContextualGANConfig(
-        image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, batch_size=8, encoder_width=4
-    )
+        image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, batch_size=8, encoder_width=4,
+        reconstruction_weight=0.0,
+    )  # fmt: skip
     model = ContextualGAN(config)
     optimizers = model.configure_optimizers()
     assert set(optimizers) == {"G", "D", "E"}
@@ -171,7 +173,9 @@ def test_model_trains_its_encoder_searches_from_it_and_saves_it(tmp_path):
     loaded = load_model(model.save(tmp_path / "enc.pt"))
     assert torch.equal(loaded.encoder.head.weight, model.encoder.head.weight)
     with pytest.raises(ValueError, match="no encoder"):
-        ContextualGAN(ContextualGANConfig(image_size=SIZE, gf_dim=4, df_dim=4)).encode(sketches)
+        ContextualGAN(ContextualGANConfig.paper(image_size=SIZE, gf_dim=4, df_dim=4)).encode(
+            sketches
+        )
 
 
 def test_pool_search_and_paper_config_settings():
@@ -184,7 +188,9 @@ def test_pool_search_and_paper_config_settings():
     assert (paper.init_pool, paper.encoder_width) == (0, 0)
     torch.manual_seed(0)
     model = ContextualGAN(
-        ContextualGANConfig(image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, init_pool=32)
+        ContextualGANConfig(
+            image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, init_pool=32, **NO_ENCODER
+        )
     ).eval()
     result = model.search(with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1), iterations=1)
     assert result.init_scores.shape == (2, 30)  # the n_init best of the pool, best first
@@ -196,7 +202,9 @@ def test_pool_search_and_paper_config_settings():
 def test_truncation_keeps_the_candidates_and_the_search_inside_the_box():
     torch.manual_seed(0)
     model = ContextualGAN(
-        ContextualGANConfig(image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, truncation=0.3)
+        ContextualGANConfig(
+            image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, truncation=0.3, **NO_ENCODER
+        )
     ).eval()
     sketches = with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1)
     for pool in (0, 32):  # per-input candidates, and the shared pool

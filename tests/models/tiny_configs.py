@@ -19,6 +19,7 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         "df_dim": 4,
         "n_init": 2,
         "search_iters": 2,
+        "encoder_width": 4,
     },
     "sketchygan": {"image_size": 32, "ngf": 4, "ndf": 4, "latent_dim": 8},
     "edgegan": {

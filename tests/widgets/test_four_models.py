@@ -24,7 +24,12 @@ def _four_models() -> dict[str, torch.nn.Module]:
     torch.manual_seed(0)
     overrides = {
         "pix2pix": {"image_size": 64},  # another size: each model gets the sketch at its own
-        "contextual_gan": {"search_iters": SEARCH_STEPS},
+        # the paper's random start: a re-roll draws other codes (an encoder start has one)
+        "contextual_gan": {
+            "search_iters": SEARCH_STEPS,
+            "encoder_width": 0,
+            "reconstruction_weight": 0.0,
+        },  # fmt: skip
         "sketchygan": {"class_names": CLASSES},
         "edgegan": {"class_names": CLASSES},
     }
