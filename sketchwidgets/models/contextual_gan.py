@@ -582,16 +582,21 @@ class ContextualGAN(SketchModel):
             "val/d_acc_fake": (fake_logits < 0).float().mean(),
         }
 
-    def search(self, known_half: torch.Tensor, **options: Any) -> SearchResult:
+    def search(
+        self, known_half: torch.Tensor, *, random_start: bool = False, **options: Any
+    ) -> SearchResult:
         """:func:`latent_search` with this model's G, D and config; same keywords.
 
         ``model.search(sketches, iterations=200, callback=show)``; setting names (``iterations``,
-        ``n_init``, ``lr``, ...) override the config for this call. Inside
+        ``n_init``, ``lr``, ...) override the config for this call. With an encoder the search
+        starts from its code for each sketch; ``random_start=True`` uses the refined
+        initialisation (random codes, or the shared pool) instead, as the paper does. Inside
         :meth:`search_progress` a search without a ``callback`` reports its steps there.
         """
         settings = search_settings(self.config)
         known = known_half.to(self.device)
-        if self.encoder is not None and options.get("z_candidates") is None:
+        encoder_start = self.encoder is not None and not random_start
+        if encoder_start and options.get("z_candidates") is None:
             if options.get("mask_side", "left") == "left":
                 options["z_candidates"] = self.encode(known).unsqueeze(1)  # (N, 1, z_dim)
         if self._on_step is not None and options.get("callback") is None:

@@ -646,3 +646,15 @@ def test_reconstruction_codes_stay_inside_the_search_box():
         ContextualGANConfig(encoder_width=0, reconstruction_weight=1.0)
     with pytest.raises(ValueError, match="reconstruction_weight"):
         ContextualGANConfig(encoder_width=4, reconstruction_weight=-1.0)
+
+
+def test_random_start_searches_from_drawn_codes_even_with_an_encoder():
+    torch.manual_seed(0)
+    model = ContextualGAN(
+        ContextualGANConfig(image_size=32, gf_dim=4, df_dim=4, z_dim=8, encoder_width=4,
+                            init_pool=0, n_init=6)
+    ).eval()  # fmt: skip
+    sketch = -torch.ones(2, 1, 32, 32)
+    assert model.search(sketch, iterations=1).init_scores.shape == (2, 1)  # the encoder's code
+    drawn = model.search(sketch, iterations=1, random_start=True)
+    assert drawn.init_scores.shape == (2, 6)  # n_init random candidates per sketch (paper)
