@@ -28,13 +28,17 @@ size than the trace saw, must give ``generate``'s images within 1 grey level, el
 :class:`ExportError` says what differs.
 
 Contextual GAN generates by an iterative search with gradients, not by one forward pass, so
-its export is the two networks its search runs: ``G`` (``model.search_generator()``: ``z``
+its export is the networks its search runs: ``G`` (``model.search_generator()``: ``z``
 ``(N, z_dim)`` in [-1, 1] -> ``joint`` float32 ``(N, 3, S, 2S)`` in [-1, 1], sketch half left)
-at ``path`` and ``D`` (``joint`` -> ``logit`` ``(N,)``) beside it
-(``<stem>.discriminator<suffix>``); the side file holds the search settings. From
+at ``path``, ``D`` (``joint`` -> ``logit`` ``(N,)``) beside it
+(``<stem>.discriminator<suffix>``) and, for a model with a sketch encoder (the default; not
+the paper's), ``E`` (``known`` float32 ``(N, 3, S, S)``, the sketch in [-1, 1] in all three
+channels, as the search prepares it -> ``z`` ``(N, z_dim)``, the search's starting code) at
+``<stem>.encoder<suffix>``; the side file holds the search settings and names the files. From
 TorchScript files :mod:`sketchwidgets.export_search` runs the whole search (torch autograd
-through the loaded graphs); ONNX files can sample joint images and score them, but
-onnxruntime has no gradients, so the search's descent cannot run on them.
+through the loaded graphs), from E's code when there is an encoder, as ``model.search`` does;
+ONNX files can encode, sample joint images and score them, but onnxruntime has no gradients,
+so the search's descent cannot run on them.
 """
 
 from __future__ import annotations
@@ -115,7 +119,7 @@ def export(
             else:
                 result = _export_one_shot(model, path, format, check)
         except ExportError:
-            for written in (path, discriminator_path(path), side_file_path(path)):
+            for written in (path, *_companion_paths(path), side_file_path(path)):
                 written.unlink(missing_ok=True)  # no half-made export, nor a stale side file
             raise
     result.side_file.write_text(json.dumps(result.spec, indent=2) + "\n")
@@ -370,12 +374,25 @@ def discriminator_path(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.discriminator{path.suffix}")
 
 
+def encoder_path(path: str | os.PathLike) -> Path:
+    """Where :func:`export` writes a Contextual GAN's sketch encoder: ``<stem>.encoder<suffix>``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.encoder{path.suffix}")
+
+
+def _companion_paths(path: Path) -> tuple[Path, ...]:
+    """The files a Contextual GAN export writes beside G (removed when an export fails)."""
+    return discriminator_path(path), encoder_path(path)
+
+
 def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool) -> ExportResult:
-    """G to ``path`` and D beside it, each checked against the model's own networks."""
+    """G to ``path``, D and (when the model has one) E beside it, each checked against the
+    model's own networks."""
     generator_net, discriminator_net = _search_networks(model)
     size, z_dim = model.image_size, model.latent_dim
     z = model.sample_z(TRACE_BATCH, torch.Generator().manual_seed(0)).float().cpu()
     d_path = discriminator_path(path)
+    e_path = encoder_path(path) if model.encoder is not None else None
     with _explained(model, format), torch.no_grad():
         generator_copy, discriminator_copy = (
             portable_copy(generator_net),
@@ -384,6 +401,9 @@ def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool
         joint = generator_copy(z)
         _write_graph(_Named(generator_copy), (z,), ["z"], ["joint"], path, format)
         _write_graph(_Named(discriminator_copy), (joint,), ["joint"], ["logit"], d_path, format)
+        if e_path is not None:
+            encoder_copy = _Named(portable_copy(model.encoder))
+            _write_graph(encoder_copy, (joint[..., :size],), ["known"], ["z"], e_path, format)
     joint_shape = ["batch", 3, size, 2 * size]
     meaning = "joint image in [-1, 1]: sketch left, photo right"
     spec = _spec(
@@ -398,15 +418,42 @@ def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool
         "inputs": [{"name": "joint", "dtype": "float32", "shape": joint_shape}],
         "outputs": [{"name": "logit", "dtype": "float32", "shape": ["batch"]}],
     }
+    if e_path is not None:
+        spec["encoder"] = _encoder_spec(model, e_path)
     spec["search"] = vars(search_settings(model.config)) | {"z_dim": z_dim}
     spec["note"] = (
-        "generation is a search over z with gradients through G and D: "
-        "sketchwidgets/export_search.py runs it from the TorchScript files; onnxruntime "
-        "can sample (G) and score (D) but has no gradients for the search"
+        "generation is a search over z with gradients through G and D, started from E's code "
+        "when there is an encoder: sketchwidgets/export_search.py runs it from the TorchScript "
+        "files; onnxruntime can encode (E), sample (G) and score (D) but has no gradients for "
+        "the search"
     )
     if check:
-        _check_joint(model, path, d_path)
-    return ExportResult((path, d_path), side_file_path(path), spec)
+        _check_joint(model, path, d_path, e_path)
+    files = (path, d_path) if e_path is None else (path, d_path, e_path)
+    return ExportResult(files, side_file_path(path), spec)
+
+
+def _encoder_spec(model: ContextualGAN, e_path: Path) -> dict[str, Any]:
+    """The side file's entry for the sketch encoder: file, input, output, where codes lie."""
+    assert model.encoder is not None
+    size, bound = model.image_size, float(model.encoder.bound)
+    known = "the sketch in [-1, 1] (dark ink on white), the same grey in all 3 channels"
+    code = f"the search's starting code, in [-{bound:g}, {bound:g}]"
+    return {
+        "file": e_path.name,
+        "inputs": [
+            {
+                "name": "known",
+                "dtype": "float32",
+                "shape": ["batch", 3, size, size],
+                "meaning": known,
+            }
+        ],
+        "outputs": [
+            {"name": "z", "dtype": "float32", "shape": ["batch", model.latent_dim], "meaning": code}
+        ],
+        "bound": bound,
+    }
 
 
 def _search_networks(model: ContextualGAN) -> tuple[nn.Module, nn.Module]:
@@ -415,19 +462,25 @@ def _search_networks(model: ContextualGAN) -> tuple[nn.Module, nn.Module]:
     return model.search_generator(), model.discriminator
 
 
-def _check_joint(model: ContextualGAN, g_path: Path, d_path: Path) -> None:
-    """G and D files against the model's networks on a new batch (float32 rounding)."""
+def _check_joint(
+    model: ContextualGAN, g_path: Path, d_path: Path, e_path: Path | None = None
+) -> None:
+    """G, D (and E) files against the model's networks on a new batch (float32 rounding); E
+    on the sketch halves G draws for that batch."""
     z = model.sample_z(2, torch.Generator().manual_seed(1)).float()
     generator_net, discriminator_net = _search_networks(model)
     with frozen(generator_net, discriminator_net), torch.no_grad():
         joint = generator_net(z)
         logit = discriminator_net(joint)
-    joint, logit = joint.cpu(), logit.cpu()
-    runs = _run_single(g_path, "z", z.cpu()), _run_single(d_path, "joint", joint)
-    for name, got, want in zip(("G", "D"), runs, (joint, logit), strict=True):
-        if got.shape != tuple(want.shape) or not np.allclose(
-            got, want.numpy(), rtol=1e-3, atol=1e-3
-        ):
+    known = joint[..., : model.image_size].contiguous()
+    checks = [("G", g_path, "z", z, joint), ("D", d_path, "joint", joint, logit)]
+    if e_path is not None:
+        assert model.encoder is not None
+        with frozen(model.encoder), torch.no_grad():
+            checks.append(("E", e_path, "known", known, model.encoder(known)))
+    for name, path, input_name, value, want in checks:
+        got, want = _run_single(path, input_name, value.cpu()), want.cpu().numpy()
+        if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
             raise ExportError(f"the exported {name} of contextual_gan differs from the model's")
 
 

@@ -1,20 +1,24 @@
 """Contextual GAN's search run from its exported TorchScript files: a reference loop.
 
 Self-contained on purpose (torch, numpy and the standard library; nothing from sketchwidgets):
-copy it beside ``cgan.pt``, ``cgan.discriminator.pt`` and ``cgan.pt.json`` written by
+copy it beside ``cgan.pt``, ``cgan.discriminator.pt``, ``cgan.encoder.pt`` (written for a model
+with a sketch encoder) and ``cgan.pt.json`` written by
 ``sketchwidgets.export.export(model, "cgan.pt", format="torchscript")`` and run::
 
     photos = search("cgan.pt", sketches)["photo"]  # uint8 (N, S, S) sketches -> uint8 RGB
 
-The same steps as :func:`sketchwidgets.models.latent_search.latent_search` (Lu et al., ECCV
-2018, Sec. 3.3), with the settings stored in the side file: keep, of ``n_init`` codes uniform in
+The same steps as :meth:`sketchwidgets.models.contextual_gan.ContextualGAN.search` (Lu et al.,
+ECCV 2018, Sec. 3.3), with the settings stored in the side file. The start: when the side file
+names an encoder, its code for each sketch (one candidate a sketch, as the model's search
+starts); else the paper's refined initialisation, keeping, of ``n_init`` codes uniform in
 [-t, t] (or of one shared pool of ``init_pool`` codes), the one whose sketch half is closest to
-the sketch (by KL divergence of grey-level distributions, or by the contextual loss); then
+the sketch (by KL divergence of grey-level distributions, or by the contextual loss). Then
 Nesterov descent over ``z`` (clipped to [-t, t]; t = ``truncation``, 1 in the paper) on
 ``||M*G(z) - M*x||_1 + lambda * log(1 - D(G(z)))``, the L1 optionally ink-balanced and taken
 between blurred halves; the photo is the right half of ``G(z)``. The gradients come from
 torch autograd through the loaded graphs, which is why this needs TorchScript files: an ONNX
-runtime only runs them forward (it can sample ``G`` and score ``D``, not descend).
+runtime only runs them forward (it can encode with ``E``, sample ``G`` and score ``D``, not
+descend).
 """
 
 from __future__ import annotations
@@ -37,13 +41,23 @@ def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     """``(G, D, side-file dict)`` from the generator file written by the export."""
     path = Path(path)
     spec = json.loads(path.with_name(path.name + ".json").read_text())
+    generator = _load_graph(path.parent / spec["file"])
+    discriminator = _load_graph(path.parent / spec["discriminator"]["file"])
+    return generator, discriminator, spec
+
+
+def load_encoder(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
+    """The sketch encoder ``E`` the side file ``spec`` of generator file ``path`` names, or
+    ``None`` when the model has none (the paper's configuration)."""
+    if "encoder" not in spec:
+        return None
+    return _load_graph(Path(path).parent / spec["encoder"]["file"])
+
+
+def _load_graph(path: Path) -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, works
-        generator, discriminator = (
-            torch.jit.load(str(path.parent / name), map_location="cpu")
-            for name in (spec["file"], spec["discriminator"]["file"])
-        )
-    return generator.eval(), discriminator.eval(), spec
+        return torch.jit.load(str(path), map_location="cpu").eval()
 
 
 def brightness(images: torch.Tensor) -> torch.Tensor:
@@ -124,6 +138,23 @@ def initial_codes(
     return candidates[torch.arange(len(candidates)), scores.argmin(dim=1)]
 
 
+def starting_candidates(
+    encoder: Any | None, known: torch.Tensor, settings: dict, seed: int
+) -> torch.Tensor | np.ndarray:
+    """``(N, K, z_dim)`` codes the search starts from: ``E(sketch)`` (K = 1) with an encoder,
+    else ``n_init`` codes uniform in [-t, t] per sketch, or one shared pool of ``init_pool``."""
+    if encoder is not None:
+        with torch.no_grad():
+            return encoder(known).unsqueeze(1)
+    bound = settings.get("truncation", 1.0)
+    rng = np.random.default_rng(seed)
+    pool = settings.get("init_pool", 0)
+    if pool > 0:  # one shared pool, every sketch choosing from all of it
+        shared = rng.uniform(-bound, bound, (pool, settings["z_dim"]))
+        return np.broadcast_to(shared, (len(known), *shared.shape))
+    return rng.uniform(-bound, bound, (len(known), settings["n_init"], settings["z_dim"]))
+
+
 def search(
     path: str | os.PathLike,
     sketches: np.ndarray,
@@ -134,25 +165,20 @@ def search(
 ) -> dict[str, np.ndarray]:
     """Complete uint8 sketches ``(N, S, S)`` (dark ink on white) into photos.
 
-    ``candidates`` ``(N, n_init, z_dim)`` replaces the random initial codes (drawn from
-    ``seed``); ``iterations`` overrides the side file's. Returns ``photo`` uint8 ``(N, S, S, 3)``,
+    ``candidates`` ``(N, n_init, z_dim)`` replaces the initial codes: the encoder's code when
+    the export has an encoder (``seed`` then unused), else random ones drawn from ``seed``;
+    ``iterations`` overrides the side file's. Returns ``photo`` uint8 ``(N, S, S, 3)``,
     ``joint`` float ``(N, 3, S, 2S)``, ``z`` and the ``contextual`` loss per step ``(T+1, N)``.
     """
     generator, discriminator, spec = load_networks(path)
     settings = spec["search"]
     steps = settings["iterations"] if iterations is None else iterations
     gray = torch.from_numpy(np.asarray(sketches, dtype=np.uint8)).float() / 127.5 - 1.0
-    known = gray.reshape(-1, 1, *gray.shape[-2:]).expand(-1, 3, -1, -1)
-    bound = settings.get("truncation", 1.0)
+    known = gray.reshape(-1, 1, *gray.shape[-2:]).expand(-1, 3, -1, -1).contiguous()
     if candidates is None:
-        pool = settings.get("init_pool", 0)
-        shape = (len(known), settings["n_init"], settings["z_dim"])
-        if pool > 0:  # one shared pool, every sketch choosing from all of it
-            shared = np.random.default_rng(seed).uniform(-bound, bound, (pool, settings["z_dim"]))
-            candidates = np.broadcast_to(shared, (len(known), *shared.shape))
-        else:
-            candidates = np.random.default_rng(seed).uniform(-bound, bound, shape)
+        candidates = starting_candidates(load_encoder(path, spec), known, settings, seed)
     z = initial_codes(generator, known, torch.as_tensor(candidates, dtype=torch.float32), settings)
+    bound = settings.get("truncation", 1.0)
     velocity, history = torch.zeros_like(z), []
     lr, momentum = settings["lr"], settings["momentum"]
     for step in range(steps + 1):  # the last pass only evaluates the final z

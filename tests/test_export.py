@@ -5,11 +5,14 @@ step so batch norm holds real statistics): the exported file, run by onnxruntime
 ``torch.jit.load``, must give ``generate``'s uint8 images within 1 grey level on at least
 99.9 % of the values, on real sketches of the embedded set, for batches of 1 and 4. A model
 that cannot be exported makes its tests fail (the export raises), never skip. Contextual GAN
-exports G and D; its search from the exported files must match the in-package search.
+exports G, D and its sketch encoder E (G and D only in the paper's configuration, which has no
+encoder); its search from the exported files must match the in-package search, started from
+E's code or from the same random candidates.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -24,18 +27,22 @@ from sketchwidgets.export import (
     ExportError,
     MissingDependencyError,
     discriminator_path,
+    encoder_path,
     export,
     exported_inputs,
     run_exported,
     share_within,
     side_file_path,
 )
+from sketchwidgets.export_graph import portable_copy
 from sketchwidgets.export_search import search
 from sketchwidgets.io import image_to_tensor, tensor_to_image
 from sketchwidgets.models import MODELS, build_model
-from sketchwidgets.models.contextual_gan import ContextualGAN
+from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
+from sketchwidgets.models.latent_encoder import SketchEncoder
 from tests.models.tiny_configs import TINY_CONFIGS
 
+EXPORT_MODULE = importlib.import_module("sketchwidgets.export")  # sw.export is the call
 CLASSES = ("apple", "ball", "mug")
 SIZE = 32
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -59,7 +66,10 @@ def _trained(name: str, pairs) -> torch.nn.Module:
     if name not in TINY_CONFIGS:
         pytest.fail(f"no tiny config for registered model {name!r} in tests/models/tiny_configs.py")
     torch.manual_seed(0)
-    model = build_model(name, **TINY_CONFIGS[name], class_names=CLASSES)
+    return _trained_one_step(build_model(name, **TINY_CONFIGS[name], class_names=CLASSES), pairs)
+
+
+def _trained_one_step(model: torch.nn.Module, pairs) -> torch.nn.Module:
     batch = {
         "sketch": image_to_tensor(pairs.sketches[..., None]),
         "photo": image_to_tensor(pairs.photos),
@@ -127,16 +137,29 @@ def test_side_file_names_inputs_outputs_size_classes_version(exported) -> None:
 @pytest.fixture(scope="module")
 def contextual(pairs, tmp_path_factory):
     model = _trained("contextual_gan", pairs)
+    assert model.encoder is not None  # the tiny config keeps the default encoder
     folder = tmp_path_factory.mktemp("cgan")
-    files = {f: export(model, folder / f"cgan{s}", format=f).files for f, s in FORMATS.items()}
-    return model, files
+    results = {f: export(model, folder / f"cgan{s}", format=f) for f, s in FORMATS.items()}
+    return model, {f: result.files for f, result in results.items()}
+
+
+@pytest.fixture(scope="module")
+def paper_contextual(pairs, tmp_path_factory):
+    """The paper's configuration (no encoder, random candidates) at the tiny sizes."""
+    tiny = {k: v for k, v in TINY_CONFIGS["contextual_gan"].items() if k != "encoder_width"}
+    torch.manual_seed(0)
+    model = _trained_one_step(ContextualGAN(ContextualGANConfig.paper(**tiny)), pairs)
+    assert model.encoder is None
+    result = export(model, tmp_path_factory.mktemp("paper_cgan") / "cgan.pt", format="torchscript")
+    return model, result
 
 
 @pytest.mark.parametrize("format", list(FORMATS))
-def test_contextual_gan_exports_g_and_d(contextual, format) -> None:
+def test_contextual_gan_exports_g_d_and_its_encoder(contextual, pairs, format) -> None:
     model, files = contextual
-    g_path, d_path = files[format]
+    g_path, d_path, e_path = files[format]
     assert d_path == discriminator_path(g_path) and d_path.is_file()
+    assert e_path == encoder_path(g_path) and e_path.is_file()
     z = model.sample_z(4, torch.Generator().manual_seed(2))
     with torch.no_grad():
         joint = model.search_generator()(z)
@@ -145,6 +168,21 @@ def test_contextual_gan_exports_g_and_d(contextual, format) -> None:
     got_logit = run_exported(d_path, {"joint": joint.numpy()}, ["logit"])["logit"]
     np.testing.assert_allclose(got_joint, joint.numpy(), atol=1e-3)
     np.testing.assert_allclose(got_logit, logit.numpy(), atol=1e-3, rtol=1e-3)
+    sketches = image_to_tensor(pairs.sketches[..., None])  # real sketches, batch 4
+    known = sketches.expand(-1, 3, -1, -1).contiguous()  # as the search prepares them
+    got_code = run_exported(e_path, {"known": known.numpy()}, ["z"])["z"]
+    np.testing.assert_allclose(got_code, model.encode(sketches).numpy(), atol=1e-4)
+    assert np.abs(got_code).max() <= model.config.truncation + 1e-6  # E's codes lie in [-t, t]
+
+
+def test_side_file_names_the_encoder(contextual) -> None:
+    model, files = contextual
+    for g_path, _, e_path in files.values():
+        spec = json.loads(side_file_path(g_path).read_text())
+        encoder = spec["encoder"]
+        assert encoder["file"] == e_path.name and encoder["bound"] == model.config.truncation
+        assert encoder["inputs"][0]["shape"] == ["batch", 3, SIZE, SIZE]
+        assert encoder["outputs"][0]["shape"] == ["batch", model.latent_dim]
 
 
 def test_search_from_exported_files_matches_the_package_search(contextual, pairs) -> None:
@@ -154,12 +192,64 @@ def test_search_from_exported_files_matches_the_package_search(contextual, pairs
     reference = search(files["torchscript"][0], sketches, candidates=candidates, iterations=3)
     known = image_to_tensor(sketches[..., None])
     result = model.search(known, z_candidates=torch.from_numpy(candidates), iterations=3)
-    np.testing.assert_allclose(reference["contextual"], result.contextual.numpy(), rtol=1e-4)
-    np.testing.assert_allclose(reference["z"], result.z_hat.numpy(), atol=1e-4)
-    photo = tensor_to_image(result.completion)
-    assert share_within(reference["photo"], photo) >= 0.999
+    _assert_same_search(reference, result)
     moved = np.abs(reference["z"][:, None] - candidates).max(axis=2).min(axis=1)
     assert (moved > 1e-6).all()  # the descent moved every code away from its initial candidate
+
+
+def test_exported_search_starts_from_the_encoders_code_as_the_model(contextual, pairs) -> None:
+    """No candidates: both searches start from E(sketch), so they give the same photos."""
+    model, files = contextual
+    sketches = pairs.sketches
+    reference = search(files["torchscript"][0], sketches, iterations=3, seed=11)
+    known = image_to_tensor(sketches[..., None])
+    result = model.search(known, iterations=3)
+    _assert_same_search(reference, result)
+    start = search(files["torchscript"][0], sketches, iterations=0)["z"]
+    np.testing.assert_allclose(start, model.encode(known).numpy(), atol=1e-5)
+
+
+def test_paper_config_exports_g_and_d_and_searches_from_random_candidates(
+    paper_contextual, pairs
+) -> None:
+    model, result = paper_contextual
+    g_path = result.files[0]
+    assert result.files == (g_path, discriminator_path(g_path))
+    assert not encoder_path(g_path).exists() and "encoder" not in result.spec
+    assert "encoder" not in json.loads(result.side_file.read_text())
+    sketches = pairs.sketches[:3]
+    reference = search(g_path, sketches, iterations=3, seed=4)
+    shape = (3, model.config.n_init, model.latent_dim)  # what search() draws from its seed
+    candidates = np.random.default_rng(4).uniform(-1, 1, shape).astype(np.float32)
+    known = image_to_tensor(sketches[..., None])
+    _assert_same_search(
+        reference, model.search(known, z_candidates=torch.from_numpy(candidates), iterations=3)
+    )
+    other_seed = search(g_path, sketches, iterations=0, seed=5)["z"]
+    assert not np.allclose(other_seed, search(g_path, sketches, iterations=0, seed=4)["z"])
+
+
+def test_a_contextual_gan_export_whose_encoder_differs_is_refused(pairs, tmp_path, monkeypatch):
+    """An encoder file that does not reproduce the model's E fails the check; nothing is left."""
+    model = _trained("contextual_gan", pairs)
+
+    def shifted_encoder(net: torch.nn.Module) -> torch.nn.Module:
+        copy = portable_copy(net)
+        if isinstance(net, SketchEncoder):
+            copy.head.bias.data += 0.5  # before tanh: every code moves
+        return copy
+
+    monkeypatch.setattr(EXPORT_MODULE, "portable_copy", shifted_encoder)
+    with pytest.raises(ExportError, match="exported E of contextual_gan differs"):
+        export(model, tmp_path / "cgan.pt", format="torchscript")
+    assert not list(tmp_path.iterdir())  # G, D, E and the side file all removed
+
+
+def _assert_same_search(reference: dict, result) -> None:
+    """The exported search's loss history, final codes and photos equal the package search's."""
+    np.testing.assert_allclose(reference["contextual"], result.contextual.numpy(), rtol=1e-4)
+    np.testing.assert_allclose(reference["z"], result.z_hat.numpy(), atol=1e-4)
+    assert share_within(reference["photo"], tensor_to_image(result.completion)) >= 0.999
 
 
 # ------------------------------------------------------------------------------ errors
