@@ -157,7 +157,8 @@ def exported_inputs(
     """
     if isinstance(model, ContextualGAN):
         raise ExportError(
-            "contextual_gan's export is its G and D, not a sketch graph: run the search with "
+            "contextual_gan's export is its search's networks (G, D and its encoder E when it "
+            "has one), not a sketch graph: run the search with "
             "sketchwidgets/export_search.py on the TorchScript files"
         )
     sketches = np.asarray(sketch, dtype=np.uint8)
