@@ -14,6 +14,15 @@ https://arxiv.org/abs/1711.08972. Implemented here, in the paper's words:
   ``z``. It lives in :mod:`sketchwidgets.models.latent_search`; :meth:`ContextualGAN.search`
   runs it with this model's G, D and config, and :func:`photo_to_sketch` masks the other half.
 
+Departure (on by default; :meth:`ContextualGANConfig.paper` turns it off): a sketch encoder E
+(:mod:`~sketchwidgets.models.latent_encoder`) is trained with G so that G(E(sketch half of x))
+gives back the whole real joint image x (``reconstruction_weight``: the L1 autoencoding term of
+VAE-GAN, Larsen et al. 2016, read from the sketch half as BicycleGAN's cVAE-GAN reads its
+input), beside the GAN loss on random codes; the search then starts from E's code instead of
+the refined initialisation (iGAN's start, Zhu et al. 2016). Without it, no variant of the
+GAN's training beat the baselines on this CPU (below); with it G's photo half follows the
+sketch through a code the sketch determines.
+
 Reference code compared against: the authors' TensorFlow code, elliottwu/sText2Image
 (``model.py``: the 64x128 DCGAN), itself built on carpedm20/DCGAN-tensorflow.
 
@@ -66,7 +75,7 @@ width 16, one thread of a shared 2-core CPU):
   search's 0.203 / 12.15 (init) and 0.08 / 8.0 (after it). An encoder start
   (``encoder_width``, iGAN) was no better than the pool and is off. Differences of a
   hundredth are within run-to-run noise.
-* **Not reached: beating the baselines.** Every variant stays far below the mean training
+* **Without the encoder: not reached.** Every variant stays far below the mean training
   photo (0.377 / 14.27) and the nearest neighbour (0.371 / 13.25) on the 100 held-out faces:
   the limit is G itself. After 2000 steps a random sample's photo half scores 0.20 / 11.7,
   and retrieval by the sketch half adds only ~0.02 SSIM, so G's sketch and photo halves are
@@ -75,8 +84,23 @@ width 16, one thread of a shared 2-core CPU):
   initialisation 0.209 / 12.40, after the 20-step search 0.208 / 12.34 (the contextual loss
   falls 4769 -> 4297, quality stays flat), the paper's search on the same G 0.107 / 9.52,
   pix2pix 0.611 / 17.99; its grid shows one blurry face repeated, not the sketches' faces.
-  The shipped ``pretrained:contextual_gan/faces`` (same recipe, 83 held-out faces): 0.220 /
+  The shipped ``pretrained:contextual_gan/faces`` of that day (83 held-out faces): 0.220 /
   12.43 vs the card's nearest neighbour (16x16 sketches) 0.395 / 14.23.
+* **With the reconstruction-trained encoder: both baselines beaten.** Same split, width 16,
+  encoder width 16, the seeds of ``benchmarks/bench_contextual_gan_init.py`` (one thread of
+  the shared CPU, 932 s for 1500 steps): from E's code alone SSIM / PSNR 0.479 / 16.24 (mean
+  photo 0.377 / 14.27, nearest neighbour 0.371 / 13.25), sample spread 0.90 of the real
+  images' (no collapse). The same G started from the shared pool instead scores 0.315 / 14.01,
+  and its search *raises* quality (0.347 / 14.46 after 20 steps): the halves are now tied.
+  From E's code, the search lowers its loss 4017 -> 3405 in 10 steps at lr 1e-5 and the photo
+  stays level (0.480 / 16.12); at 1e-4, 0.464 / 15.59 (so lr 1e-5, 10 steps, by default).
+  Weight 100 vs 30 at 1500 steps: 0.479 / 16.24 vs 0.494 / 16.36 (within seed noise); at 300
+  steps 100 vs 10: 0.442 / 16.30 vs 0.414 / 15.86. pix2pix on the same pairs stays ahead
+  (notebook 03: 0.611 / 17.99 after 150 steps): E + G is a bottleneck, not a U-Net, and its
+  photos are blurrier. Commands::
+
+      python benchmarks/bench_contextual_gan_init.py --steps 1500 --save cgan_rec.pt \
+          --rows defaults "encoder lr 1e-4" "encoder lr 3e-5" "pool start"
 """
 
 from __future__ import annotations
