@@ -496,10 +496,11 @@ def test_default_training_does_not_collapse_on_a_tiny_set():
 
     Measure: the mean pairwise L2 distance of 32 samples over that of the 16 real joint images,
     samples drawn as the search draws them (``search_generator``: G's moving average with
-    standing statistics). Measured with seeds 0 and 1: the defaults reach 0.29 / 0.28 at step
-    200 (rising: 0.17, 0.20, 0.22, 0.29 at steps 50..200), while the paper's training stays at
-    0.15-0.19 at every one of those steps -- the collapse issue #11 reported, where every z gave
-    one of two textures. 0.23 sits between the two, about 0.05 from each.
+    standing statistics). Measured with seeds 0 and 1 at steps 50, 100, 150, 200: the defaults
+    (with the reconstruction-trained encoder) 0.20, 0.34, 0.42, 0.46 / 0.22, 0.39, 0.46, 0.49;
+    the same without the encoder 0.17, 0.20, 0.22, 0.29 / 0.19, 0.22, 0.24, 0.28; the paper's
+    training stays at 0.15-0.19 -- the collapse issue #11 reported, where every z gave one of
+    two textures. 0.35 sits between the defaults and the recipe without the encoder.
     """
     embedded = embedded_pairs(16, seed=0, workers=1)
     sketch = F.interpolate(image_to_tensor(embedded.sketches[..., None]), 32, mode="area")
@@ -518,7 +519,7 @@ def test_default_training_does_not_collapse_on_a_tiny_set():
     with torch.no_grad():
         fake = model.search_generator()(model.sample_z(32, torch.Generator().manual_seed(1)))
     real = joint_from_batch({"sketch": sketch, "photo": photo})
-    assert mean_pairwise_distance(fake) / mean_pairwise_distance(real) > 0.23
+    assert mean_pairwise_distance(fake) / mean_pairwise_distance(real) > 0.35
 
 
 def test_standing_statistics_let_z_matter_early_and_leave_the_model_alone(pairs, sketches):
