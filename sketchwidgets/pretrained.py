@@ -96,8 +96,8 @@ DATASETS: dict[str, dict[str, str]] = {
 # Reduced widths keep every checkpoint a few MB in float16 (the papers' widths are 64), and
 # all of them together under 30 MB (tests/test_pretrained.py checks the sum from this table).
 _PIX2PIX = {"image_size": 64, "ngf": 16, "ndf": 16}
-# the search runs D too (its perceptual loss), so nothing is dropped
-_CONTEXTUAL = {"gf_dim": 16, "df_dim": 16}
+# the search runs D too (its perceptual loss), so nothing is dropped; the encoder as wide as D
+_CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "encoder_width": 16}
 # SketchyGAN costs ~1.1 CPU-seconds a step at batch 8 on one thread (64 px, DRAGAN's double
 # backward, G run twice for the diversity term), so 400 steps take ~8 minutes on a quiet
 # thread, 800 ~15; D narrowed to 8 as in notebooks/sketchygan (ndf 16 triples the step).
