@@ -103,8 +103,9 @@ _CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "encoder_width": 16}
 # thread, 800 ~15; D narrowed to 8 as in notebooks/sketchygan (ndf 16 triples the step).
 # Sketchy gets 800: at 400 its images were muddier and as far from the classes (125 of them)
 _SKETCHYGAN = {"ngf": 12, "ndf": 8, "latent_dim": 64}
-# EdgeGAN: the widths, critic sizes, lr and the pair term of notebooks/edgegan/02 (see
-# sketchwidgets/models/edgegan.py "Departure"), 700 steps at batch 8 for <= 15 min on this CPU
+# EdgeGAN: the widths, critic sizes, lr and the pair term of notebooks/edgegan/02 with its
+# mean code, own pair optimiser and ink-balanced edge L1 (sketchwidgets/models/edgegan.py
+# "Departure"), 700 steps at batch 8 for <= 15 min on this CPU
 _EDGEGAN = {
     "gf_dim": 8,
     "df_dim": 8,
@@ -114,6 +115,9 @@ _EDGEGAN = {
     "edge_dis_size": 64,
     "lr": 1e-3,
     "pair_l1_weight": 10.0,
+    "pair_optimizer": "rmsprop",
+    "pair_edge_loss": "ink_l1",
+    "encoder_noise": "none",
 }
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
 _CONTEXTUAL_SMOKE = {"search_iters": 2, "n_init": 2, "init_pool": 16}
