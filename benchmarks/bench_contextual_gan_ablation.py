@@ -45,6 +45,16 @@ search). One seed per row: differences of a few hundredths are within run-to-run
 Longer, with the present defaults (EMA on), on the quiet CPU, ``--rows defaults --steps 2000
 --search-iters 20`` (471 s of training): init SSIM 0.200 PSNR 11.75, search SSIM 0.114 PSNR
 8.63, spread 0.70 -- diverse samples now, still well below both baselines.
+
+The reconstruction-trained sketch encoder (now a default; its code starts the search), on and
+off (2026-11-30, one thread, quiet CPU, ``--rows defaults reconstruction --steps 300
+--search-iters 10``; ``init`` is E's code for the defaults, the pool's best for the other)::
+
+    defaults                 init: SSIM 0.442 PSNR 16.30  search: SSIM 0.438 PSNR 16.09  spread 0.54
+    reconstruction flipped   init: SSIM 0.143 PSNR 13.23  search: SSIM 0.143 PSNR 13.24  spread 0.25
+
+At 300 steps the encoder already beats both baselines; without it the model is where every
+row above was. 1500-step figures: ``bench_contextual_gan_init.py``'s docstring.
 """
 
 from __future__ import annotations
@@ -84,11 +94,25 @@ def flipped(name: str) -> dict[str, object]:
         else {"ema_decay": 0.99, "standing_stats": 1024},
         "r1": {"r1_gamma": 0.0 if defaults.r1_gamma else 1.0},
         "ttur": {"lr_d": 0.0 if defaults.lr_d else 4 * defaults.lr},
+        # the sketch encoder trained with G by reconstruction, whose code starts the search
+        "reconstruction": {"encoder_width": 0, "reconstruction_weight": 0.0}
+        if defaults.reconstruction_weight
+        else {"encoder_width": WIDTH, "reconstruction_weight": 100.0},
     }
     return off[name]
 
 
-ROWS = ("defaults", "augment", "spectral_norm", "minibatch_std", "ema", "r1", "ttur", "paper")
+ROWS = (
+    "defaults",
+    "augment",
+    "spectral_norm",
+    "minibatch_std",
+    "ema",
+    "r1",
+    "ttur",
+    "reconstruction",
+    "paper",
+)
 
 
 def row_config(row: str, args: argparse.Namespace) -> ContextualGANConfig:
@@ -101,7 +125,8 @@ def row_config(row: str, args: argparse.Namespace) -> ContextualGANConfig:
         df_dim=WIDTH,
         batch_size=args.batch or base.batch_size,
         search_iters=args.search_iters,
-        **changes,
+        # the encoder as wide as D, like the default's
+        **{"encoder_width": WIDTH if base.encoder_width else 0, **changes},
     )
 
 
