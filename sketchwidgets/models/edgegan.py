@@ -54,26 +54,30 @@ option whose default is the reference:
   code of a batch, swamps E's sketch signal in the pair step: after 300 steps E's mean varies
   by 0.007 from sketch to sketch while sigma is 0.06-0.16 (at initialisation 0.004 against
   1.0), so GE and GI learn to ignore the code. ``"none"`` uses mu (a deterministic encoder, as
-  a VAE's decoder is read at its posterior mean); on pair steps alone (no GAN) the matched -
-  shuffled gap of GI's images after 1000 steps is 0.10 with mu and 0.00 with the reference.
+  a VAE's decoder is read at its posterior mean). On pair steps alone (no GAN) the matched -
+  shuffled gap of GI's images at step 600 is 0.088 with mu and 0.003 with the noise, which
+  catches up only once E has shrunk sigma (0.063 against 0.103 at step 1000).
 * ``pair_optimizer``: on GE and GI the WGAN terms' gradients are ~10x the pair term's (norms 47
   vs 4.5 on GI, 10 vs 1.8 on GE after 400 steps), and RMSProp divides each step by the running
   mean square of all of them, so a shared optimiser moves the pair step ~1/10 as far as a GAN
   step. ``"rmsprop"`` gives the pair step one more TF RMSProp over E, GE and GI (same lr and
-  defaults), each step normalised by its own gradients.
+  defaults), each step normalised by its own gradients (with mu as the code, gap at step 400
+  0.061 against 0.037 shared).
 * ``pair_edge_loss``: the shoes/handbags edge maps are 8 % ink, so the plain L1 is lowest for a
   blank edge map and GE drew nothing (IoU 0.00 against the sketch). ``"ink_l1"`` weighs ink and
-  paper as two equal classes (:func:`ink_weights`).
+  paper as two equal classes (:func:`ink_weights`): at step 700 GE's IoU 0.48, gap 0.10.
 
-With all three (the recipe), 700 steps at batch 8 (200 held-out pairs, Canny of GI's image
-against the sketch): IoU gap matched - shuffled 0.074 (before 0.023), GE's own edge maps IoU
-0.48 with a gap of 0.10 (before: 0.00, blank), images' spread 0.63 of the real photos' (before
-0.38), a judge trained on real photos 0.89 right (before 0.51 for the previous recipe's
-checkpoint, which drew shoes for every class). Not a cause: the batch norm with batch
-statistics at test time (an image generated alone differs from the same one inside a batch by
-0.018 mean |difference|, and the scores do not move). Still open: E does not invert GE (``|z -
-E(GE(z))|`` stays at 0.80, as guessing 0): the sketch reaches the image through the pair term's
-path only.
+With all three (the recipe; figures on the 400 held-out pairs, before = the pair term alone):
+notebook 03 (900 steps) gives a shape IoU gap matched - shuffled of 0.102 for the Canny edges
+of GI's images (before 0.015; pix2pix 0.25), 0.128 for GE's own edge maps (before 0.000,
+blank), images spread 0.54 of the real photos' (before 0.39), judge accuracy 0.66 (before 0.75;
+chance 0.50): the sketch now matters, at some cost in class accuracy. The shipped
+edgegan/shoes_handbags (700 steps) scores gaps 0.070 and 0.116 (before 0.024 and 0.001), tested
+by ``tests/models/test_edgegan.py``. GE's edge maps are grey silhouettes of the object more
+than strokes. Not a cause: the batch norm with batch statistics at test time (an image
+generated alone differs from the same one inside a batch by 0.018 mean absolute difference, and
+the scores do not move). Still open: E does not invert GE (``|z - E(GE(z))|`` stays at 0.80, as
+guessing 0): the sketch reaches the image through the pair term's path only.
 
 TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): instance norm
 with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
