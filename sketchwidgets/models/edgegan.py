@@ -439,6 +439,12 @@ class EdgeGAN(SketchModel):
         code = self._code(z, labels)
         return self.edge_generator(code), self.image_generator(code)
 
+    @property
+    def has_noise(self) -> bool:
+        """False with ``encoder_noise="none"``: z is E's mean, so a sketch gives one image
+        whatever the seed (a re-roll would change nothing); True with the reference's noise."""
+        return self.config.encoder_noise != "none"
+
     def encode(self, edge: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
         """z = mu + eps * exp(log_sigma) with ONE scalar eps for the whole batch, as the code
         (mu alone with ``encoder_noise="none"``).

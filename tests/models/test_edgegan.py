@@ -243,6 +243,7 @@ def test_encoder_noise_none_encodes_to_the_mean():
     mu, _ = model.encoder(sketch.expand(-1, 3, -1, -1))
     for g in seeds:
         assert torch.equal(model.encode(sketch, g), mu)
+    assert reference.has_noise and not model.has_noise  # no re-roll where a seed changes nothing
     with pytest.raises(ValueError, match="encoder_noise must be one of"):
         EdgeGANConfig(**{**TINY, "encoder_noise": "gaussian"})
 
