@@ -101,6 +101,7 @@ from torch import nn
 
 from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
+from sketchwidgets.losses import ink_balanced_weights
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.edgegan_layers import (
     ScalarPReLU,
@@ -144,7 +145,7 @@ class EdgeGANConfig:
     # over E, GE and GI for this step only (module docstring, "Departure")
     pair_optimizer: str = "shared"  # not in the reference; measured best: "rmsprop"
     # the pair term's edge loss: "l1", or "ink_l1" (ink and paper weighted as two equal
-    # classes, as sketchwidgets.models.latent_search.ink_balanced_weights)
+    # classes, as sketchwidgets.losses.ink_balanced_weights)
     pair_edge_loss: str = "l1"  # not in the reference; BicycleGAN's plain L1
     # z from E: "scalar" = mu + eps * sigma with one scalar eps (models/edgegan.py
     # encoder: tf.random_normal(shape=tf.shape(latent_dim)) is 0-d); "none" = mu
@@ -362,19 +363,10 @@ def focal_loss(logits: torch.Tensor, labels: torch.Tensor, gamma: float) -> torc
 
 def ink_weights(edge: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W)`` weights of ``pair_edge_loss="ink_l1"``: ink and paper of each edge map
-    as two equal classes (:func:`~sketchwidgets.models.latent_search.ink_balanced_weights`),
-    ink being what :mod:`sketchwidgets.shape_metrics` counts as ink (grey < 200 of 255): the
-    shoes/handbags edge maps are 8 % ink, so a blank edge map no longer has the lowest L1."""
-    split = 2 * INK_LEVEL / 255 - 1  # the uint8 ink level in [-1, 1]
-    ink = (edge.mean(dim=1, keepdim=True) < split).float()
-    pixels = ink[0].numel()
-    n_ink = ink.flatten(1).sum(dim=1).view(-1, 1, 1, 1)
-    n_paper = pixels - n_ink
-    both = (n_ink > 0) & (n_paper > 0)
-    weights = ink * (0.5 * pixels / n_ink.clamp(min=1)) + (1 - ink) * (
-        0.5 * pixels / n_paper.clamp(min=1)
-    )
-    return torch.where(both, weights, torch.ones_like(weights))
+    as two equal classes (:func:`~sketchwidgets.losses.ink_balanced_weights`), ink being what
+    :mod:`sketchwidgets.shape_metrics` counts as ink (grey < 200 of 255): the shoes/handbags
+    edge maps are 8 % ink, so a blank edge map no longer has the lowest L1."""
+    return ink_balanced_weights(edge, ink_below=2 * INK_LEVEL / 255 - 1)
 
 
 def gradient_penalty(critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:

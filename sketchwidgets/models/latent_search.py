@@ -61,6 +61,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sketchwidgets.losses import ink_balanced_weights
+
 if TYPE_CHECKING:  # pragma: no cover - annotation only; contextual_gan imports this module
     from sketchwidgets.models.contextual_gan import ContextualGANConfig
 
@@ -110,25 +112,6 @@ def gaussian_blur(images: torch.Tensor, sigma: float) -> torch.Tensor:
     return F.conv2d(F.pad(out, (0, 0, radius, radius), mode="replicate"), column, groups=channels)
 
 
-def ink_balanced_weights(known: torch.Tensor) -> torch.Tensor:
-    """``(N, 1, H, W)`` pixel weights: ink and paper of the known half as two equal classes.
-
-    Each class gets half of the total weight ``H*W`` (the plain L1's), shared by its pixels:
-    with 23 % ink (the XDoG faces) an ink pixel weighs 0.5/0.23 = 2.2, a paper pixel 0.65,
-    so a blank half no longer costs less than a sketch whose strokes are slightly off.
-    A half without ink (or without paper) weighs all its pixels 1.
-    """
-    ink = (known.mean(dim=1, keepdim=True) < INK_SPLIT).float()
-    pixels = ink[0].numel()
-    n_ink = ink.flatten(1).sum(dim=1).view(-1, 1, 1, 1)
-    n_paper = pixels - n_ink
-    both = (n_ink > 0) & (n_paper > 0)
-    weights = ink * (0.5 * pixels / n_ink.clamp(min=1)) + (1 - ink) * (
-        0.5 * pixels / n_paper.clamp(min=1)
-    )
-    return torch.where(both, weights, torch.ones_like(weights))
-
-
 def contextual_loss(
     generated: torch.Tensor, known: torch.Tensor, kind: str, blur: float = 0.0
 ) -> torch.Tensor:
@@ -147,7 +130,7 @@ def contextual_loss(
         )
     difference = (gaussian_blur(generated, blur) - gaussian_blur(known, blur)).abs()
     if kind == "ink_l1":
-        difference = difference * ink_balanced_weights(known)
+        difference = difference * ink_balanced_weights(known, INK_SPLIT)
     return difference.flatten(1).sum(dim=1)
 
 
@@ -376,7 +359,7 @@ def _score_table(
     target = gaussian_blur(known, settings.blur)
     generated = gaussian_blur(halves, settings.blur)
     weights = (
-        ink_balanced_weights(known)
+        ink_balanced_weights(known, INK_SPLIT)
         if settings.contextual == "ink_l1"
         else torch.ones_like(known[:, :1])
     )
