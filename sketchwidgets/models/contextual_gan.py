@@ -115,7 +115,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sketchwidgets.losses import GANLoss
+from sketchwidgets.losses import GANLoss, reconstruction_loss
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
@@ -523,7 +523,7 @@ class ContextualGAN(SketchModel):
         optimizers["G"].zero_grad(set_to_none=True)
         optimizers["E"].zero_grad(set_to_none=True)
         rebuilt = self.generator(self.encoder(real[..., : self.image_size]))
-        loss = (rebuilt - real).abs().mean()
+        loss = reconstruction_loss(rebuilt, real)  # L1
         (self.config.reconstruction_weight * loss).backward()
         optimizers["G"].step()
         optimizers["E"].step()
