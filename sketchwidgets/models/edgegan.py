@@ -76,8 +76,31 @@ edgegan/shoes_handbags (700 steps) scores gaps 0.070 and 0.116 (before 0.024 and
 by ``tests/models/test_edgegan.py``. GE's edge maps are grey silhouettes of the object more
 than strokes. Not a cause: the batch norm with batch statistics at test time (an image
 generated alone differs from the same one inside a batch by 0.018 mean absolute difference, and
-the scores do not move). Still open: E does not invert GE (``|z - E(GE(z))|`` stays at 0.80, as
-guessing 0): the sketch reaches the image through the pair term's path only.
+the scores do not move).
+
+Why E does not invert GE in the recipe (``|z - E(GE(z))|`` stays at 0.80, as guessing 0;
+``benchmarks/bench_edgegan_encoder.py``). On the shipped edgegan/shoes_handbags: GE's edge
+maps for two random z of one class differ by 0.037 (mean absolute, [-1, 1]); for the codes E
+gives real sketches by 0.115, as much as real edge maps do (0.132). E's codes of real sketches
+are small (std 0.08 a dimension) and lie in ~3 directions (3 principal components hold 90 %
+of their variance): the pair step makes E and GE talk through a 3-dimensional code, and GE
+hardly uses the other 97 directions of a random z. On the part of z in those directions E is
+right (correlation 0.52 on the top 5); over all 100 dimensions that cannot show. A linear
+ridge regression from GE's pixels (4,000 fixed codes) recovers z to 0.58, but trained online
+at batch 8 (Adam, 2,000 steps) it stays at 0.78-0.93, and E itself, trained alone 600 more
+steps on the fixed GE (TF RMSProp or Adam, L1 or L2, ef_dim 8 or 32), moves from 0.78 to
+0.76-0.77: the signal is too weak and too spread for this budget. Even on an untrained GE
+(spread 0.067) E alone goes from 0.782 to 0.778 in 800 steps with z_dim 100, but from 0.778 to
+0.52 with z_dim 8. Not causes: the RMSProp mean square starting at 1 (it holds E back for
+~150 steps only), the zl weight (RMSProp divides it out), E's lr (1e-2: no change). Two
+changes together make the z error fall during a recipe run (500 steps, seed 0; z error / the
+level for a shifted code, GE's IoU gap on 200 held-out pairs): ``z_dim`` 8 (BicycleGAN's nz 8;
+the reference's 100) and ``zl_trains="encoder_and_edge_generator"`` (the z error also trains
+GE, so GE must put z into its edge maps; InfoGAN, BicycleGAN's cLR-GAN): 0.801 -> 0.710 /
+0.857 at step 500, 0.656 / 0.886 at step 700 (the recipe's steps) and still falling, GE's gap
+0.109; each alone at step 500: 0.774 / 0.796 (gap 0.044) and 0.793 / 0.799 (gap 0.108). Both
+stay off by default here (z_dim 100 and "encoder" are the reference); the shipped checkpoints
+were trained without them.
 
 TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): instance norm
 with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
@@ -138,6 +161,11 @@ class EdgeGANConfig:
     image_dweight: float = 1.0  # train.py image_dweight 1.0 (flags.json D_patch2_loss)
     edge_dweight: float = 1.0  # train.py edge_dweight 1.0 (flags.json D_patch3_loss)
     zl_weight: float = 10.0  # flags.json stage1_zl_loss 10.0
+    # what the z error |z - E(GE(z, c))| trains: "encoder" = E alone, by its own optimiser
+    # (e_optim); "encoder_and_edge_generator" = E and GE through one more TF RMSProp, as
+    # InfoGAN's mutual-information term trains G and Q (Chen et al., NeurIPS 2016) and
+    # BicycleGAN's cLR-GAN latent L1 trains G (Zhu et al., NeurIPS 2017) (module docstring)
+    zl_trains: str = "encoder"  # models/edgegan.py e_optim (reference)
     # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (module docstring)
     pair_l1_weight: float = 0.0  # not in the reference (0 = off); BicycleGAN cVAE-GAN L1: 10
     # the pair step's optimiser: "shared" = E's, GE's and GI's own (their mean squares mix the
@@ -169,6 +197,7 @@ class EdgeGANConfig:
             "pair_optimizer": ("shared", "rmsprop"),
             "pair_edge_loss": ("l1", "ink_l1"),
             "encoder_noise": ("scalar", "none"),
+            "zl_trains": ("encoder", "encoder_and_edge_generator"),
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
@@ -493,7 +522,10 @@ class EdgeGAN(SketchModel):
         optimizers["C"] = rmsprop(self.classifier)  # d_optim2
         optimizers["GE"] = rmsprop(self.edge_generator)  # edge_goptim
         optimizers["GI"] = rmsprop(self.image_generator)  # image_goptim
-        optimizers["E"] = rmsprop(self.encoder)  # e_optim
+        if c.zl_trains == "encoder":
+            optimizers["E"] = rmsprop(self.encoder)  # e_optim
+        else:  # not in the reference: the z error also trains GE
+            optimizers["E"] = rmsprop(self.encoder, self.edge_generator)
         if c.pair_l1_weight > 0 and c.pair_optimizer == "rmsprop":  # not in the reference
             optimizers["pair"] = rmsprop(self.encoder, self.edge_generator, self.image_generator)
         return optimizers
@@ -602,10 +634,11 @@ class EdgeGAN(SketchModel):
     def _encoder_step(
         self, z: torch.Tensor, labels: torch.Tensor, optimizer: torch.optim.Optimizer
     ) -> dict[str, torch.Tensor]:
-        """Minimise ``zl_weight * mean|z - E(GE(z, c))|`` over E (``zl_loss``, ``e_optim``)."""
-        with torch.no_grad():
-            edge = self.edge_generator(self._code(z, labels))
+        """Minimise ``zl_weight * mean|z - E(GE(z, c))|`` over E (``zl_loss``, ``e_optim``), or
+        over E and GE with ``zl_trains="encoder_and_edge_generator"``."""
         optimizer.zero_grad(set_to_none=True)
+        with torch.set_grad_enabled(self.config.zl_trains != "encoder"):
+            edge = self.edge_generator(self._code(z, labels))
         loss = self.config.zl_weight * (z - self.encode(edge)).abs().mean()
         loss.backward()
         optimizer.step()

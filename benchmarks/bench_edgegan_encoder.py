@@ -1,0 +1,105 @@
+"""EdgeGAN: does the edge encoder E invert the edge generator GE at the recipe's budget?
+
+Trains the recipe's configuration (``sketchwidgets.pretrained._EDGEGAN``: widths 8, batch 8,
+lr 1e-3, pair term, encoder_noise "none") on ../shared/data/shoes_handbags_photo_edges (or
+$SKETCHWIDGETS_DATA) with ``KEY=VALUE`` config overrides, and prints every 100 steps E's z
+error on 64 fixed codes, ``|z - E(GE(z, c))|`` with E's mean, beside ``|z - E(GE(z', c))|``
+for the same codes shifted by one (what E gives back from another code's edge map: the
+"guessing" level, about E|z| = 0.80 for z ~ N(0, 1)). At the end: the dilated-IoU gap matched
+- shuffled of GE's edge maps against 200 held-out sketches (does the sketch still matter)::
+
+    python benchmarks/bench_edgegan_encoder.py --steps 500
+    python benchmarks/bench_edgegan_encoder.py --steps 500 \
+        z_dim=8 zl_trains=encoder_and_edge_generator
+
+Measured (2026-11-30, one thread of the shared CPU, seed 0, 500 steps, ~190 s a row; z error
+of E's mean at step 500 / the shifted-code level; GE's IoU gap)::
+
+    recipe (z_dim 100, zl_trains encoder)          0.796 / 0.796 (step 200; 0.80 in full runs)
+    zl_trains encoder_and_edge_generator           0.793 / 0.799   gap 0.108
+    z_dim 8                                        0.774 / 0.796   gap 0.044
+    z_dim 8, zl_trains encoder_and_edge_generator  0.710 / 0.857   gap 0.098
+      the same, 700 steps                          0.656 / 0.886   gap 0.109
+
+(the rows were run with an equivalent patched copy of ``_encoder_step`` before the option
+existed; see the module docstring of :mod:`sketchwidgets.models.edgegan`, "Departure").
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+from sketchwidgets.data.edgegan_format import shoes_handbags
+from sketchwidgets.models.edgegan import EdgeGAN, EdgeGANConfig
+from sketchwidgets.pretrained import _EDGEGAN, stack_dataset
+from sketchwidgets.shape_metrics import sketch_dependence
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def parse_override(text: str) -> tuple[str, object]:
+    """``KEY=VALUE`` -> (key, int | float | str)."""
+    key, value = text.split("=", 1)
+    for kind in (int, float):
+        try:
+            return key, kind(value)
+        except ValueError:
+            pass
+    return key, value
+
+
+def z_errors(model: EdgeGAN, z: torch.Tensor, labels: torch.Tensor) -> tuple[float, float]:
+    """``|z - E(GE(z))|`` and ``|z - E(GE(z shifted by one))|`` with E's mean."""
+    with torch.no_grad():
+        mu, _ = model.encoder(model.edge_generator(model._code(z, labels)))
+        shifted, _ = model.encoder(model.edge_generator(model._code(z.roll(1, 0), labels)))
+    return (z - mu).abs().mean().item(), (z - shifted).abs().mean().item()
+
+
+def report(step: int, model: EdgeGAN, z: torch.Tensor, labels: torch.Tensor) -> str:
+    """One line: the step, E's z error and the shifted-code level."""
+    error, shifted = z_errors(model, z, labels)
+    return f"step {step}: z error {error:.3f} / shifted {shifted:.3f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("overrides", nargs="*", help="EdgeGANConfig KEY=VALUE")
+    parser.add_argument("--steps", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=0)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    root = Path(os.environ.get("SKETCHWIDGETS_DATA", DEFAULT_DATA)) / "shoes_handbags_photo_edges"
+    if not root.is_dir():
+        sys.exit(f"{root} not found: put ../shared beside the checkout or set SKETCHWIDGETS_DATA")
+    train = stack_dataset(shoes_handbags(root, split="train"))
+    held_out = {k: v[:200] for k, v in stack_dataset(shoes_handbags(root, split="val")).items()}
+    config = {**_EDGEGAN, "class_names": ("handbag", "shoe")}
+    config |= dict(parse_override(text) for text in args.overrides)
+    torch.manual_seed(args.seed)
+    model = EdgeGAN(EdgeGANConfig(**config))
+    optimizers = model.configure_optimizers()
+    codes = torch.randn(64, model.latent_dim, generator=torch.Generator().manual_seed(123))
+    labels = torch.arange(64) % 2
+    order, started = torch.Generator().manual_seed(args.seed), time.perf_counter()
+    print(report(0, model, codes, labels), flush=True)
+    for step in range(1, args.steps + 1):
+        pick = torch.randint(0, train["label"].shape[0], (8,), generator=order)
+        model.train_step({k: v[pick] for k, v in train.items()}, optimizers)
+        if step % 100 == 0:
+            line = report(step, model, codes, labels)
+            print(f"{line} ({time.perf_counter() - started:.0f} s)", flush=True)
+    model.eval()
+    edges = model.generate_outputs(held_out["sketch"], label=held_out["label"])["edge"]
+    scores = sketch_dependence(held_out["sketch"], edges, held_out["label"])
+    print(f"GE IoU gap matched - shuffled {scores['matched'] - scores['shuffled']:.3f}")
+
+
+if __name__ == "__main__":
+    main()
