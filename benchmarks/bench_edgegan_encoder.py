@@ -20,6 +20,7 @@ of E's mean at step 500 / the shifted-code level; GE's IoU gap)::
     z_dim 8                                        0.774 / 0.796   gap 0.044
     z_dim 8, zl_trains encoder_and_edge_generator  0.710 / 0.857   gap 0.098
       the same, 700 steps                          0.656 / 0.886   gap 0.109
+    recipe, 700 steps                              0.792 / 0.797   gap 0.098
 
 (the rows were run with an equivalent patched copy of ``_encoder_step`` before the option
 existed; see the module docstring of :mod:`sketchwidgets.models.edgegan`, "Departure").
