@@ -36,10 +36,11 @@ from pathlib import Path
 
 import torch
 
+from sketchwidgets.comparison import class_accuracy, photo_classifier
 from sketchwidgets.data.edgegan_format import shoes_handbags
 from sketchwidgets.models.edgegan import EdgeGAN, EdgeGANConfig
 from sketchwidgets.pretrained import _EDGEGAN, stack_dataset
-from sketchwidgets.shape_metrics import sketch_dependence
+from sketchwidgets.shape_metrics import sketch_dependence, spread_ratio
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 
@@ -74,6 +75,7 @@ def main() -> None:
     parser.add_argument("overrides", nargs="*", help="EdgeGANConfig KEY=VALUE")
     parser.add_argument("--steps", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--judge-steps", type=int, default=300, help="0: no class accuracy")
     args = parser.parse_args()
     torch.set_num_threads(1)
     root = Path(os.environ.get("SKETCHWIDGETS_DATA", DEFAULT_DATA)) / "shoes_handbags_photo_edges"
@@ -97,9 +99,29 @@ def main() -> None:
             line = report(step, model, codes, labels)
             print(f"{line} ({time.perf_counter() - started:.0f} s)", flush=True)
     model.eval()
-    edges = model.generate_outputs(held_out["sketch"], label=held_out["label"])["edge"]
-    scores = sketch_dependence(held_out["sketch"], edges, held_out["label"])
+    with torch.no_grad():
+        outputs = model.generate_outputs(held_out["sketch"], label=held_out["label"])
+    scores = sketch_dependence(held_out["sketch"], outputs["edge"], held_out["label"])
     print(f"GE IoU gap matched - shuffled {scores['matched'] - scores['shuffled']:.3f}")
+    spread = spread_ratio(outputs["image"], held_out["photo"], held_out["label"])
+    print(f"GI spread ratio (images of a class against the real photos) {spread:.3f}")
+    if args.judge_steps:
+        print(judge_line(train, held_out, outputs["image"], args.judge_steps))
+
+
+def judge_line(
+    train: dict[str, torch.Tensor],
+    held_out: dict[str, torch.Tensor],
+    images: torch.Tensor,
+    steps: int,
+) -> str:
+    """Class accuracy of GI's images on the held-out sketches, by the comparison notebook's
+    judge (:func:`sketchwidgets.comparison.photo_classifier`) trained on the real training
+    photos, beside its accuracy on the real held-out photos (the ceiling; chance 0.5)."""
+    judge = photo_classifier(train["photo"], train["label"], 2, steps=steps)
+    generated = class_accuracy(judge, images, held_out["label"])
+    real = class_accuracy(judge, held_out["photo"], held_out["label"])
+    return f"class accuracy of GI's images {generated:.3f} (real photos {real:.3f}, chance 0.500)"
 
 
 if __name__ == "__main__":

@@ -104,9 +104,11 @@ _CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "encoder_width": 16}
 # Sketchy gets 800: at 400 its images were muddier and as far from the classes (125 of them)
 _SKETCHYGAN = {"ngf": 12, "ndf": 8, "latent_dim": 64}
 # EdgeGAN: the widths, critic sizes, lr and the pair term of notebooks/edgegan/02 with its
-# mean code, own pair optimiser and ink-balanced edge L1 (sketchwidgets/models/edgegan.py
-# "Departure"), 700 steps at batch 8 for <= 15 min on this CPU
+# mean code, own pair optimiser and ink-balanced edge L1, and the 8-number code whose error
+# also trains GE, so that E inverts GE (sketchwidgets/models/edgegan.py "Departure"),
+# 700 steps at batch 8 for <= 15 min on this CPU
 _EDGEGAN = {
+    "z_dim": 8,
     "gf_dim": 8,
     "df_dim": 8,
     "ef_dim": 8,
@@ -118,6 +120,7 @@ _EDGEGAN = {
     "pair_optimizer": "rmsprop",
     "pair_edge_loss": "ink_l1",
     "encoder_noise": "none",
+    "zl_trains": "encoder_and_edge_generator",
 }
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
 _CONTEXTUAL_SMOKE = {"search_iters": 2, "n_init": 2, "init_pool": 16}

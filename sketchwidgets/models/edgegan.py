@@ -78,8 +78,9 @@ than strokes. Not a cause: the batch norm with batch statistics at test time (an
 generated alone differs from the same one inside a batch by 0.018 mean absolute difference, and
 the scores do not move).
 
-Why E does not invert GE in the recipe (``|z - E(GE(z))|`` stays at 0.80, as guessing 0;
-``benchmarks/bench_edgegan_encoder.py``). On the shipped edgegan/shoes_handbags: GE's edge
+Why E did not invert GE with those three alone (``|z - E(GE(z))|`` stayed at 0.80, as
+guessing 0; ``benchmarks/bench_edgegan_encoder.py``). On their edgegan/shoes_handbags
+checkpoint (shipped until commit a99f5d7, z_dim 100): GE's edge
 maps for two random z of one class differ by 0.037 (mean absolute, [-1, 1]); for the codes E
 gives real sketches by 0.115, as much as real edge maps do (0.132). E's codes of real sketches
 are small (std 0.08 a dimension) and lie in ~3 directions (3 principal components hold 90 %
@@ -93,16 +94,27 @@ steps on the fixed GE (TF RMSProp or Adam, L1 or L2, ef_dim 8 or 32), moves from
 (spread 0.067) E alone goes from 0.782 to 0.778 in 800 steps with z_dim 100, but from 0.778 to
 0.52 with z_dim 8. Not causes: the RMSProp mean square starting at 1 (it holds E back for
 ~150 steps only), the zl weight (RMSProp divides it out), E's lr (1e-2: no change). Two
-changes together make the z error fall during a recipe run (500 steps, seed 0; z error / the
-level for a shifted code, GE's IoU gap on 200 held-out pairs): ``z_dim`` 8 (BicycleGAN's nz 8;
+changes together make the z error fall during a recipe run: ``z_dim`` 8 (BicycleGAN's nz 8;
 the reference's 100) and ``zl_trains="encoder_and_edge_generator"`` (the z error also trains
-GE, so GE must put z into its edge maps; InfoGAN, BicycleGAN's cLR-GAN): 0.801 -> 0.710 /
-0.857 at step 500, 0.656 / 0.886 at step 700 (the recipe's steps) and still falling, GE's gap
-0.109; each alone at step 500: 0.774 / 0.796 (gap 0.044) and 0.793 / 0.799 (gap 0.108). Both
-stay off by default here (z_dim 100 and "encoder" are the reference); the shipped checkpoints
-were trained without them. Same 700-step run of the recipe as it is: 0.792 / 0.797, GE's gap
-0.098; the Canny edges of GI's images: gap 0.122 with both changes, 0.081 without (one seed;
-class accuracy and spread not measured).
+GE, so GE must put z into its edge maps; InfoGAN, BicycleGAN's cLR-GAN). Measured by
+``python benchmarks/bench_edgegan_encoder.py --steps N [--seed S] [KEY=VALUE ...]`` (z error
+of E's mean / the level for a shifted code; GE's IoU gap, GI's spread ratio and the
+comparison judge's class accuracy on 200 held-out pairs; chance 0.50, real photos 0.985):
+
+    ======================================  =============  =============  ====  =====  =====
+    run                                     step 500       end            gap   spread judge
+    ======================================  =============  =============  ====  =====  =====
+    z_dim 100, "encoder", 900 steps         0.793 / 0.796  0.790 / 0.800  .144  0.635  1.000
+    z_dim 8 alone, 500 steps                0.774 / 0.796                 .044
+    "encoder_and_edge_generator" alone      0.793 / 0.799                 .108
+    both, 900 steps, seed 0                 0.710 / 0.857  0.645 / 0.924  .134  0.553  1.000
+    both, 700 steps, seed 1                 0.720 / 0.851  0.714 / 0.851  .130  0.575  1.000
+    ======================================  =============  =============  ====  =====  =====
+
+With both the z error falls from step ~250 on and is still falling at the end; the sketch
+dependence stays (gap 0.13-0.14 either way) and the images spread a little less (0.55-0.58
+of the real photos' against 0.64). The recipe (``sketchwidgets/pretrained.py``) and
+notebooks/edgegan/02 use both; the defaults stay the reference's (z_dim 100, "encoder").
 
 TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): instance norm
 with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
@@ -149,7 +161,7 @@ class EdgeGANConfig:
     """EdgeGAN hyper-parameters; defaults from ``outputs/edgegan/flags.json`` and the code."""
 
     image_size: int = 64  # flags.json output_height 64 (joint image 64x128)
-    z_dim: int = 100  # flags.json z_dim 100
+    z_dim: int = 100  # flags.json z_dim 100 (the recipe: 8, module docstring)
     gf_dim: int = 64  # models/edgegan.py EdgeGAN(gf_dim=64)
     df_dim: int = 64  # models/edgegan.py EdgeGAN(df_dim=64)
     ef_dim: int = 64  # models/encoder.py _resnet: 64, then [128, 256, 512, 512]
@@ -167,7 +179,7 @@ class EdgeGANConfig:
     # (e_optim); "encoder_and_edge_generator" = E and GE through one more TF RMSProp, as
     # InfoGAN's mutual-information term trains G and Q (Chen et al., NeurIPS 2016) and
     # BicycleGAN's cLR-GAN latent L1 trains G (Zhu et al., NeurIPS 2017) (module docstring)
-    zl_trains: str = "encoder"  # models/edgegan.py e_optim (reference)
+    zl_trains: str = "encoder"  # e_optim (reference); measured best: "encoder_and_edge_generator"
     # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (module docstring)
     pair_l1_weight: float = 0.0  # not in the reference (0 = off); BicycleGAN cVAE-GAN L1: 10
     # the pair step's optimiser: "shared" = E's, GE's and GI's own (their mean squares mix the
