@@ -75,9 +75,9 @@ settings below as well (the recipe, z_dim 8): gaps 0.081 and 0.117, spread 0.48,
 0.47 (pix2pix 0.65), and the comparison judge puts 92 % of the images in the asked class
 (real photos 92 %, pix2pix 96 %, chance 50 %). The shipped edgegan/shoes_handbags (700 steps)
 passes the gap test of ``tests/models/test_edgegan.py`` (before 0.024 and 0.001). GE's edge
-maps are grey silhouettes of the object more than strokes. Not a cause: the batch norm with batch statistics at test time (an image
-generated alone differs from the same one inside a batch by 0.018 mean absolute difference, and
-the scores do not move).
+maps are grey silhouettes of the object more than strokes. Not a cause: the batch norm with
+batch statistics at test time (an image generated alone differs from the same one inside a
+batch by 0.018 mean absolute difference, and the scores do not move).
 
 Why E did not invert GE with those three alone (``|z - E(GE(z))|`` stayed at 0.80, as
 guessing 0; ``benchmarks/bench_edgegan_encoder.py``). On their edgegan/shoes_handbags
