@@ -303,7 +303,7 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
     """The shipped edgegan/shoes_handbags on its 400 held-out pairs: GE's edge maps and the Canny
     edges of GI's images are closer (dilated IoU) to their own sketch than to another sketch of
     the same class. The checkpoint of the pair term alone failed this (gaps 0.001 and 0.024, GE
-    blank); the shipped recipe scores 0.097 and 0.065 (module docstring, "Departure")."""
+    blank); the shipped recipe scores 0.165 and 0.139 (module docstring, "Departure")."""
     from sketchwidgets.data.edgegan_format import shoes_handbags
     from sketchwidgets.data.sketchify import canny
     from sketchwidgets.io import image_to_tensor, tensor_to_image
@@ -317,7 +317,7 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
     edges_of_images = torch.stack(
         [image_to_tensor(canny(tensor_to_image(image))) for image in out["image"]]
     )
-    for drawn, least in ((out["edge"], 0.06), (edges_of_images, 0.045)):
+    for drawn, least in ((out["edge"], 0.1), (edges_of_images, 0.08)):
         scores = sketch_dependence(sketches, drawn, labels)
         assert scores["matched"] - scores["shuffled"] > least, scores
 
@@ -325,9 +325,11 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
 @pytest.mark.parametrize("name", ["edgegan/shoes_handbags", "edgegan/classroom"])
 def test_shipped_checkpoint_encoder_inverts_the_edge_generator(name):
     """E gives back the z that GE drew from: for 256 fixed codes of every class, E's mean is
-    closer to its own z than to the code of the neighbouring edge map (a shifted z), and below
-    0.80, the error of guessing 0 for z ~ N(0, 1) (the recipe with z_dim 100 and E trained
-    alone stayed at 0.79 / 0.80 for both; module docstring of sketchwidgets.models.edgegan)."""
+    far closer to its own z than to the code of the neighbouring edge map (a shifted z), and
+    well below 0.80, the error of guessing 0 for z ~ N(0, 1). Shipped: 0.45-0.48 against
+    0.95-0.96 (shoes/handbags), 0.34-0.38 against 0.99-1.06 (classroom); the recipe at 700
+    steps gave 0.70-0.73 against 0.83-0.86, and with z_dim 100 and E trained alone 0.79 / 0.80
+    (module docstring of sketchwidgets.models.edgegan)."""
     from sketchwidgets.pretrained import load_pretrained
 
     model = load_pretrained(name)
@@ -337,7 +339,7 @@ def test_shipped_checkpoint_encoder_inverts_the_edge_generator(name):
         with torch.no_grad():
             mu, _ = model.encoder(model.sample(labels, z=z)["edge"])
         own, shifted = (z - mu).abs().mean().item(), (z.roll(1, 0) - mu).abs().mean().item()
-        assert own < 0.76 and own < shifted - 0.08, (model.class_names[label], own, shifted)
+        assert own < 0.6 and own < shifted - 0.3, (model.class_names[label], own, shifted)
 
 
 # -------------------------------------------------------------------------- inference
