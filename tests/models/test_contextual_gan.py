@@ -40,6 +40,7 @@ from sketchwidgets.models.latent_search import (
     nesterov_step,
     search_settings,
 )
+from tests.models.tiny_configs import TINY_CONFIGS
 
 # lr 5e-4 instead of the paper's 2e-4, so that 40 steps are enough to see G move
 # the paper's training configuration, so these tests pin the paper's mechanics
@@ -629,12 +630,15 @@ def test_reconstruction_ties_the_photo_half_to_the_sketchs_code():
     assert all(v == 0.0 for v in curves[0.0])  # off: no reconstruction step at all
 
 
-def test_reconstruction_codes_stay_inside_the_search_box():
+def tiny_encoder_model(**overrides) -> ContextualGAN:
+    """The contract test's tiny Contextual GAN (32 px, widths 4, encoder width 4), seeded, eval."""
     torch.manual_seed(0)
-    model = ContextualGAN(
-        ContextualGANConfig(image_size=32, gf_dim=4, df_dim=4, z_dim=8, encoder_width=4,
-                            reconstruction_weight=10.0, truncation=0.3)
-    ).eval()  # fmt: skip
+    config = ContextualGANConfig(**{**TINY_CONFIGS["contextual_gan"], **overrides})
+    return ContextualGAN(config).eval()
+
+
+def test_reconstruction_codes_stay_inside_the_search_box():
+    model = tiny_encoder_model(reconstruction_weight=10.0, truncation=0.3)
     sketch = -torch.ones(4, 1, 32, 32)  # all ink: a saturating input
     codes = model.encode(sketch)
     assert codes.shape == (4, 8) and float(codes.abs().max()) <= 0.3
@@ -650,11 +654,7 @@ def test_reconstruction_codes_stay_inside_the_search_box():
 
 
 def test_random_start_searches_from_drawn_codes_even_with_an_encoder():
-    torch.manual_seed(0)
-    model = ContextualGAN(
-        ContextualGANConfig(image_size=32, gf_dim=4, df_dim=4, z_dim=8, encoder_width=4,
-                            init_pool=0, n_init=6)
-    ).eval()  # fmt: skip
+    model = tiny_encoder_model(init_pool=0, n_init=6)
     sketch = -torch.ones(2, 1, 32, 32)
     assert model.search(sketch, iterations=1).init_scores.shape == (2, 1)  # the encoder's code
     drawn = model.search(sketch, iterations=1, random_start=True)
