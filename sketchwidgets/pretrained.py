@@ -223,13 +223,13 @@ def load_shipped(path: str | os.PathLike) -> Any:
     Networks the file lists as ``"dropped"`` keep their fresh initial weights; any other
     missing or unexpected weight is an error naming the file.
     """
-    from sketchwidgets.config import config_from_dict
+    from sketchwidgets.config import stored_config
     from sketchwidgets.io import load_torch
     from sketchwidgets.models import model_class
 
     state = load_torch(path)
     cls = model_class(state["model_name"])
-    model = cls(config_from_dict(cls.config_class, state["config"]))
+    model = cls(stored_config(cls.config_class, state["config"], path))
     dropped = tuple(state.get("dropped", ()))
     missing, unexpected = model.load_state_dict(state["state_dict"], strict=False)
     wrong = [k for k in missing if k.split(".")[0] not in dropped] + list(unexpected)
