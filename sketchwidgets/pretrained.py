@@ -17,7 +17,12 @@ photo of the training sketch closest to each held-out sketch).
 * :func:`available` lists what is shipped, with the cards;
 * :func:`classroom_models` gives the classroom checkpoint of every model that has one.
 
-An unknown name, or a recipe not trained yet, raises :class:`ValueError` listing the names.
+A checkpoint is shipped when both its file and its card are in the folder; a file without
+its card is not shipped, for every one of these calls. Loading checks the file's SHA-256
+against its card (once per process while the file is unchanged): a changed or damaged file,
+or a card that does not parse, raises :class:`DamagedShippedFile` naming the file and how to
+restore it. An unknown name, or a recipe not trained yet, raises :class:`ValueError` listing
+the names.
 """
 
 from __future__ import annotations
@@ -38,6 +43,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "pretrained"
+SHIPPED_FOLDER = PACKAGE_FOLDER  # where shipped checkpoints are read (tests point it at a copy)
+RESTORE_HINT = (
+    "restore the shipped files: reinstall the package (pip install --force-reinstall "
+    "sketchwidgets) or, in a checkout, git checkout -- sketchwidgets/pretrained/"
+)
 PREFIX = "pretrained:"
 DATA_ENV = "SKETCHWIDGETS_DATA"
 METRICS = ("ssim", "psnr", "l1")
@@ -163,13 +173,18 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def checkpoint_path(name: str, folder: str | os.PathLike = PACKAGE_FOLDER) -> Path:
-    """``<folder>/<model>-<dataset>.pt`` (its card is the ``.json`` beside it)."""
+class DamagedShippedFile(ValueError):
+    """A shipped checkpoint differs from its card's SHA-256, or its card does not parse."""
+
+
+def checkpoint_path(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """``<folder>/<model>-<dataset>.pt`` (its card is the ``.json`` beside it); the folder
+    defaults to the shipped one."""
     model, dataset = recipe(name).name.split("/")
-    return Path(folder) / f"{model}-{dataset}.pt"
+    return Path(SHIPPED_FOLDER if folder is None else folder) / f"{model}-{dataset}.pt"
 
 
-def card_path(name: str, folder: str | os.PathLike = PACKAGE_FOLDER) -> Path:
+def card_path(name: str, folder: str | os.PathLike | None = None) -> Path:
     return checkpoint_path(name, folder).with_suffix(".json")
 
 
@@ -192,21 +207,62 @@ def available() -> dict[str, dict[str, Any]]:
     return {name: read_card(name) for name in shipped_names()}
 
 
-def read_card(name: str, folder: str | os.PathLike = PACKAGE_FOLDER) -> dict[str, Any]:
-    """The card of ``name`` (raises listing the names when it is not shipped)."""
+def read_card(name: str, folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The card of ``name`` (raises listing the names when it is not shipped, and
+    :class:`DamagedShippedFile` naming the card when it does not parse)."""
     path = card_path(name, folder)
-    if not path.is_file():
-        raise ValueError(f"pretrained model {name!r} is not shipped yet; {_names_line()}")
-    return json.loads(path.read_text())
+    if not (path.is_file() and checkpoint_path(name, folder).is_file()):
+        _not_shipped(name, folder)
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DamagedShippedFile(
+            f"{path}: the card of pretrained model {name!r} does not parse ({error}); "
+            + RESTORE_HINT
+        ) from None
+    if not isinstance(card, dict):
+        raise DamagedShippedFile(
+            f"{path}: the card of {name!r} is not a JSON object; {RESTORE_HINT}"
+        )
+    return card
+
+
+def _not_shipped(name: str, folder: str | os.PathLike | None) -> None:
+    """Raise: ``name`` is not shipped (saying so when only its card is missing)."""
+    if checkpoint_path(name, folder).is_file():
+        raise ValueError(
+            f"pretrained model {name!r} is not shipped: its card {card_path(name, folder)} is "
+            f"missing, and a checkpoint without its card is not loaded; {RESTORE_HINT}"
+        )
+    raise ValueError(f"pretrained model {name!r} is not shipped yet; {_names_line()}")
+
+
+def verified_checkpoint(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The checkpoint file of ``name`` once its SHA-256 matches its card's (hashed once per
+    process while the file keeps its time and size); :class:`DamagedShippedFile` otherwise."""
+    from sketchwidgets.io import file_sha256
+
+    card, path = read_card(name, folder), checkpoint_path(name, folder)
+    expected = card.get("sha256")
+    if not isinstance(expected, str):
+        raise DamagedShippedFile(
+            f"{card_path(name, folder)}: the card of {name!r} records no sha256; {RESTORE_HINT}"
+        )
+    actual = file_sha256(path)
+    if actual != expected:
+        raise DamagedShippedFile(
+            f"{path}: refusing to load it, its SHA-256 {actual[:16]}... differs from the "
+            f"{expected[:16]}... its card {card_path(name, folder).name} records (the file was "
+            f"changed or damaged); {RESTORE_HINT}"
+        )
+    return path
 
 
 def resolve(spec: str) -> Path:
-    """``"pretrained:pix2pix/faces"`` or ``"pix2pix/faces"`` -> the shipped checkpoint file."""
+    """``"pretrained:pix2pix/faces"`` or ``"pix2pix/faces"`` -> the shipped checkpoint file,
+    checked against its card."""
     name = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
-    path = checkpoint_path(name)
-    if not path.is_file():
-        raise ValueError(f"pretrained model {name!r} is not shipped yet; {_names_line()}")
-    return path
+    return verified_checkpoint(name)
 
 
 def load_pretrained(name: str, *, device: str | torch.device | None = None) -> Any:
@@ -391,7 +447,7 @@ def pretrain(
     from sketchwidgets.models import build_model
 
     spec = recipe(name)
-    folder = Path(out) if out is not None else PACKAGE_FOLDER
+    folder = Path(out) if out is not None else SHIPPED_FOLDER
     if smoke and folder.resolve() == PACKAGE_FOLDER:
         raise ValueError("--smoke checkpoints never go into the package: give --out DIR")
     train, held_out = splits(spec, smoke=smoke)
