@@ -3,7 +3,8 @@
 Every shipped checkpoint is named ``"<model>/<dataset>"`` and made by one command from a
 checkout (``../shared/data`` beside it, or ``$SKETCHWIDGETS_DATA``)::
 
-    python -m sketchwidgets pretrain pix2pix/faces          # -> sketchwidgets/pretrained/
+    python -m sketchwidgets pretrain pix2pix/faces --out DIR   # -> DIR/pix2pix-faces.pt
+    python -m sketchwidgets pretrain pix2pix/faces --replace-shipped  # -> sketchwidgets/pretrained/
 
 The command trains the recipe's model with the :class:`~sketchwidgets.train.trainer.Trainer`
 (fixed seed; the GPU when there is one), stores the weights as float16 (all shipped weights
@@ -439,17 +440,16 @@ def pretrain(
     out: str | os.PathLike | None = None,
     smoke: bool = False,
     device: str | None = None,
+    replace_shipped: bool = False,
 ) -> Path:
-    """Train recipe ``name``, store it as float16 in ``out`` (default: the package folder)
-    with its card, and return the checkpoint path. ``smoke`` trains on 32 items, scores 8
-    and must write elsewhere than the package."""
+    """Train recipe ``name``, store it as float16 in ``out`` with its card, and return the
+    checkpoint path. Only ``replace_shipped`` (instead of ``out``) writes into the package's
+    folder. ``smoke`` trains on 32 items, scores 8 and must write elsewhere than the package."""
     from sketchwidgets.device import seed_everything
     from sketchwidgets.models import build_model
 
     spec = recipe(name)
-    folder = Path(out) if out is not None else SHIPPED_FOLDER
-    if smoke and folder.resolve() == PACKAGE_FOLDER:
-        raise ValueError("--smoke checkpoints never go into the package: give --out DIR")
+    folder = output_folder(out, replace_shipped=replace_shipped, smoke=smoke)
     train, held_out = splits(spec, smoke=smoke)
     overrides = _config_overrides(spec, train, smoke)
     seed_everything(spec.seed)  # the initial weights are part of what the seed fixes
@@ -480,6 +480,26 @@ def pretrain(
     }
     card_path(name, folder).write_text(json.dumps(card, indent=2) + "\n")
     return path
+
+
+def output_folder(
+    out: str | os.PathLike | None, *, replace_shipped: bool = False, smoke: bool = False
+) -> Path:
+    """Where :func:`pretrain` writes: ``out``, or the shipped folder with ``replace_shipped``
+    only; ``ValueError`` (one line, before any training) otherwise."""
+    if out is not None and replace_shipped:
+        raise ValueError("give either --out DIR or --replace-shipped, not both")
+    folder = Path(out) if out is not None else SHIPPED_FOLDER
+    if folder.resolve() not in {PACKAGE_FOLDER.resolve(), Path(SHIPPED_FOLDER).resolve()}:
+        return folder
+    if smoke:
+        raise ValueError("--smoke checkpoints never go into the package: give --out DIR")
+    if not replace_shipped:
+        raise ValueError(
+            "pretrain never writes into the installed package by default: give --out DIR, or "
+            "--replace-shipped to replace the shipped checkpoint and its card"
+        )
+    return folder
 
 
 def _config_overrides(spec: Recipe, train: Dataset, smoke: bool) -> dict[str, Any]:
@@ -609,7 +629,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``pretrain`` subcommand's arguments."""
     parser.add_argument("name", help=f"one of: {', '.join(RECIPES)}")
     parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
-    parser.add_argument("--out", default=None, help="folder (default: the package's)")
+    parser.add_argument("--out", default=None, help="folder to write the checkpoint and card")
+    parser.add_argument(
+        "--replace-shipped",
+        action="store_true",
+        help="write into the package's own folder, replacing the shipped checkpoint (not --out)",
+    )
     parser.add_argument(
         "--smoke", action="store_true", help="32 training items, 8 held out (a quick check)"
     )
@@ -620,7 +645,14 @@ def run_command(args: argparse.Namespace) -> int:
     """``python -m sketchwidgets pretrain NAME``: train, score, write; print the card."""
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps {args.steps}: at least 1")
-    path = pretrain(args.name, steps=args.steps, out=args.out, smoke=args.smoke, device=args.device)
+    path = pretrain(
+        args.name,
+        steps=args.steps,
+        out=args.out,
+        smoke=args.smoke,
+        device=args.device,
+        replace_shipped=args.replace_shipped,
+    )
     card = json.loads(path.with_suffix(".json").read_text())
     print(f"wrote {path} ({card['file_bytes'] / 1e6:.2f} MB) and its card")
     for key in ("heldout", "heldout_float32", "nearest_neighbour"):
