@@ -65,7 +65,7 @@ def graph_beside(side_file: Path, name: Any, key: str) -> Path:
     """The file ``name`` that ``side_file`` names under ``key``, in the side file's own folder;
     ``ValueError`` naming both when ``name`` is not a bare file name there."""
     bare = isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name
-    if not bare or "\\" in name:
+    if not bare or "\\" in name or "\x00" in name:
         raise ValueError(
             f"{side_file}: refusing {key} {name!r}: a side file names graph files only by base "
             "name, in its own folder"

@@ -331,6 +331,15 @@ def test_exported_search_loads_graphs_only_from_the_side_files_folder(tmp_path, 
     assert ran(marker) == [] and ran(evil.with_suffix(".sub")) == []
 
 
+@pytest.mark.parametrize("name", ["..\\g.pt", "g\x00.pt", "", ".", "..", 7, None])
+def test_exported_search_refuses_names_that_are_not_file_names(tmp_path, name):
+    path = _export_folder(tmp_path / "export", file="g.pt", discriminator="d.pt")
+    spec = json.loads(path.with_name("cgan.pt.json").read_text())
+    path.with_name("cgan.pt.json").write_text(json.dumps(spec | {"file": name}))
+    with pytest.raises(ValueError, match=r"cgan\.pt\.json: refusing file .*base name"):
+        load_networks(path)
+
+
 def test_exported_search_loads_bare_names_beside_the_side_file(tmp_path):
     path = _export_folder(tmp_path / "export", file="g.pt", discriminator="d.pt", encoder="e.pt")
     generator, discriminator, spec = load_networks(path)
