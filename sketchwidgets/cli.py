@@ -22,10 +22,12 @@ import json
 import os
 import sys
 import tempfile
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from sketchwidgets.config import StoredPathIgnored
 from sketchwidgets.io import ImageReadError
 
 EXIT_OK, EXIT_ERROR, EXIT_BAD_INPUT, EXIT_DIVERGED, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
@@ -201,7 +203,7 @@ def _run_dir(args: argparse.Namespace) -> Path:
 def _model_to_train(args: argparse.Namespace) -> Any:
     """The model, built after seeding: the paper's config, or the resumed checkpoint's own
     config, with --set overrides on top."""
-    from sketchwidgets.config import apply_overrides, config_from_dict
+    from sketchwidgets.config import apply_overrides
     from sketchwidgets.device import seed_everything
     from sketchwidgets.models import model_class
     from sketchwidgets.train.checkpoint import load_checkpoint
@@ -214,9 +216,26 @@ def _model_to_train(args: argparse.Namespace) -> Any:
             raise ValueError(
                 f"{args.resume} holds a {state['model_name']!r} model, not {args.model!r}"
             )
-        config = config_from_dict(cls.config_class, state["config"])
+        config = _resumed_config(cls.config_class, state["config"], args)
     seed_everything(args.seed)  # the initial weights are part of what --seed fixes
     return cls(apply_overrides(config, args.set))
+
+
+def _resumed_config(config_class: type, stored: dict[str, Any], args: argparse.Namespace) -> Any:
+    """The checkpoint's config; a file it names (``perceptual_weights``) must come from --set."""
+    from sketchwidgets.config import config_from_dict, stored_paths
+
+    named = stored_paths(config_class, stored)
+    given = {item.split("=", 1)[0].strip() for item in args.set}
+    refused = {k: v for k, v in named.items() if k not in given}
+    if refused:
+        key, value = next(iter(refused.items()))
+        raise ValueError(
+            f"refusing to resume {args.resume}: its config names the file {key}={value!r}, and "
+            f"a checkpoint may not point at files; give it yourself with --set {key}=FILE, or "
+            f"--set {key}= to train without it"
+        )
+    return config_from_dict(config_class, {k: v for k, v in stored.items() if k not in named})
 
 
 def _fit(trainer: Any, args: argparse.Namespace) -> None:
@@ -289,7 +308,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI; returns the exit status (see the module docstring), one line on errors."""
     args = _build_parser().parse_args(argv)
     try:
-        return COMMANDS[args.command](args)
+        with warnings.catch_warnings():
+            warnings.showwarning = _warning_line
+            warnings.simplefilter("default", StoredPathIgnored)  # always said, in one line
+            return COMMANDS[args.command](args)
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -299,6 +321,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         status, message = _describe(error)
         print("error: " + " ".join(message.split()), file=sys.stderr)
         return status
+
+
+def _warning_line(message: Warning | str, category: type[Warning], *_args: Any, **_kw: Any) -> None:
+    """A warning as one ``warning: ...`` line on stderr (not Python's file:line format)."""
+    print(f"warning: {' '.join(str(message).split())}", file=sys.stderr)
 
 
 def _describe(error: Exception) -> tuple[int, str]:

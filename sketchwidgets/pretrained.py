@@ -3,7 +3,8 @@
 Every shipped checkpoint is named ``"<model>/<dataset>"`` and made by one command from a
 checkout (``../shared/data`` beside it, or ``$SKETCHWIDGETS_DATA``)::
 
-    python -m sketchwidgets pretrain pix2pix/faces          # -> sketchwidgets/pretrained/
+    python -m sketchwidgets pretrain pix2pix/faces --out DIR   # -> DIR/pix2pix-faces.pt
+    python -m sketchwidgets pretrain pix2pix/faces --replace-shipped  # -> sketchwidgets/pretrained/
 
 The command trains the recipe's model with the :class:`~sketchwidgets.train.trainer.Trainer`
 (fixed seed; the GPU when there is one), stores the weights as float16 (all shipped weights
@@ -17,7 +18,12 @@ photo of the training sketch closest to each held-out sketch).
 * :func:`available` lists what is shipped, with the cards;
 * :func:`classroom_models` gives the classroom checkpoint of every model that has one.
 
-An unknown name, or a recipe not trained yet, raises :class:`ValueError` listing the names.
+A checkpoint is shipped when both its file and its card are in the folder; a file without
+its card is not shipped, for every one of these calls. Loading checks the file's SHA-256
+against its card (once per process while the file is unchanged): a changed or damaged file,
+or a card that does not parse, raises :class:`DamagedShippedFile` naming the file and how to
+restore it. An unknown name, or a recipe not trained yet, raises :class:`ValueError` listing
+the names.
 """
 
 from __future__ import annotations
@@ -38,6 +44,11 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "pretrained"
+SHIPPED_FOLDER = PACKAGE_FOLDER  # where shipped checkpoints are read (tests point it at a copy)
+RESTORE_HINT = (
+    "restore the shipped files: reinstall the package (pip install --force-reinstall "
+    "sketchwidgets) or, in a checkout, git checkout -- sketchwidgets/pretrained/"
+)
 PREFIX = "pretrained:"
 DATA_ENV = "SKETCHWIDGETS_DATA"
 METRICS = ("ssim", "psnr", "l1")
@@ -163,13 +174,18 @@ def recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
-def checkpoint_path(name: str, folder: str | os.PathLike = PACKAGE_FOLDER) -> Path:
-    """``<folder>/<model>-<dataset>.pt`` (its card is the ``.json`` beside it)."""
+class DamagedShippedFile(ValueError):
+    """A shipped checkpoint differs from its card's SHA-256, or its card does not parse."""
+
+
+def checkpoint_path(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """``<folder>/<model>-<dataset>.pt`` (its card is the ``.json`` beside it); the folder
+    defaults to the shipped one."""
     model, dataset = recipe(name).name.split("/")
-    return Path(folder) / f"{model}-{dataset}.pt"
+    return Path(SHIPPED_FOLDER if folder is None else folder) / f"{model}-{dataset}.pt"
 
 
-def card_path(name: str, folder: str | os.PathLike = PACKAGE_FOLDER) -> Path:
+def card_path(name: str, folder: str | os.PathLike | None = None) -> Path:
     return checkpoint_path(name, folder).with_suffix(".json")
 
 
@@ -192,21 +208,62 @@ def available() -> dict[str, dict[str, Any]]:
     return {name: read_card(name) for name in shipped_names()}
 
 
-def read_card(name: str, folder: str | os.PathLike = PACKAGE_FOLDER) -> dict[str, Any]:
-    """The card of ``name`` (raises listing the names when it is not shipped)."""
+def read_card(name: str, folder: str | os.PathLike | None = None) -> dict[str, Any]:
+    """The card of ``name`` (raises listing the names when it is not shipped, and
+    :class:`DamagedShippedFile` naming the card when it does not parse)."""
     path = card_path(name, folder)
-    if not path.is_file():
-        raise ValueError(f"pretrained model {name!r} is not shipped yet; {_names_line()}")
-    return json.loads(path.read_text())
+    if not (path.is_file() and checkpoint_path(name, folder).is_file()):
+        _not_shipped(name, folder)
+    try:
+        card = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise DamagedShippedFile(
+            f"{path}: the card of pretrained model {name!r} does not parse ({error}); "
+            + RESTORE_HINT
+        ) from None
+    if not isinstance(card, dict):
+        raise DamagedShippedFile(
+            f"{path}: the card of {name!r} is not a JSON object; {RESTORE_HINT}"
+        )
+    return card
+
+
+def _not_shipped(name: str, folder: str | os.PathLike | None) -> None:
+    """Raise: ``name`` is not shipped (saying so when only its card is missing)."""
+    if checkpoint_path(name, folder).is_file():
+        raise ValueError(
+            f"pretrained model {name!r} is not shipped: its card {card_path(name, folder)} is "
+            f"missing, and a checkpoint without its card is not loaded; {RESTORE_HINT}"
+        )
+    raise ValueError(f"pretrained model {name!r} is not shipped yet; {_names_line()}")
+
+
+def verified_checkpoint(name: str, folder: str | os.PathLike | None = None) -> Path:
+    """The checkpoint file of ``name`` once its SHA-256 matches its card's (hashed once per
+    process while the file keeps its time and size); :class:`DamagedShippedFile` otherwise."""
+    from sketchwidgets.io import file_sha256
+
+    card, path = read_card(name, folder), checkpoint_path(name, folder)
+    expected = card.get("sha256")
+    if not isinstance(expected, str):
+        raise DamagedShippedFile(
+            f"{card_path(name, folder)}: the card of {name!r} records no sha256; {RESTORE_HINT}"
+        )
+    actual = file_sha256(path)
+    if actual != expected:
+        raise DamagedShippedFile(
+            f"{path}: refusing to load it, its SHA-256 {actual[:16]}... differs from the "
+            f"{expected[:16]}... its card {card_path(name, folder).name} records (the file was "
+            f"changed or damaged); {RESTORE_HINT}"
+        )
+    return path
 
 
 def resolve(spec: str) -> Path:
-    """``"pretrained:pix2pix/faces"`` or ``"pix2pix/faces"`` -> the shipped checkpoint file."""
+    """``"pretrained:pix2pix/faces"`` or ``"pix2pix/faces"`` -> the shipped checkpoint file,
+    checked against its card."""
     name = spec[len(PREFIX) :] if spec.startswith(PREFIX) else spec
-    path = checkpoint_path(name)
-    if not path.is_file():
-        raise ValueError(f"pretrained model {name!r} is not shipped yet; {_names_line()}")
-    return path
+    return verified_checkpoint(name)
 
 
 def load_pretrained(name: str, *, device: str | torch.device | None = None) -> Any:
@@ -223,13 +280,13 @@ def load_shipped(path: str | os.PathLike) -> Any:
     Networks the file lists as ``"dropped"`` keep their fresh initial weights; any other
     missing or unexpected weight is an error naming the file.
     """
-    from sketchwidgets.config import config_from_dict
+    from sketchwidgets.config import stored_config
     from sketchwidgets.io import load_torch
     from sketchwidgets.models import model_class
 
     state = load_torch(path)
     cls = model_class(state["model_name"])
-    model = cls(config_from_dict(cls.config_class, state["config"]))
+    model = cls(stored_config(cls.config_class, state["config"], path))
     dropped = tuple(state.get("dropped", ()))
     missing, unexpected = model.load_state_dict(state["state_dict"], strict=False)
     wrong = [k for k in missing if k.split(".")[0] not in dropped] + list(unexpected)
@@ -383,17 +440,16 @@ def pretrain(
     out: str | os.PathLike | None = None,
     smoke: bool = False,
     device: str | None = None,
+    replace_shipped: bool = False,
 ) -> Path:
-    """Train recipe ``name``, store it as float16 in ``out`` (default: the package folder)
-    with its card, and return the checkpoint path. ``smoke`` trains on 32 items, scores 8
-    and must write elsewhere than the package."""
+    """Train recipe ``name``, store it as float16 in ``out`` with its card, and return the
+    checkpoint path. Only ``replace_shipped`` (instead of ``out``) writes into the package's
+    folder. ``smoke`` trains on 32 items, scores 8 and must write elsewhere than the package."""
     from sketchwidgets.device import seed_everything
     from sketchwidgets.models import build_model
 
     spec = recipe(name)
-    folder = Path(out) if out is not None else PACKAGE_FOLDER
-    if smoke and folder.resolve() == PACKAGE_FOLDER:
-        raise ValueError("--smoke checkpoints never go into the package: give --out DIR")
+    folder = output_folder(out, replace_shipped=replace_shipped, smoke=smoke)
     train, held_out = splits(spec, smoke=smoke)
     overrides = _config_overrides(spec, train, smoke)
     seed_everything(spec.seed)  # the initial weights are part of what the seed fixes
@@ -424,6 +480,26 @@ def pretrain(
     }
     card_path(name, folder).write_text(json.dumps(card, indent=2) + "\n")
     return path
+
+
+def output_folder(
+    out: str | os.PathLike | None, *, replace_shipped: bool = False, smoke: bool = False
+) -> Path:
+    """Where :func:`pretrain` writes: ``out``, or the shipped folder with ``replace_shipped``
+    only; ``ValueError`` (one line, before any training) otherwise."""
+    if out is not None and replace_shipped:
+        raise ValueError("give either --out DIR or --replace-shipped, not both")
+    folder = Path(out) if out is not None else SHIPPED_FOLDER
+    if folder.resolve() not in {PACKAGE_FOLDER.resolve(), Path(SHIPPED_FOLDER).resolve()}:
+        return folder
+    if smoke:
+        raise ValueError("--smoke checkpoints never go into the package: give --out DIR")
+    if not replace_shipped:
+        raise ValueError(
+            "pretrain never writes into the installed package by default: give --out DIR, or "
+            "--replace-shipped to replace the shipped checkpoint and its card"
+        )
+    return folder
 
 
 def _config_overrides(spec: Recipe, train: Dataset, smoke: bool) -> dict[str, Any]:
@@ -553,7 +629,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The ``pretrain`` subcommand's arguments."""
     parser.add_argument("name", help=f"one of: {', '.join(RECIPES)}")
     parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
-    parser.add_argument("--out", default=None, help="folder (default: the package's)")
+    parser.add_argument("--out", default=None, help="folder to write the checkpoint and card")
+    parser.add_argument(
+        "--replace-shipped",
+        action="store_true",
+        help="write into the package's own folder, replacing the shipped checkpoint (not --out)",
+    )
     parser.add_argument(
         "--smoke", action="store_true", help="32 training items, 8 held out (a quick check)"
     )
@@ -564,7 +645,14 @@ def run_command(args: argparse.Namespace) -> int:
     """``python -m sketchwidgets pretrain NAME``: train, score, write; print the card."""
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps {args.steps}: at least 1")
-    path = pretrain(args.name, steps=args.steps, out=args.out, smoke=args.smoke, device=args.device)
+    path = pretrain(
+        args.name,
+        steps=args.steps,
+        out=args.out,
+        smoke=args.smoke,
+        device=args.device,
+        replace_shipped=args.replace_shipped,
+    )
     card = json.loads(path.with_suffix(".json").read_text())
     print(f"wrote {path} ({card['file_bytes'] / 1e6:.2f} MB) and its card")
     for key in ("heldout", "heldout_float32", "nearest_neighbour"):

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from sketchwidgets.config import config_from_dict
+from sketchwidgets.config import stored_config
 from sketchwidgets.io import load_torch
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
@@ -43,12 +43,15 @@ def build_model(name: str, config: Any = None, **overrides: Any) -> SketchModel:
     return cls(config)
 
 
-def model_from_state(state: dict[str, Any]) -> SketchModel:
-    """Rebuild a model from :meth:`SketchModel.model_state` (or a full training checkpoint)."""
+def model_from_state(
+    state: dict[str, Any], source: str | os.PathLike = "checkpoint"
+) -> SketchModel:
+    """Rebuild a model from :meth:`SketchModel.model_state` (or a full training checkpoint);
+    config fields that name files are ignored with a warning naming ``source``."""
     if "model_name" not in state:
         raise ValueError("not a sketchwidgets checkpoint: no 'model_name' key")
     cls = model_class(state["model_name"])
-    model = cls(config_from_dict(cls.config_class, state["config"]))
+    model = cls(stored_config(cls.config_class, state["config"], source))
     model.load_state_dict(state["state_dict"])
     return model
 
@@ -58,11 +61,12 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
 
     Only plain data is read (``torch.load(weights_only=True)``): a file that would need to
     unpickle other objects is refused with :class:`~sketchwidgets.io.UnsafeFileError` naming it.
+    A file named in the stored config (``perceptual_weights``) is ignored, with a warning.
     """
     state = load_torch(path, map_location=map_location)
     if not isinstance(state, dict):
         raise ValueError(f"{path} is not a sketchwidgets checkpoint (holds {type(state).__name__})")
     try:
-        return model_from_state(state).eval()
+        return model_from_state(state, path).eval()
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error

@@ -35,10 +35,9 @@ a Trainer setting.
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +45,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from sketchwidgets.device import full_precision
+from sketchwidgets.feature_networks import load_feature_network
 from sketchwidgets.losses import GANLoss
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.layers import set_requires_grad
@@ -67,7 +67,13 @@ EMBEDDED_CLASSES = ("apple", "ball", "mug", "house", "tree", "car", "fish", "bot
 
 @dataclass(frozen=True)
 class SketchyGANConfig:
-    """SketchyGAN hyperparameters; defaults from the reference code (source in each comment)."""
+    """SketchyGAN hyperparameters; defaults from the reference code (source in each comment).
+
+    ``perceptual_weights`` names a file, so it is a setting the user gives each time: a
+    checkpoint that stores one loads without it (:data:`path_fields`).
+    """
+
+    path_fields: ClassVar[tuple[str, ...]] = ("perceptual_weights",)
 
     image_size: int = 64  # main_single.py --small_img 1: 64x64 (models_mru asserts 64)
     class_names: tuple[str, ...] = EMBEDDED_CLASSES  # paper: 125 Sketchy classes
@@ -90,7 +96,7 @@ class SketchyGANConfig:
     dragan_one_sided: bool = True  # graph_single: max(0, |g| - 1)^2; DRAGAN paper: (|g| - 1)^2
     lambda_l1: float = 10.0  # graph_single: coeff_gt = 10 on the direct (L1) loss
     lambda_perceptual: float = 3.0  # graph_single: coeff_gt * 0.3 on the perceptual loss
-    perceptual_weights: str = ""  # TorchScript feature net (code: Inception-v4); "" = off
+    perceptual_weights: str = ""  # Inception weights file (code: Inception-v4); "" = off
     perceptual_size: int = 0  # graph_single: bilinear resize to 299 for Inception; 0 = as is
     lambda_diversity: float = 10.0  # graph_single: coeff_dv = 10
     lr_g: float = 2e-4  # main_single.py --lr_G 2e-4 (write-up: 1e-4)
@@ -271,21 +277,6 @@ def diversity_loss(
     return -((fake_a - fake_b).abs() / distance).mean()
 
 
-def load_feature_network(path: str | os.PathLike) -> torch.jit.ScriptModule:
-    """A frozen TorchScript feature network for the perceptual loss.
-
-    It maps ``(N, 3, H, W)`` images in [-1, 1] to one feature tensor or a tuple/list of them
-    (e.g. the FID Inception file of ../shared/weights/README.md). TorchScript, not pickle:
-    loading it runs no Python code from the file.
-    """
-    if not Path(path).is_file():
-        raise FileNotFoundError(f"perceptual_weights: feature network not found: {path}")
-    net = torch.jit.load(str(path), map_location="cpu").eval()
-    for param in net.parameters():
-        param.requires_grad_(False)
-    return net
-
-
 def perceptual_loss(
     net: nn.Module, fake: torch.Tensor, real: torch.Tensor, size: int = 0
 ) -> torch.Tensor:
@@ -437,7 +428,8 @@ class SketchyGAN(SketchModel):
         if not self.config.perceptual_weights:
             return None
         if not self._features:
-            self._features = (load_feature_network(self.config.perceptual_weights),)
+            path = self.config.perceptual_weights  # plain weights or the listed Inception file
+            self._features = (load_feature_network(path, setting="perceptual_weights"),)
         net = self._features[0]
         return net.to(device)
 

@@ -178,22 +178,28 @@ def test_diversity_loss_is_minus_the_slope_between_two_z():
     assert float(diversity_loss(a, b, za, zb)) == pytest.approx(-0.5 / 5)
 
 
-def test_perceptual_loss_from_a_saved_feature_network(tmp_path, tiny_set):
+def test_perceptual_loss_is_the_mean_feature_l1(tiny_set):
     torch.manual_seed(0)
     features = nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.ReLU(), nn.AvgPool2d(2))
-    path = tmp_path / "features.pt"
-    torch.jit.save(torch.jit.script(features), str(path))
+    features.requires_grad_(False)
     photo = tiny_set["photo"]
-    assert float(perceptual_loss(torch.jit.load(str(path)), photo, photo)) == 0.0
+    assert float(perceptual_loss(features, photo, photo)) == 0.0
     expected = (features(photo.flip(0)) - features(photo)).abs().mean()
-    loaded = torch.jit.load(str(path))
-    assert float(perceptual_loss(loaded, photo.flip(0), photo)) == pytest.approx(float(expected))
-    model = SketchyGAN(tiny_config(perceptual_weights=str(path)))
-    losses = model.train_step(tiny_set, model.configure_optimizers())
+    assert float(perceptual_loss(features, photo.flip(0), photo)) == pytest.approx(float(expected))
+
+
+def test_perceptual_loss_from_plain_inception_weights(tmp_path, tiny_set):
+    """The feature network file: plain TF-InceptionV3 weights (tests/crafted_files.py)."""
+    from tests.crafted_files import plain_inception_weights
+
+    path = plain_inception_weights(tmp_path / "inception.pt")
+    pair = {key: value[:2] for key, value in tiny_set.items()}  # 299 px Inception: 2 items
+    model = SketchyGAN(tiny_config(perceptual_weights=str(path), perceptual_size=299))
+    losses = model.train_step(pair, model.configure_optimizers())
     assert float(losses["G/perceptual"]) > 0
     plain_keys = SketchyGAN(tiny_config()).state_dict().keys()
     assert model.state_dict().keys() == plain_keys  # the feature net is not saved
-    without = SketchyGAN(tiny_config()).train_step(tiny_set, model.configure_optimizers())
+    without = SketchyGAN(tiny_config()).train_step(pair, model.configure_optimizers())
     assert "G/perceptual" not in without
 
 
