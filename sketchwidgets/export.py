@@ -526,9 +526,10 @@ def _run_single(path: Path, format: str, name: str, value: torch.Tensor) -> np.n
 
 def run_command(args: argparse.Namespace) -> int:
     """``python -m sketchwidgets export --checkpoint P --format F --out FILE`` (cli.py)."""
-    from sketchwidgets.models import load_model
+    from sketchwidgets.inference import load
 
-    result = export(load_model(args.checkpoint), args.out, format=args.format)
+    model = load(args.checkpoint, device="cpu")  # a path or pretrained:NAME; the check is on CPU
+    result = export(model, args.out, format=args.format)
     for path in (*result.files, result.side_file):
         print(f"wrote {path}")
     return 0
