@@ -10,6 +10,7 @@ Conventions used across the package:
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -166,6 +167,8 @@ class StagedFiles:
         """Write ``data`` to a new temporary beside ``target``; returns the temporary's path."""
         target = Path(target)
         try:
+            if target.is_dir():  # found now, before any target is replaced
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
             fd, name = tempfile.mkstemp(
                 prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent
             )

@@ -294,3 +294,19 @@ def test_a_failed_contextual_gan_export_keeps_all_its_previous_files(tmp_path, m
     with pytest.raises(ExportError, match="exported E of contextual_gan differs"):
         export(other, tmp_path / "cgan.pt", format="torchscript")
     assert _contents(tmp_path) == before
+
+
+def test_a_side_file_path_taken_by_a_folder_keeps_the_previous_graph(
+    checkpoints, previous, tmp_path, capsys
+):
+    """The side file cannot go into place: found before the graph is replaced."""
+    graph = _with_previous(previous, "torchscript", tmp_path / "out")
+    side_file_path(graph).unlink()
+    side_file_path(graph).mkdir()
+    before = graph.read_bytes()
+    assert cli.main(_export_args(checkpoints["wide"], "torchscript", graph)) == cli.EXIT_ERROR
+    assert _one_error_line(capsys.readouterr().err) == (
+        f"error: Is a directory: {side_file_path(graph)}"
+    )
+    assert graph.read_bytes() == before
+    assert sorted(p.name for p in graph.parent.iterdir()) == [graph.name, f"{graph.name}.json"]

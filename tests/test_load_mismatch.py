@@ -90,6 +90,21 @@ def test_load_model_names_the_file_the_field_and_the_first_tensor(
     assert "tensors differ in shape (first: " in line and isinstance(error.value, ValueError)
 
 
+def test_a_switch_is_named_when_flipping_it_fits(tmp_path):
+    path = _edited(tmp_path, "pix2pix", {"noise_input": True})
+    with pytest.raises(WeightsMismatch, match="noise_input=True in the config, the weights fit "):
+        load_model(path)
+
+
+def test_a_config_of_another_model_names_the_file(tmp_path):
+    path = _edited(tmp_path, "pix2pix", {})
+    state = torch.load(path, weights_only=True)
+    state["model_name"] = "edgegan"
+    torch.save(state, path)
+    with pytest.raises(KeyError, match=f"{path}: unknown EdgeGANConfig key"):
+        load_model(path)
+
+
 def test_two_changed_fields_are_not_put_on_one(tmp_path):
     path = _edited(tmp_path, "pix2pix", {"ngf": 8, "ndf": 8})
     with pytest.raises(

@@ -78,6 +78,8 @@ def load_model(path: str | os.PathLike, map_location: str | torch.device = "cpu"
         raise ValueError(f"{path} is not a sketchwidgets checkpoint (holds {type(state).__name__})")
     try:
         model = _built_from_config(state)
+    except KeyError as error:  # a config key the model does not know
+        raise KeyError(f"{path}: {error.args[0] if error.args else error}") from error
     except ValueError as error:
         raise ValueError(f"{path}: {error}") from error
     if differences(model, state["state_dict"]):

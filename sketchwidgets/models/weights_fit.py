@@ -181,7 +181,7 @@ def _candidates(config: Any, found: Differences) -> list[tuple[str, Any]]:
     """``(field, value)`` pairs worth a rebuild, each once, likeliest first: a field whose
     value is a differing size itself (``latent_dim``), then one that size is a multiple of (a
     width: ``ngf`` for ``ngf * 8`` channels), then other scalings and shifts (a size summed
-    from two fields), then, for renamed tensors, switches flipped and sizes halved or doubled.
+    from two fields), then switches flipped and, for renamed tensors, sizes halved or doubled.
     """
     ranked: dict[tuple[str, str], tuple[int, str, Any]] = {}
     for field in dataclasses.fields(config):
@@ -197,8 +197,7 @@ def _candidates(config: Any, found: Differences) -> list[tuple[str, Any]]:
 def _values(old: Any, found: Differences) -> Iterator[tuple[int, Any]]:
     """``(rank, value)``: other values of one field, from the sizes that differ."""
     if isinstance(old, bool):
-        if found.missing or found.unexpected:
-            yield 3, not old
+        yield 3, not old
         return
     names = isinstance(old, tuple) and all(isinstance(item, str) for item in old)
     size = old if isinstance(old, int) else len(old) if names else 0
