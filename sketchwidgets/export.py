@@ -52,6 +52,7 @@ import types
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +61,7 @@ import torch
 from torch import nn
 
 from sketchwidgets.export_graph import Draw, SketchGraph, portable_copy, recorded_draws
+from sketchwidgets.io import StagedFiles, staged_files
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
 from sketchwidgets.models.latent_search import frozen, search_settings
@@ -99,6 +101,11 @@ def export(
 
     ``check`` runs the written file on other inputs against eager ``generate`` (1 grey level)
     and raises :class:`ExportError` on a mismatch. See the module docstring for the graph.
+
+    Every file (graphs and side file) is written to a temporary beside it and renamed into
+    place only once all of them are written and checked: an export that fails (a full disk, a
+    failed check, an error in the exporter, an interrupt) leaves the previous export as it was.
+    A failed write raises the :class:`OSError` naming the file.
     """
     if format not in FORMATS:
         raise ExportError(f"unknown export format {format!r}; choose one of {list(FORMATS)}")
@@ -113,16 +120,15 @@ def export(
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript and its ONNX exporter
         warnings.simplefilter("ignore", torch.jit.TracerWarning)  # the check covers what they flag
         warnings.filterwarnings("ignore", category=UserWarning, module=r"torch\.onnx")  # notes
-        try:
+        with staged_files() as staged:
             if isinstance(model, ContextualGAN):
-                result = _export_joint_gan(model, path, format, check)
+                result = _export_joint_gan(model, path, format, check, staged)
             else:
-                result = _export_one_shot(model, path, format, check)
-        except ExportError:
-            for written in (path, *_companion_paths(path), side_file_path(path)):
-                written.unlink(missing_ok=True)  # no half-made export, nor a stale side file
-            raise
-    result.side_file.write_text(json.dumps(result.spec, indent=2) + "\n")
+                result = _export_one_shot(model, path, format, check, staged)
+            staged.write_bytes(
+                result.side_file, (json.dumps(result.spec, indent=2) + "\n").encode()
+            )
+            staged.commit()
     return result
 
 
@@ -187,8 +193,10 @@ def _example_batch(model: SketchModel, n: int, seed: int) -> tuple[np.ndarray, A
     return pairs.sketches, None if labels is None else labels.tolist()
 
 
-def _export_one_shot(model: SketchModel, path: Path, format: str, check: bool) -> ExportResult:
-    """Trace ``generate_outputs`` behind the uint8 preparation and write it."""
+def _export_one_shot(
+    model: SketchModel, path: Path, format: str, check: bool, staged: StagedFiles
+) -> ExportResult:
+    """Trace ``generate_outputs`` behind the uint8 preparation; stage and check the file."""
     sketches, labels = _example_batch(model, TRACE_BATCH, seed=0)
     with _explained(model, format):
         recorded = recorded_draws(model, sketches, seed=0, label=labels)
@@ -196,18 +204,22 @@ def _export_one_shot(model: SketchModel, path: Path, format: str, check: bool) -
         tensors = tuple(torch.from_numpy(v) for v in example.values())
         with torch.no_grad():
             graph = SketchGraph(portable_copy(model))
-            _write_graph(graph, tensors, list(example), list(model.output_names), path, format)
+            data = _graph_bytes(graph, tensors, list(example), list(model.output_names), format)
+    written = staged.write_bytes(path, data)
     spec = _one_shot_spec(model, path, format, [draw for draw, _ in recorded])
     if check:
-        check_export(model, path, format)
+        check_export(model, written, format)
     return ExportResult((path,), side_file_path(path), spec)
 
 
 @contextlib.contextmanager
 def _explained(model: SketchModel, format: str) -> Iterator[None]:
-    """A failure to trace or write the graph as one :class:`ExportError` naming model and cause."""
+    """A failure to trace the graph as one :class:`ExportError` naming model and cause (a
+    failure of the system, an :class:`OSError`, stays what it is)."""
     try:
         yield
+    except OSError:
+        raise
     except Exception as error:
         reason = (str(error).strip().splitlines() or [""])[0]  # not the graph dump that follows
         raise ExportError(
@@ -215,19 +227,23 @@ def _explained(model: SketchModel, format: str) -> Iterator[None]:
         ) from error
 
 
-def _write_graph(
+def _graph_bytes(
     graph: nn.Module,
     example: tuple[torch.Tensor, ...],
     input_names: list[str],
     output_names: list[str],
-    path: Path,
     format: str,
-) -> None:
-    """One traced graph to ``path``; axis 0 of every input and output is the dynamic batch."""
+) -> bytes:
+    """One traced graph's file content; axis 0 of every input and output is the dynamic batch.
+
+    Made in memory and written by Python: torch's own file writer aborts the process when a
+    write fails (a full disk) instead of raising.
+    """
+    buffer = BytesIO()
     if format == "torchscript":
         traced = torch.jit.trace(graph, example, check_trace=False)
-        torch.jit.save(traced, str(path))
-        return
+        torch.jit.save(traced, buffer)
+        return buffer.getvalue()
     batched = [
         name
         for name, tensor in zip(input_names, example, strict=True)
@@ -236,7 +252,7 @@ def _write_graph(
     torch.onnx.export(
         graph,
         example,
-        str(path),
+        buffer,
         dynamo=False,  # the TorchScript-based exporter: needs only the onnx package
         opset_version=OPSET,
         input_names=input_names,
@@ -245,7 +261,8 @@ def _write_graph(
     )
     import onnx
 
-    onnx.checker.check_model(str(path), full_check=True)
+    onnx.checker.check_model(buffer.getvalue(), full_check=True)
+    return buffer.getvalue()
 
 
 def _one_shot_spec(model: SketchModel, path: Path, format: str, draws: list[Draw]) -> dict:
@@ -296,18 +313,22 @@ def _spec(model: SketchModel, format: str, path: Path, inputs: list, outputs: li
 
 
 def run_exported(
-    path: str | os.PathLike, inputs: dict[str, np.ndarray], output_names: Sequence[str] = ()
+    path: str | os.PathLike,
+    inputs: dict[str, np.ndarray],
+    output_names: Sequence[str] = (),
+    *,
+    format: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Run an exported graph file (ONNX by onnxruntime, else TorchScript) on one thread.
 
     ``inputs`` in the graph's input order; outputs by name (``output_names``, by default
-    those of the JSON side file).
+    those of the JSON side file); ``format`` by default from the suffix (``.onnx`` or not).
     """
     path = Path(path)
     if not output_names:
         spec = json.loads(side_file_path(path).read_text())
         output_names = [output["name"] for output in spec["outputs"]]
-    if path.suffix == ".onnx":
+    if (format or _format_of(path)) == "onnx":
         values = onnx_session(path).run(list(output_names), inputs)
     else:
         with warnings.catch_warnings():
@@ -317,6 +338,10 @@ def run_exported(
             values = module(*(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values()))
         values = [t.numpy() for t in (values if isinstance(values, tuple) else (values,))]
     return dict(zip(output_names, values, strict=True))
+
+
+def _format_of(path: Path) -> str:
+    return "onnx" if path.suffix == ".onnx" else "torchscript"
 
 
 def onnx_session(path: str | os.PathLike) -> Any:
@@ -342,7 +367,7 @@ def check_export(model: SketchModel, path: Path, format: str) -> None:
     sketches = np.stack([sketches[0], 255 - sketches[1]])  # the second one white on black
     inputs = exported_inputs(model, sketches, seed=1, label=labels)
     expected = model.generate(sketches, seed=1, label=labels, outputs=True)
-    actual = run_exported(path, inputs, model.output_names)
+    actual = run_exported(path, inputs, model.output_names, format=format)
     for name in model.output_names:
         share = share_within(actual[name], expected[name])
         if actual[name].shape != expected[name].shape or share < MIN_SHARE_WITHIN:
@@ -381,14 +406,11 @@ def encoder_path(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.encoder{path.suffix}")
 
 
-def _companion_paths(path: Path) -> tuple[Path, ...]:
-    """The files a Contextual GAN export writes beside G (removed when an export fails)."""
-    return discriminator_path(path), encoder_path(path)
-
-
-def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool) -> ExportResult:
-    """G to ``path``, D and (when the model has one) E beside it, each checked against the
-    model's own networks."""
+def _export_joint_gan(
+    model: ContextualGAN, path: Path, format: str, check: bool, staged: StagedFiles
+) -> ExportResult:
+    """G to ``path``, D and (when the model has one) E beside it, staged and each checked
+    against the model's own networks."""
     generator_net, discriminator_net = _search_networks(model)
     size, z_dim = model.image_size, model.latent_dim
     z = model.sample_z(TRACE_BATCH, torch.Generator().manual_seed(0)).float().cpu()
@@ -400,11 +422,17 @@ def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool
             portable_copy(discriminator_net),
         )
         joint = generator_copy(z)
-        _write_graph(_Named(generator_copy), (z,), ["z"], ["joint"], path, format)
-        _write_graph(_Named(discriminator_copy), (joint,), ["joint"], ["logit"], d_path, format)
+        graphs = {
+            path: _graph_bytes(_Named(generator_copy), (z,), ["z"], ["joint"], format),
+            d_path: _graph_bytes(
+                _Named(discriminator_copy), (joint,), ["joint"], ["logit"], format
+            ),
+        }
         if e_path is not None:
             encoder_copy = _Named(portable_copy(model.encoder))
-            _write_graph(encoder_copy, (joint[..., :size],), ["known"], ["z"], e_path, format)
+            known = (joint[..., :size],)
+            graphs[e_path] = _graph_bytes(encoder_copy, known, ["known"], ["z"], format)
+    written = {target: staged.write_bytes(target, data) for target, data in graphs.items()}
     joint_shape = ["batch", 3, size, 2 * size]
     meaning = "joint image in [-1, 1]: sketch left, photo right"
     spec = _spec(
@@ -429,7 +457,7 @@ def _export_joint_gan(model: ContextualGAN, path: Path, format: str, check: bool
         "the search"
     )
     if check:
-        _check_joint(model, path, d_path, e_path)
+        _check_joint(model, format, written[path], written[d_path], written.get(e_path))
     files = (path, d_path) if e_path is None else (path, d_path, e_path)
     return ExportResult(files, side_file_path(path), spec)
 
@@ -464,7 +492,7 @@ def _search_networks(model: ContextualGAN) -> tuple[nn.Module, nn.Module]:
 
 
 def _check_joint(
-    model: ContextualGAN, g_path: Path, d_path: Path, e_path: Path | None = None
+    model: ContextualGAN, format: str, g_path: Path, d_path: Path, e_path: Path | None = None
 ) -> None:
     """G, D (and E) files against the model's networks on a new batch (float32 rounding); E
     on the sketch halves G draws for that batch."""
@@ -480,13 +508,13 @@ def _check_joint(
         with frozen(model.encoder), torch.no_grad():
             checks.append(("E", e_path, "known", known, model.encoder(known)))
     for name, path, input_name, value, want in checks:
-        got, want = _run_single(path, input_name, value.cpu()), want.cpu().numpy()
+        got, want = _run_single(path, format, input_name, value.cpu()), want.cpu().numpy()
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
             raise ExportError(f"the exported {name} of contextual_gan differs from the model's")
 
 
-def _run_single(path: Path, name: str, value: torch.Tensor) -> np.ndarray:
-    if path.suffix == ".onnx":
+def _run_single(path: Path, format: str, name: str, value: torch.Tensor) -> np.ndarray:
+    if format == "onnx":
         return onnx_session(path).run(None, {name: value.numpy()})[0]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
@@ -498,9 +526,10 @@ def _run_single(path: Path, name: str, value: torch.Tensor) -> np.ndarray:
 
 def run_command(args: argparse.Namespace) -> int:
     """``python -m sketchwidgets export --checkpoint P --format F --out FILE`` (cli.py)."""
-    from sketchwidgets.models import load_model
+    from sketchwidgets.inference import load
 
-    result = export(load_model(args.checkpoint), args.out, format=args.format)
+    model = load(args.checkpoint, device="cpu")  # a path or pretrained:NAME; the check is on CPU
+    result = export(model, args.out, format=args.format)
     for path in (*result.files, result.side_file):
         print(f"wrote {path}")
     return 0

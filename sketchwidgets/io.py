@@ -9,11 +9,13 @@ Conventions used across the package:
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import os
 import stat
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +151,61 @@ def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path
         if tmp.exists():
             tmp.unlink()
     return target
+
+
+class StagedFiles:
+    """Files that go into place together: each written to a temporary beside its target
+    (``.<name>.<random>.tmp``), renamed onto the targets by :meth:`commit` only.
+
+    Use it through :func:`staged_files`, which removes every temporary not committed. A failed
+    write raises the :class:`OSError` naming the target (not the temporary).
+    """
+
+    def __init__(self) -> None:
+        self._temporaries: dict[Path, Path] = {}
+
+    def write_bytes(self, target: str | os.PathLike, data: bytes) -> Path:
+        """Write ``data`` to a new temporary beside ``target``; returns the temporary's path."""
+        target = Path(target)
+        try:
+            if target.is_dir():  # found now, before any target is replaced
+                raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), str(target))
+            fd, name = tempfile.mkstemp(
+                prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent
+            )
+            os.close(fd)
+            self._temporaries[target] = temporary = Path(name)
+            with open(temporary, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())  # a filesystem may report a full disk only here
+        except OSError as error:
+            raise OSError(error.errno, error.strerror, str(target)) from error
+        return temporary
+
+    def commit(self) -> None:
+        """Rename every temporary onto its target (the permissions a plain write would give)."""
+        for target, temporary in list(self._temporaries.items()):
+            os.chmod(temporary, _plain_write_mode(target))
+            os.replace(temporary, target)
+            del self._temporaries[target]
+
+    def discard(self) -> None:
+        """Remove the temporaries not committed."""
+        for temporary in self._temporaries.values():
+            temporary.unlink(missing_ok=True)
+        self._temporaries.clear()
+
+
+@contextlib.contextmanager
+def staged_files() -> Iterator[StagedFiles]:
+    """A :class:`StagedFiles`; whatever was not committed when the block ends (an error, an
+    interrupt) is removed, and the targets keep their previous content."""
+    staged = StagedFiles()
+    try:
+        yield staged
+    finally:
+        staged.discard()
 
 
 def _plain_write_mode(target: Path) -> int:

@@ -283,16 +283,37 @@ def load_shipped(path: str | os.PathLike) -> Any:
     from sketchwidgets.config import stored_config
     from sketchwidgets.io import load_torch
     from sketchwidgets.models import model_class
+    from sketchwidgets.models.weights_fit import load_weights
 
     state = load_torch(path)
     cls = model_class(state["model_name"])
     model = cls(stored_config(cls.config_class, state["config"], path))
     dropped = tuple(state.get("dropped", ()))
-    missing, unexpected = model.load_state_dict(state["state_dict"], strict=False)
-    wrong = [k for k in missing if k.split(".")[0] not in dropped] + list(unexpected)
-    if wrong:
-        raise ValueError(f"{path}: weights do not fit {state['model_name']}: {wrong[:5]}")
+    load_weights(
+        model, state["state_dict"], source=str(path), stored_config=state["config"], dropped=dropped
+    )
     return model.eval()
+
+
+def shipped_name(path: str | os.PathLike) -> str | None:
+    """The name of the shipped checkpoint ``path`` is, by location (the package's file) or by
+    content (a copy: its SHA-256 is a card's); None for any other file."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    names = shipped_names()
+    for name in names:
+        if checkpoint_path(name).resolve() == path.resolve():
+            return name
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    for name in names:
+        try:
+            card = read_card(name)
+        except (OSError, ValueError):  # a card that does not read names nothing
+            continue
+        if isinstance(card, dict) and card.get("sha256") == digest:
+            return name
+    return None
 
 
 def classroom_models(*, device: str | torch.device | None = None) -> dict[str, Any]:

@@ -6,9 +6,10 @@ Usage: ``python tests/cli_runner.py <cli arguments>``; the environment chooses t
     after that step's callbacks (its checkpoint included) touch ``<folder>/paused`` and wait
     for ``<folder>/go``: the test acts at a known point (a kill -9, a second run) without timing.
 ``SW_TEST_FULL_DISK_AFTER=<bytes>``
-    a stand-in for a disk that fills: the files :func:`sketchwidgets.io.save_torch` writes
-    (checkpoints, model.pt) raise ``OSError(ENOSPC)`` -- what ``write()`` raises on a full
-    disk -- once that many bytes went into them.
+    a stand-in for a disk that fills: the files :func:`sketchwidgets.io.save_torch` and
+    :class:`sketchwidgets.io.StagedFiles` write (checkpoints, model.pt, exports) raise
+    ``OSError(ENOSPC)`` -- what ``write()`` raises on a full disk -- once that many bytes went
+    into them.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ def _fill_disk_after(limit: int) -> None:
         handle = builtins.open(file, mode, *args, **kwargs)
         return _FillingFile(handle) if "w" in mode else handle
 
-    io.open = filling_open  # the module's own `open`, used by save_torch
+    io.open = filling_open  # the module's own `open`, used by save_torch and StagedFiles
 
 
 def main() -> int:

@@ -27,6 +27,7 @@ from torch import nn
 
 from sketchwidgets.device import rng_state, set_rng_state
 from sketchwidgets.io import UnsafeFileError, load_torch, save_torch
+from sketchwidgets.models.weights_fit import differences, mismatch_reason
 from sketchwidgets.train.distributed import unwrapped
 
 CHECKPOINT_FORMAT = 1
@@ -121,10 +122,10 @@ def restore_training_state(
     """Load weights, optimizer states and (optionally) RNG states; returns the step."""
     _check_model(state, model)
     with unwrapped(model):
-        try:
-            model.load_state_dict(state["state_dict"])
-        except RuntimeError as error:
-            raise CheckpointError(_mismatch_message(state, model, error)) from error
+        if differences(model, state["state_dict"]):
+            reason = mismatch_reason(model, state["state_dict"], stored_config=state["config"])
+            raise CheckpointError(f"the checkpoint's weights do not fit this model: {reason}")
+        model.load_state_dict(state["state_dict"])
     _restore_optimizers(state["optimizers"], optimizers)
     if restore_rng and "rng" in state:
         set_rng_state(torch_rng_state(state["rng"]))
@@ -135,41 +136,6 @@ def _check_model(state: dict[str, Any], model: nn.Module) -> None:
     name = getattr(model, "name", "")
     if state["model_name"] != name:
         raise CheckpointError(f"the checkpoint holds a {state['model_name']!r} model, not {name!r}")
-
-
-def _mismatch_message(state: dict[str, Any], model: nn.Module, error: Exception) -> str:
-    """Why the weights do not fit, in one line: the config keys that differ, then a count of
-    the tensors that do not fit and the first of them (not torch's tensor-by-tensor dump)."""
-    import dataclasses
-
-    ours = dataclasses.asdict(model.config) if dataclasses.is_dataclass(model.config) else {}
-    theirs = state.get("config", {})
-    diff = {
-        k: (theirs.get(k), ours.get(k))
-        for k in sorted(set(ours) | set(theirs))
-        if theirs.get(k) != ours.get(k)
-    }
-    hint = f"config differs (checkpoint, model): {diff}; " if diff else ""
-    return f"the checkpoint's weights do not fit this model: {hint}{_tensor_summary(state, model)}"
-
-
-def _tensor_summary(state: dict[str, Any], model: nn.Module) -> str:
-    saved = state["state_dict"]
-    with unwrapped(model):
-        current = model.state_dict()
-    missing = sorted(set(current) - set(saved))
-    unexpected = sorted(set(saved) - set(current))
-    shapes = [
-        f"{k} {tuple(saved[k].shape)} vs {tuple(v.shape)}"
-        for k, v in current.items()
-        if k in saved and tuple(saved[k].shape) != tuple(v.shape)
-    ]
-    parts = [
-        f"{len(shapes)} tensors differ in shape" + (f" (first: {shapes[0]})" if shapes else ""),
-        f"{len(missing)} missing" + (f" (first: {missing[0]})" if missing else ""),
-        f"{len(unexpected)} unexpected" + (f" (first: {unexpected[0]})" if unexpected else ""),
-    ]
-    return ", ".join(parts)
 
 
 def _restore_optimizers(

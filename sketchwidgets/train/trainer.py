@@ -194,7 +194,7 @@ class Trainer:
         if model is None:
             from sketchwidgets.models import model_from_state
 
-            model = model_from_state(load_checkpoint(path), path)
+            model = model_from_state(load_checkpoint(path), source=str(path))
         if run_dir is None and path.parent.name == "checkpoints":
             run_dir = path.parent.parent
         trainer = cls(model, train_data, run_dir=run_dir, **kwargs)
