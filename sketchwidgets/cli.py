@@ -17,6 +17,7 @@ Every command ends with one readable line on an error, and its exit status says 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import json
 import os
@@ -168,6 +169,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = _model_to_train(args)  # refuses bad names, keys and checkpoints before any writing
     with run_folder_lock(run_dir):
         dataset = open_dataset(args.data, size=model.image_size)
+        model = _with_data_classes(model, dataset, args)
         train_data, val_data = train_val_split(dataset, 0.1, seed=args.seed)
         batch_size = args.batch_size or getattr(model.config, "batch_size", 1)
         trainer = Trainer(
@@ -217,6 +219,21 @@ def _model_to_train(args: argparse.Namespace) -> Any:
         config = config_from_dict(cls.config_class, state["config"])
     seed_everything(args.seed)  # the initial weights are part of what --seed fixes
     return cls(apply_overrides(config, args.set))
+
+
+def _with_data_classes(model: Any, dataset: Any, args: argparse.Namespace) -> Any:
+    """A fresh class-conditional model rebuilt (same seed) with the data's class names, so
+    the saved model names the classes it learned; a resumed model or ``--set class_names``
+    keeps its own (the Trainer maps the data's labels to them by name, or refuses)."""
+    from sketchwidgets.class_match import dataset_class_names
+    from sketchwidgets.device import seed_everything
+
+    names = dataset_class_names(dataset)
+    explicit = any(item.split("=", 1)[0].strip() == "class_names" for item in args.set)
+    if not model.needs_label or args.resume or explicit or not names or names == model.class_names:
+        return model
+    seed_everything(args.seed)  # the initial weights are part of what --seed fixes
+    return type(model)(dataclasses.replace(model.config, class_names=names))
 
 
 def _fit(trainer: Any, args: argparse.Namespace) -> None:

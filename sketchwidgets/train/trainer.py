@@ -40,6 +40,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from sketchwidgets.class_match import matched_to_model
 from sketchwidgets.device import autocast_context, pick_device, seed_everything, set_rng_state
 from sketchwidgets.device import rng_state as current_rng_state
 from sketchwidgets.io import remove_stale_temporaries
@@ -108,7 +109,9 @@ class Trainer:
     model : SketchModel
         Only ``configure_optimizers`` and ``train_step`` are called (callbacks may call more).
     train_data : Dataset
-        A map-style dataset of item dicts (``"sketch"``, ``"photo"``, ``"label"``, ...).
+        A map-style dataset of item dicts (``"sketch"``, ``"photo"``, ``"label"``, ...). For a
+        model that needs a class, labels are mapped to the model's classes by name
+        (``dataset.class_names``); data with classes the model does not know is refused.
     steps : int
         Total optimizer steps of the run (at least 1); a resumed run continues up to it.
     batch_size : int
@@ -152,6 +155,11 @@ class Trainer:
         amp: bool = True,
         overwrite: bool = False,
     ) -> None:
+        # labels index the model's classes: mapped by name, or refused (class_match.py)
+        train_data, val_data = (
+            matched_to_model(model, train_data),
+            matched_to_model(model, val_data),
+        )
         self.model, self.train_data, self.val_data = model, train_data, val_data
         self.steps, self.batch_size, self.seed = int(steps), int(batch_size), int(seed)
         self.run_dir = None if run_dir is None else Path(run_dir)
