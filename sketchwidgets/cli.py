@@ -252,8 +252,9 @@ def _fit(trainer: Any, args: argparse.Namespace) -> None:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from sketchwidgets.inference import load
-    from sketchwidgets.io import read_image, write_image
+    from sketchwidgets.io import image_format, read_image, write_image
 
+    image_format(args.out)  # an unknown suffix is refused before any work
     model = load(args.checkpoint)
     sketch = read_image(args.sketch)
     image = model.generate(sketch, seed=args.seed, label=args.label, keep_size=args.keep_size)

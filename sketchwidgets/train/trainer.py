@@ -338,6 +338,7 @@ class Trainer:
     def _restore(self) -> dict[str, Any]:
         assert self.resume_from is not None
         state = load_checkpoint(self.resume_from)
+        self._check_steps_left(int(state["step"]))
         self.start_step = restore_training_state(
             state, self.model, self.optimizers, restore_rng=False
         )
@@ -345,6 +346,15 @@ class Trainer:
         self.history = self.history.until(self.start_step)
         self._warn_changed_settings(state.get("extra", {}).get("trainer", {}))
         return state
+
+    def _check_steps_left(self, done: int) -> None:
+        """A resume must have steps left: ``steps`` is the run's total, not a count to add."""
+        if done >= self.steps:
+            raise ValueError(
+                f"{self.resume_from} is already at step {done}, and steps={self.steps} (the "
+                f"run's total, --steps) leaves nothing to train: ask for more than {done} "
+                "steps to continue; nothing was changed"
+            )
 
     def _seed(self, state: dict[str, Any] | None) -> None:
         """Fresh run: seed from ``seed`` (+ rank).  Resume: this rank's saved RNG states."""
