@@ -137,8 +137,11 @@ def _side_file_problem(spec: Any, search: bool) -> str | None:
     for parent, key, kind in wanted:
         if not isinstance(parent.get(key), kind):
             return f"{key!r} missing or not a {getattr(kind, '__name__', kind)}"
-    if not all(isinstance(o, dict) and isinstance(o.get("name"), str) for o in spec["outputs"]):
-        return "'outputs' must list objects with a 'name'"
+    outputs = spec["outputs"]
+    if not outputs or not all(
+        isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
+    ):
+        return "'outputs' must list one or more objects with a 'name'"
     if search:
         return _search_problem(spec)
     return None
@@ -180,7 +183,8 @@ def _rule_text(rule: Any) -> str:
 def check_graph_file(path: Path) -> None:
     """:class:`ExportFileError` unless ``path`` is a file (a missing graph named as such)."""
     if not path.is_file():
-        raise ExportFileError(f"exported graph not found: {path}")
+        what = "is a folder, not a graph file" if path.is_dir() else "not found"
+        raise ExportFileError(f"exported graph {what}: {path}")
 
 
 def graph_load_error(path: Path, error: Exception) -> ExportFileError:

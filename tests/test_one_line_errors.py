@@ -137,7 +137,8 @@ def test_a_truncated_graph_file_is_named(exported, tmp_path, format):
         (b'{"format": "onnx", "file": "p2p.onnx", "outp', "corrupt or truncated"),
         (b"\xff\xfe\x00 not text", "corrupt or truncated"),
         (b'{"format": "onnx", "file": "p2p.onnx"}', "'outputs' missing or not a list"),
-        (b'{"file": "p2p.onnx", "outputs": ["image"]}', "'outputs' must list objects"),
+        (b'{"file": "p2p.onnx", "outputs": ["image"]}', "'outputs' must list one or more"),
+        (b'{"file": "p2p.onnx", "outputs": []}', "'outputs' must list one or more"),
         (b"[1, 2]", "holds a list, not a JSON object"),
     ],
 )
