@@ -17,6 +17,7 @@ Every command ends with one readable line on an error, and its exit status says 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import errno
 import json
 import os
@@ -170,6 +171,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
     model = _model_to_train(args)  # refuses bad names, keys and checkpoints before any writing
     with run_folder_lock(run_dir):
         dataset = open_dataset(args.data, size=model.image_size)
+        model = _with_data_classes(model, dataset, args)
         train_data, val_data = train_val_split(dataset, 0.1, seed=args.seed)
         batch_size = args.batch_size or getattr(model.config, "batch_size", 1)
         trainer = Trainer(
@@ -238,6 +240,21 @@ def _resumed_config(config_class: type, stored: dict[str, Any], args: argparse.N
     return config_from_dict(config_class, {k: v for k, v in stored.items() if k not in named})
 
 
+def _with_data_classes(model: Any, dataset: Any, args: argparse.Namespace) -> Any:
+    """A fresh class-conditional model rebuilt (same seed) with the data's class names, so
+    the saved model names the classes it learned; a resumed model or ``--set class_names``
+    keeps its own (the Trainer maps the data's labels to them by name, or refuses)."""
+    from sketchwidgets.class_match import dataset_class_names
+    from sketchwidgets.device import seed_everything
+
+    names = dataset_class_names(dataset)
+    explicit = any(item.split("=", 1)[0].strip() == "class_names" for item in args.set)
+    if not model.needs_label or args.resume or explicit or not names or names == model.class_names:
+        return model
+    seed_everything(args.seed)  # the initial weights are part of what --seed fixes
+    return type(model)(dataclasses.replace(model.config, class_names=names))
+
+
 def _fit(trainer: Any, args: argparse.Namespace) -> None:
     from sketchwidgets.train.checkpoint import CheckpointError
 
@@ -254,8 +271,9 @@ def _fit(trainer: Any, args: argparse.Namespace) -> None:
 
 def _cmd_generate(args: argparse.Namespace) -> int:
     from sketchwidgets.inference import load
-    from sketchwidgets.io import read_image, write_image
+    from sketchwidgets.io import image_format, read_image, write_image
 
+    image_format(args.out)  # an unknown suffix is refused before any work
     model = load(args.checkpoint)
     sketch = read_image(args.sketch)
     image = model.generate(sketch, seed=args.seed, label=args.label, keep_size=args.keep_size)

@@ -61,6 +61,12 @@ import torch
 from torch import nn
 
 from sketchwidgets.export_graph import Draw, SketchGraph, portable_copy, recorded_draws
+from sketchwidgets.export_search import ExportFileError as ExportFileError  # re-exported
+from sketchwidgets.export_search import (
+    check_graph_file,
+    graph_load_error,
+    read_side_file,
+)
 from sketchwidgets.io import StagedFiles, staged_files
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
@@ -323,17 +329,18 @@ def run_exported(
 
     ``inputs`` in the graph's input order; outputs by name (``output_names``, by default
     those of the JSON side file); ``format`` by default from the suffix (``.onnx`` or not).
+    A missing, corrupt or incomplete side file or graph file raises :class:`ExportFileError`
+    naming it.
     """
     path = Path(path)
     if not output_names:
-        spec = json.loads(side_file_path(path).read_text())
+        spec = read_side_file(path)
         output_names = [output["name"] for output in spec["outputs"]]
+    check_graph_file(path)
     if (format or _format_of(path)) == "onnx":
-        values = onnx_session(path).run(list(output_names), inputs)
+        values = _loaded(path, onnx_session).run(list(output_names), inputs)
     else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
-            module = torch.jit.load(str(path), map_location="cpu")
+        module = _loaded(path, _torchscript)
         with torch.no_grad():
             values = module(*(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values()))
         values = [t.numpy() for t in (values if isinstance(values, tuple) else (values,))]
@@ -342,6 +349,22 @@ def run_exported(
 
 def _format_of(path: Path) -> str:
     return "onnx" if path.suffix == ".onnx" else "torchscript"
+
+
+def _loaded(path: Path, load: Any) -> Any:
+    """``load(path)``, a graph file that will not load named in one line (ExportFileError)."""
+    try:
+        return load(path)
+    except MissingDependencyError:
+        raise
+    except Exception as error:
+        raise graph_load_error(path, error) from error
+
+
+def _torchscript(path: Path) -> Any:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
+        return torch.jit.load(str(path), map_location="cpu")
 
 
 def onnx_session(path: str | os.PathLike) -> Any:

@@ -24,6 +24,7 @@ descend).
 from __future__ import annotations
 
 import json
+import math
 import os
 import warnings
 from pathlib import Path
@@ -35,6 +36,161 @@ import torch.nn.functional as F
 
 KL_EPS = 1e-4  # as latent_search.KL_EPS: added to brightness in [0, 1] before normalising
 INK_SPLIT = 0.0  # as latent_search.INK_SPLIT: a known pixel darker than this is ink
+# A float sketch lies in [-1, 1] (black ink -1, white paper 1); float rounding may overshoot by
+# this much (an eighth of a grey level), more is a sketch in another range (0..255, 0..1 scaled)
+FLOAT_SKETCH_SLACK = 1e-3
+
+
+def check_sketch_values(values: np.ndarray | torch.Tensor, what: str = "the sketch") -> None:
+    """Refuse a float sketch holding NaN or inf or values outside [-1, 1] (``ValueError``
+    naming the expected range); integer sketches (uint8 0..255) pass untouched.
+
+    The one rule for float sketches: ``generate()`` (:mod:`sketchwidgets.sketch_input`), the
+    widgets and :func:`search` all call this function (it lives here because this file must
+    run without the package).
+    """
+    if isinstance(values, torch.Tensor):
+        tensor = values.detach()
+    else:
+        array = np.asarray(values)
+        if array.dtype.kind != "f":
+            return
+        tensor = torch.from_numpy(np.ascontiguousarray(array))
+    if not tensor.is_floating_point() or tensor.numel() == 0:
+        return
+    if not bool(torch.isfinite(tensor).all()):
+        raise ValueError(f"{what} holds NaN or inf values: pass finite values in [-1, 1]")
+    low, high = float(tensor.min()), float(tensor.max())
+    if low < -1.0 - FLOAT_SKETCH_SLACK or high > 1.0 + FLOAT_SKETCH_SLACK:
+        raise ValueError(
+            f"{what} holds float values from {low:g} to {high:g}: a float sketch must lie in "
+            "[-1, 1] (black ink -1, white paper 1); pass uint8 values 0..255 instead, or "
+            "rescale it (e.g. x / 127.5 - 1 for 0..255)"
+        )
+
+
+def sketch_values(sketches: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """uint8 ``(N, S, S)`` 0..255, or float in [-1, 1] (:func:`check_sketch_values`) ->
+    float32 ``(N, S, S)`` in [-1, 1]; any other dtype raises ``TypeError``."""
+    if isinstance(sketches, torch.Tensor):
+        values = sketches.detach().cpu()
+    else:
+        values = torch.from_numpy(np.ascontiguousarray(np.asarray(sketches)))
+    if values.is_floating_point():
+        check_sketch_values(values, "the sketches")
+        return values.float().clamp(-1.0, 1.0)
+    if values.dtype != torch.uint8:
+        raise TypeError(f"sketches must be uint8 (0..255) or float in [-1, 1], got {values.dtype}")
+    return values.float() / 127.5 - 1.0
+
+
+class ExportFileError(ValueError):
+    """An exported graph or its JSON side file is missing, corrupt or incomplete; the message
+    names the file."""
+
+
+# The side file's search settings this loop reads, and what each may be: the smallest whole
+# number, "number" (finite), or the known choices (latent_search.CONTEXTUAL_KINDS, ...)
+SEARCH_KEYS: dict[str, Any] = {
+    "iterations": 0,
+    "n_init": 1,
+    "z_dim": 1,
+    "lr": "number",
+    "momentum": "number",
+    "lambda_perceptual": "number",
+    "contextual": ("l1", "kl", "ink_l1"),
+    "perceptual": ("paper", "nonsaturating"),
+}
+OPTIONAL_SEARCH_KEYS: dict[str, Any] = {
+    "blur": "number",
+    "truncation": "number",
+    "init_pool": 0,
+    "init_score": ("kl", "contextual"),
+}
+
+
+def read_side_file(path: str | os.PathLike, *, search: bool = False) -> dict[str, Any]:
+    """The JSON side file of graph ``path`` (``<path>.json``), checked to hold what a runner
+    reads (with ``search``: what :func:`search` reads); else :class:`ExportFileError`."""
+    side = Path(path).with_name(Path(path).name + ".json")
+    try:
+        spec = json.loads(side.read_text(encoding="utf-8"))
+    except FileNotFoundError as error:
+        message = f"side file not found: {side} (export writes it beside the graph)"
+        raise ExportFileError(message) from error
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        message = f"cannot read side file {side} (corrupt or truncated?): {error}"
+        raise ExportFileError(message) from error
+    problem = _side_file_problem(spec, search)
+    if problem:
+        raise ExportFileError(f"side file {side} is incomplete or malformed: {problem}")
+    return spec
+
+
+def _side_file_problem(spec: Any, search: bool) -> str | None:
+    """What is missing or of the wrong type in a side file's content (None when fine)."""
+    if not isinstance(spec, dict):
+        return f"holds a {type(spec).__name__}, not a JSON object"
+    wanted: list[tuple[Any, str, Any]] = [(spec, "file", str), (spec, "outputs", list)]
+    if search:
+        wanted += [(spec, "discriminator", dict), (spec, "search", dict)]
+    for parent, key, kind in wanted:
+        if not isinstance(parent.get(key), kind):
+            return f"{key!r} missing or not a {getattr(kind, '__name__', kind)}"
+    outputs = spec["outputs"]
+    if not outputs or not all(
+        isinstance(o, dict) and isinstance(o.get("name"), str) for o in outputs
+    ):
+        return "'outputs' must list one or more objects with a 'name'"
+    if search:
+        return _search_problem(spec)
+    return None
+
+
+def _search_problem(spec: dict[str, Any]) -> str | None:
+    """What the search part of a side file lacks: D's (and E's) file, the settings."""
+    for part in ("discriminator", "encoder"):
+        if part not in spec:
+            continue
+        if not isinstance(spec[part], dict) or not isinstance(spec[part].get("file"), str):
+            return f"{part!r} names no 'file'"
+    settings = spec["search"]
+    wanted = SEARCH_KEYS | {k: v for k, v in OPTIONAL_SEARCH_KEYS.items() if k in settings}
+    for key, rule in wanted.items():
+        value = settings.get(key)
+        if not _fits(value, rule):
+            return f"search setting {key}={value!r} (missing, or not {_rule_text(rule)})"
+    return None
+
+
+def _fits(value: Any, rule: Any) -> bool:
+    """Whether a side-file setting follows its rule (see :data:`SEARCH_KEYS`)."""
+    if isinstance(rule, tuple):
+        return value in rule
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    if rule == "number":
+        return math.isfinite(value)
+    return isinstance(value, int) and value >= rule
+
+
+def _rule_text(rule: Any) -> str:
+    if isinstance(rule, tuple):
+        return f"one of {list(rule)}"
+    return "a finite number" if rule == "number" else f"a whole number >= {rule}"
+
+
+def check_graph_file(path: Path) -> None:
+    """:class:`ExportFileError` unless ``path`` is a file (a missing graph named as such)."""
+    if not path.is_file():
+        what = "is a folder, not a graph file" if path.is_dir() else "not found"
+        raise ExportFileError(f"exported graph {what}: {path}")
+
+
+def graph_load_error(path: Path, error: Exception) -> ExportFileError:
+    """The one-line error for a graph file that would not load (corrupt or truncated)."""
+    first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return ExportFileError(f"cannot load exported graph {path} (corrupt or truncated?): {first}")
 
 
 def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
@@ -45,7 +201,7 @@ def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     """
     path = Path(path)
     side_file = path.with_name(path.name + ".json")
-    spec = json.loads(side_file.read_text())
+    spec = read_side_file(path, search=True)
     generator = _load_graph(graph_beside(side_file, spec["file"], "file"))
     d_name = spec["discriminator"]["file"]
     discriminator = _load_graph(graph_beside(side_file, d_name, "discriminator file"))
@@ -79,9 +235,13 @@ def graph_beside(side_file: Path, name: Any, key: str) -> Path:
 
 
 def _load_graph(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, works
-        return torch.jit.load(str(path), map_location="cpu").eval()
+    check_graph_file(path)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, works
+            return torch.jit.load(str(path), map_location="cpu").eval()
+    except Exception as error:
+        raise graph_load_error(path, error) from error
 
 
 def brightness(images: torch.Tensor) -> torch.Tensor:
@@ -187,17 +347,18 @@ def search(
     iterations: int | None = None,
     seed: int = 0,
 ) -> dict[str, np.ndarray]:
-    """Complete uint8 sketches ``(N, S, S)`` (dark ink on white) into photos.
+    """Complete sketches ``(N, S, S)`` (dark ink on white; uint8 0..255 or float in [-1, 1],
+    as :func:`sketch_values` takes them) into photos.
 
     ``candidates`` ``(N, n_init, z_dim)`` replaces the initial codes: the encoder's code when
     the export has an encoder (``seed`` then unused), else random ones drawn from ``seed``;
     ``iterations`` overrides the side file's. Returns ``photo`` uint8 ``(N, S, S, 3)``,
     ``joint`` float ``(N, 3, S, 2S)``, ``z`` and the ``contextual`` loss per step ``(T+1, N)``.
     """
+    gray = sketch_values(sketches)  # refused before any file is read
     generator, discriminator, spec = load_networks(path)
     settings = spec["search"]
     steps = settings["iterations"] if iterations is None else iterations
-    gray = torch.from_numpy(np.asarray(sketches, dtype=np.uint8)).float() / 127.5 - 1.0
     known = gray.reshape(-1, 1, *gray.shape[-2:]).expand(-1, 3, -1, -1).contiguous()
     if candidates is None:
         candidates = starting_candidates(load_encoder(path, spec), known, settings, seed)

@@ -43,10 +43,12 @@ def sketch_to_image(
 def compare(
     models: dict[str, SketchModel], sketch: Any, *, seed: int = 0, label: Any = None
 ) -> dict[str, tuple[np.ndarray, float]]:
-    """Run every model on the same sketch: ``{name: (image, latency_ms)}``."""
+    """Run every model on the same sketch: ``{name: (image, latency_ms)}``.
+
+    ``label`` goes to the models that know classes (the others take none)."""
     results = {}
     for name, model in models.items():
         start = time.perf_counter()
-        image = model.generate(sketch, seed=seed, label=label)
+        image = model.generate(sketch, seed=seed, label=label if model.class_names else None)
         results[name] = (image, (time.perf_counter() - start) * 1000.0)
     return results

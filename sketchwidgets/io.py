@@ -15,6 +15,7 @@ import hashlib
 import os
 import stat
 import tempfile
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,17 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".webp", ".tif", ".tiff")
 MIN_IMAGE_SIDE = 16
 _HIGH_DEPTH_MODES = ("I;16", "I;16L", "I;16B", "I;16N", "I")  # Pillow's 16/32-bit integer gray
 TEMP_SUFFIX = ".tmp"  # atomic_write's temporary files: .<name>.<random>.tmp
+# What write_image writes, by suffix (GIF: a 256-colour palette, so lossy for photos)
+WRITE_FORMATS = {
+    ".png": "PNG",
+    ".jpg": "JPEG",
+    ".jpeg": "JPEG",
+    ".gif": "GIF",
+    ".bmp": "BMP",
+    ".webp": "WEBP",
+    ".tif": "TIFF",
+    ".tiff": "TIFF",
+}
 
 
 class ImageReadError(ValueError):
@@ -108,17 +120,44 @@ def read_image(path: str | os.PathLike, mode: str = "RGB") -> np.ndarray:
     """
     path = Path(path)
     if not path.is_file():
-        raise ImageReadError(path, "file not found")
+        raise ImageReadError(path, not_a_file_reason(path))
     try:
-        with Image.open(path) as image:
-            image.load()
-            image = _eight_bit(image)
-            if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
-                image = _flatten_alpha(image)
-            converted = image.convert(mode)
+        with warnings.catch_warnings():  # Pillow only warns below twice its pixel limit
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            converted = _decoded(path, mode)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageReadError(
+            path,
+            f"too many pixels, a possible decompression bomb ({error}); raise "
+            "PIL.Image.MAX_IMAGE_PIXELS to read it on purpose",
+        ) from error
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
         raise ImageReadError(path, f"not a readable image ({error})") from error
     return np.asarray(converted, dtype=np.uint8).copy()
+
+
+def _decoded(path: Path, mode: str) -> Image.Image:
+    """The decoded file in ``mode`` (16-bit scaled, transparency over white)."""
+    with Image.open(path) as image:
+        image.load()
+        image = _eight_bit(image)
+        if image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info:
+            image = _flatten_alpha(image)
+        return image.convert(mode)
+
+
+def not_a_file_reason(path: Path) -> str:
+    """Why ``path`` is no regular file: a folder, a link loop, a broken link, or missing."""
+    if path.is_dir():
+        return "a folder, not an image file"
+    if path.is_symlink():
+        try:
+            path.stat()
+        except OSError as error:
+            if error.errno == errno.ELOOP:
+                return "a symbolic link loop"
+            return f"a broken symbolic link (to {os.readlink(path)})"
+    return "file not found"
 
 
 def atomic_write(path: str | os.PathLike, write: Callable[[Path], None]) -> Path:
@@ -282,7 +321,6 @@ def load_torch(path: str | os.PathLike, map_location: str | torch.device = "cpu"
     ``FileNotFoundError``; a corrupt or truncated one ``ValueError``; all name the file.
     """
     import pickle
-    import warnings
 
     path = Path(path)
     if not path.is_file():
@@ -314,16 +352,32 @@ def _unpickler_reason(error: Exception) -> str:
     return f" ({lines[-1][:200]})" if lines else ""
 
 
+def image_format(path: str | os.PathLike) -> str:
+    """The Pillow format a file name asks for (:data:`WRITE_FORMATS`; no suffix: PNG); an
+    unknown suffix raises ``ValueError`` listing the known ones."""
+    suffix = Path(path).suffix.lower()
+    if not suffix:
+        return "PNG"
+    if suffix not in WRITE_FORMATS:
+        raise ValueError(
+            f"cannot write {path}: unknown image suffix {suffix!r}; use one of "
+            f"{', '.join(WRITE_FORMATS)}"
+        )
+    return WRITE_FORMATS[suffix]
+
+
 def write_image(path: str | os.PathLike, image: np.ndarray, *, overwrite: bool = False) -> Path:
-    """Write a uint8 HxW or HxWx3 array atomically; refuses to overwrite unless asked."""
+    """Write a uint8 HxW or HxWx3 array atomically in the format its suffix names (GIF for
+    ``.gif``, ...; see :func:`image_format`); refuses to overwrite unless asked."""
     target = Path(path)
+    fmt = image_format(target)
     if target.exists() and not overwrite:
         raise FileExistsError(f"{target} exists; pass overwrite=True to replace it")
     array = np.asarray(image)
     if array.dtype != np.uint8:
         raise TypeError(f"write_image expects uint8, got {array.dtype} for {target}")
-    fmt = {".jpg": "JPEG", ".jpeg": "JPEG"}.get(target.suffix.lower(), "PNG")
-    return atomic_write(target, lambda tmp: Image.fromarray(array).save(tmp, format=fmt))
+    options = {"lossless": True} if fmt == "WEBP" else {}
+    return atomic_write(target, lambda tmp: Image.fromarray(array).save(tmp, fmt, **options))
 
 
 def to_rgb(image: np.ndarray) -> np.ndarray:

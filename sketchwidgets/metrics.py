@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +26,7 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
+from sketchwidgets.class_match import class_index_map, dataset_class_names, describe, remap_labels
 from sketchwidgets.feature_networks import load_feature_network
 
 if TYPE_CHECKING:  # pragma: no cover - annotation only
@@ -144,17 +145,24 @@ def evaluate(
     fid_weights: str | os.PathLike | None = None,
     max_images: int | None = None,
     generate: Any = None,
+    class_names: Sequence[str] | None = None,
 ) -> EvaluationResult:
     """SSIM, PSNR, L1 (and FID when weights are available) of a model on held-out batches.
 
     ``batches`` yields dicts with "sketch" and "photo" tensors (a DataLoader over a dataset),
     and "label" for a model that ``needs_label`` (each sketch is generated for its own class).
+    The labels index ``class_names`` (default: the ``class_names`` of the DataLoader's
+    dataset; without either they index the model's classes). Classes are matched to the
+    model's by name; data with a class the model does not know raises ``ValueError`` listing
+    both sets (:mod:`sketchwidgets.class_match`).
     Noise and z are drawn from one generator seeded with ``seed``, so a rerun gives the same
     figures. ``generate(sketch_tensor, generator) -> image tensor`` overrides the model's
     ``generate_tensor`` (e.g. a latent search with fewer iterations).
     """
     weights = find_fid_weights(fid_weights)
     features = InceptionFeatures(weights) if weights is not None else None  # refused up front
+    names = dataset_class_names(batches) if class_names is None else tuple(class_names)
+    lookup = class_index_map(model, names, where=describe(batches))
     generator = torch.Generator(device="cpu").manual_seed(seed)
     fakes, reals = [], []
     for batch in batches:
@@ -162,7 +170,7 @@ def evaluate(
         if generate is not None:
             fakes.append(generate(sketch, generator).float().cpu())
         else:
-            fakes.append(_generate_batch(model, sketch, batch, generator).float().cpu())
+            fakes.append(_generate_batch(model, sketch, batch, generator, lookup).float().cpu())
         reals.append(batch["photo"].float().cpu())
         if max_images and sum(len(r) for r in reals) >= max_images:
             break
@@ -195,11 +203,14 @@ def _generate_batch(
     sketch: torch.Tensor,
     batch: dict[str, torch.Tensor],
     generator: torch.Generator,
+    lookup: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """The model's images for one batch, with the batch's labels when the model needs them."""
+    """The model's images for one batch, with the batch's labels (mapped to the model's
+    classes by ``lookup``) when the model needs them."""
     label = None
     if model.needs_label:
         if "label" not in batch:
             raise ValueError(f"model {model.name!r} needs labels: the batches have no 'label'")
-        label = model.label_indices(batch["label"], len(sketch)).to(model.device)
+        labels = remap_labels(torch.as_tensor(batch["label"]), lookup)
+        label = model.label_indices(labels, len(sketch)).to(model.device)
     return model.generate_tensor(sketch, generator=generator, label=label)

@@ -56,8 +56,8 @@ def test_restore_size_gives_uint8_rgb_at_original_size():
 
 
 def test_bad_inputs_are_named():
-    with pytest.raises(TypeError, match="float64"):
-        prepare_sketch(np.zeros((8, 8)), 16)
+    with pytest.raises(TypeError, match="int64"):
+        prepare_sketch(np.zeros((32, 32), np.int64), 16)
     with pytest.raises(ValueError, match="empty"):
         prepare_sketch([], 16)
 

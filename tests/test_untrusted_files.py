@@ -28,6 +28,7 @@ from sketchwidgets.inception import TFInceptionV3
 from sketchwidgets.io import UnsafeFileError
 from sketchwidgets.metrics import InceptionFeatures, evaluate, fid, find_fid_weights
 from sketchwidgets.models import build_model
+from sketchwidgets.models.latent_search import search_settings
 from sketchwidgets.models.sketchygan import EMBEDDED_CLASSES, SketchyGAN, SketchyGANConfig
 from sketchwidgets.pretrained import load_shipped, save_float16
 from sketchwidgets.train.checkpoint import save_checkpoint
@@ -294,7 +295,12 @@ def _export_folder(folder: Path, **names: str) -> Path:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DeprecationWarning)
                 torch.jit.script(torch.nn.Identity()).save(str(folder / name))
-    spec = {"file": names["file"], "discriminator": {"file": names["discriminator"]}}
+    spec = {
+        "file": names["file"],
+        "discriminator": {"file": names["discriminator"]},
+        "outputs": [{"name": "joint"}],
+        "search": vars(search_settings()) | {"z_dim": 8},  # complete: only the names are off
+    }
     if "encoder" in names:
         spec["encoder"] = {"file": names["encoder"]}
     (folder / "cgan.pt.json").write_text(json.dumps(spec))
@@ -336,7 +342,10 @@ def test_exported_search_refuses_names_that_are_not_file_names(tmp_path, name):
     path = _export_folder(tmp_path / "export", file="g.pt", discriminator="d.pt")
     spec = json.loads(path.with_name("cgan.pt.json").read_text())
     path.with_name("cgan.pt.json").write_text(json.dumps(spec | {"file": name}))
-    with pytest.raises(ValueError, match=r"cgan\.pt\.json: refusing file .*base name"):
+    expected = r"cgan\.pt\.json: refusing file .*base name"
+    if not isinstance(name, str):
+        expected = r"cgan\.pt\.json is incomplete or malformed: 'file' missing or not a str"
+    with pytest.raises(ValueError, match=expected):
         load_networks(path)
 
 

@@ -21,9 +21,11 @@ can deadlock when the parent runs threads. So, as for any such pool, a *script* 
 ``build_dataset`` under ``if __name__ == "__main__":`` (notebooks and ``python -m`` need
 nothing); if the pool breaks anyway the build warns and finishes inline.
 
-Bad files (unreadable, truncated, empty, not an image, or smaller than
-:data:`~sketchwidgets.io.MIN_IMAGE_SIDE` = 16 px on a side) are skipped with a warning naming
-the file and listed in ``BuildReport.skipped``; the rest finishes. Existing outputs are
+Bad files (unreadable, truncated, empty, not an image, a decompression bomb over Pillow's
+pixel limit, or smaller than :data:`~sketchwidgets.io.MIN_IMAGE_SIDE` = 16 px on a side), and
+entries named like images that are no files (a folder ``x.png/``, a symbolic link loop, a
+broken link) are skipped with a warning naming them and listed in ``BuildReport.skipped``;
+the rest finishes. Existing outputs are
 kept (reported as ``(path, "exists")``) unless ``overwrite=True``. ``dst/build.json``
 records format, style, params, size, count and source; building into a folder made with
 other settings raises unless ``overwrite=True``.
@@ -75,7 +77,9 @@ from sketchwidgets.io import (
     ImageTooSmallError,
     atomic_write,
     check_min_size,
+    is_image_file,
     list_images,
+    not_a_file_reason,
     read_image,
 )
 
@@ -156,9 +160,27 @@ def _sources(src: Path, dst: Path) -> list[Path]:
     ]
 
 
+def _not_files(src: Path, dst: Path) -> list[tuple[Path, str]]:
+    """``(path, reason)`` for each entry below ``src`` named like an image that is no regular
+    file (a folder ``x.png/``, a symbolic link loop, a broken link), outside ``dst``."""
+    excluded = read_exclusions(src)
+    dst_resolved = dst.resolve()
+    found = []
+    for path in sorted(src.glob("**/*")):
+        if not is_image_file(path) or path.is_file():
+            continue
+        folder = path.parent.resolve()
+        inside_dst = folder == dst_resolved or dst_resolved in folder.parents
+        if not inside_dst and not is_excluded(path.relative_to(src).as_posix(), excluded):
+            found.append((path, not_a_file_reason(path)))
+    return found
+
+
 def _plan(src: Path, dst: Path, format: str, overwrite: bool) -> tuple[list[_Job], BuildReport]:
-    """Jobs to run, and a report already holding kept outputs and name clashes."""
+    """Jobs to run, and a report already holding kept outputs, name clashes and entries named
+    like images that are no files."""
     report, jobs, claimed = BuildReport(), [], {}
+    report.skipped.extend(_not_files(src, dst))
     for source in _sources(src, dst):
         outputs = _outputs(source.relative_to(src), dst, format)
         if outputs[0] in claimed:

@@ -27,6 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
+from sketchwidgets.class_match import dataset_class_names
 from sketchwidgets.data.importers import PairedFilesImport, PathLike, _require_dir, import_sketchy
 from sketchwidgets.data.pairs import EmptyDatasetError
 from sketchwidgets.data.sketchify import sketchify
@@ -173,7 +174,7 @@ class EdgeSketchBlend(Dataset):
         self.start, self.end, self.step = start, end, 0
         self.edge_style, self.edge_params = edge_style, edge_params
         self._edges: dict[int, torch.Tensor] = {}
-        self.class_names = list(getattr(pairs, "class_names", []))
+        self.class_names = list(dataset_class_names(pairs) or [])  # through Subsets
 
     def __len__(self) -> int:
         return len(self.pairs)

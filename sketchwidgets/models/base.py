@@ -30,8 +30,9 @@ Classes: ``class_names -> tuple[str, ...]`` (from the config), ``num_classes -> 
 ``needs_label: ClassVar[bool]`` (True when generating requires a class; such a model must be
 built with non-empty ``class_names``), and ``label_indices(label, batch) -> LongTensor | None``
 which turns an int, a class name, a sequence of either or a tensor into ``(batch,)`` indices,
-with a ``ValueError`` listing the known classes for an unknown name, an index out of range or
-a missing label where one is needed.
+with a ``ValueError`` listing the known classes for an unknown name, an index out of range, a
+value that is no name or whole number (``1.5``) or a missing label where one is needed; a model
+without classes refuses any label (``ValueError``), rather than ignoring it.
 
 Latent code: ``latent_dim -> int`` (0: no explicit ``z``, as pix2pix), ``sample_z(n,
 generator=None) -> (n, latent_dim)`` (N(0, 1) here; a model whose paper draws z otherwise
@@ -44,8 +45,8 @@ model documents another noise source).
     image ``(N, 3, H, W)`` in [-1, 1]. No gradients; randomness only from ``generator``
     (a ``torch.Generator``), so a fixed seed gives a fixed image. ``label``: ``(N,)`` long
     indices (from :meth:`SketchModel.label_indices`) or None. ``z``: ``(N, latent_dim)``
-    overriding the draw from ``generator``; a model with ``latent_dim == 0`` given a ``z``
-    raises ``ValueError``. Same ``z`` + sketch + label -> same image.
+    overriding the draw from ``generator``; a model with ``latent_dim == 0`` given a ``z``, or
+    a ``z`` holding NaN or inf, raises ``ValueError``. Same ``z`` + sketch + label -> same image.
 
 ``output_names: ClassVar[tuple[str, ...]] = ("image",)`` and
 ``generate_outputs(sketch, *, generator=None, label=None, z=None) -> dict[str, Tensor]``
@@ -61,7 +62,8 @@ invert=None, outputs=False)``
     One input policy for every model (:func:`~sketchwidgets.sketch_input.prepare_sketch`,
     before any network runs): an empty sketch (nothing drawn: all white, all black, any flat
     grey) raises ``ValueError("empty sketch: nothing drawn ...")``, as do a sketch under
-    16 px (``io.MIN_IMAGE_SIDE``) and a tensor holding NaN or inf.
+    16 px (``io.MIN_IMAGE_SIDE``) and a float sketch holding NaN or inf or values outside
+    [-1, 1]. ``seed`` is a whole number from -2**63 to 2**64 - 1 (else ``ValueError``).
     See :mod:`sketchwidgets.sketch_input`.
 
 ``network_names``
@@ -76,7 +78,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -85,6 +87,17 @@ import torch
 from torch import nn
 
 from sketchwidgets.io import save_torch
+
+SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed takes
+
+
+def checked_seed(seed: Any) -> int:
+    """``seed`` as an int, or ``ValueError`` naming the accepted range (no float, no bool)."""
+    low, high = SEED_RANGE
+    whole = isinstance(seed, int | np.integer) and not isinstance(seed, bool | np.bool_)
+    if not whole or not low <= int(seed) <= high:
+        raise ValueError(f"seed={seed!r}: expected a whole number from -2**63 to 2**64 - 1")
+    return int(seed)
 
 
 class SketchModel(nn.Module):
@@ -141,6 +154,11 @@ class SketchModel(nn.Module):
                     f" known classes: {self._known_classes()}"
                 )
             return None
+        if not self.class_names:
+            raise ValueError(
+                f"model {self.name!r} knows no classes (built without class_names), so it "
+                f"takes no label; got label={label!r:.60}: leave it out"
+            )
         checked = self._label_list(label)
         if isinstance(label, torch.Tensor) and not label.is_floating_point():
             # the tensor itself, checked above: a traced graph (sketchwidgets/export.py) keeps
@@ -159,10 +177,10 @@ class SketchModel(nn.Module):
         if isinstance(label, torch.Tensor | np.ndarray):
             values = np.asarray(label.detach().cpu() if isinstance(label, torch.Tensor) else label)
             items: Sequence[Any] = values.reshape(-1).tolist()
-        elif isinstance(label, str | int | np.integer):
-            items = [label]
-        else:
+        elif isinstance(label, Iterable) and not isinstance(label, str):
             items = list(label)
+        else:  # one name or index (anything else, e.g. 1.5, is refused by _class_index)
+            items = [label]
         return [self._class_index(item) for item in items]
 
     def _class_index(self, item: Any) -> int:
@@ -229,6 +247,11 @@ class SketchModel(nn.Module):
         if not isinstance(z, torch.Tensor) or tuple(z.shape) != (n, self.latent_dim):
             shape = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f"z must be a ({n}, {self.latent_dim}) tensor, got {shape}")
+        if not z.is_floating_point():
+            raise ValueError(f"z must be a floating-point tensor, got {z.dtype}")
+        if not bool(torch.isfinite(z).all()):
+            bad = int((~torch.isfinite(z)).sum())
+            raise ValueError(f"z holds {bad} NaN or inf value(s): pass finite values")
 
     # ------------------------------------------------------------------ training
 
@@ -285,7 +308,7 @@ class SketchModel(nn.Module):
         prepared = prepare_sketch(sketch, self.image_size, invert=invert)
         batch = prepared.tensor.shape[0]
         if generator is None and seed is not None:
-            generator = torch.Generator(device="cpu").manual_seed(seed)
+            generator = torch.Generator(device="cpu").manual_seed(checked_seed(seed))
         labels = self.label_indices(label, batch)
         self.check_z(z, batch)
         was_training = self.training

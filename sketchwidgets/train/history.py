@@ -248,6 +248,13 @@ def _parse(path: Path, line: str, number: int) -> Record:
         raise ValueError(f"{path}: line {number} is not valid JSON ({error})") from error
     if not isinstance(record, dict) or "step" not in record:
         raise ValueError(f"{path}: line {number} is not a history record (needs a 'step')")
+    step = record["step"]
+    whole = isinstance(step, int) or (isinstance(step, float) and step.is_integer())
+    if isinstance(step, bool) or not whole:
+        raise ValueError(f"{path}: line {number}: step {step!r} is not a whole number")
+    for name, value in record.items():
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{path}: line {number}: {name!r} is {value!r}, not a number")
     return record
 
 

@@ -40,6 +40,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from sketchwidgets.class_match import matched_to_model
 from sketchwidgets.device import autocast_context, pick_device, seed_everything, set_rng_state
 from sketchwidgets.device import rng_state as current_rng_state
 from sketchwidgets.io import remove_stale_temporaries
@@ -108,7 +109,9 @@ class Trainer:
     model : SketchModel
         Only ``configure_optimizers`` and ``train_step`` are called (callbacks may call more).
     train_data : Dataset
-        A map-style dataset of item dicts (``"sketch"``, ``"photo"``, ``"label"``, ...).
+        A map-style dataset of item dicts (``"sketch"``, ``"photo"``, ``"label"``, ...). For a
+        model that needs a class, labels are mapped to the model's classes by name
+        (``dataset.class_names``); data with classes the model does not know is refused.
     steps : int
         Total optimizer steps of the run (at least 1); a resumed run continues up to it.
     batch_size : int
@@ -152,6 +155,11 @@ class Trainer:
         amp: bool = True,
         overwrite: bool = False,
     ) -> None:
+        # labels index the model's classes: mapped by name, or refused (class_match.py)
+        train_data, val_data = (
+            matched_to_model(model, train_data),
+            matched_to_model(model, val_data),
+        )
         self.model, self.train_data, self.val_data = model, train_data, val_data
         self.steps, self.batch_size, self.seed = int(steps), int(batch_size), int(seed)
         self.run_dir = None if run_dir is None else Path(run_dir)
@@ -330,6 +338,7 @@ class Trainer:
     def _restore(self) -> dict[str, Any]:
         assert self.resume_from is not None
         state = load_checkpoint(self.resume_from)
+        self._check_steps_left(int(state["step"]))
         self.start_step = restore_training_state(
             state, self.model, self.optimizers, restore_rng=False
         )
@@ -337,6 +346,15 @@ class Trainer:
         self.history = self.history.until(self.start_step)
         self._warn_changed_settings(state.get("extra", {}).get("trainer", {}))
         return state
+
+    def _check_steps_left(self, done: int) -> None:
+        """A resume must have steps left: ``steps`` is the run's total, not a count to add."""
+        if done >= self.steps:
+            raise ValueError(
+                f"{self.resume_from} is already at step {done}, and steps={self.steps} (the "
+                f"run's total, --steps) leaves nothing to train: ask for more than {done} "
+                "steps to continue; nothing was changed"
+            )
 
     def _seed(self, state: dict[str, Any] | None) -> None:
         """Fresh run: seed from ``seed`` (+ rank).  Resume: this rank's saved RNG states."""

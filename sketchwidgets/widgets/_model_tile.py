@@ -34,6 +34,24 @@ def reports_progress(model: Any) -> bool:
     return callable(getattr(model, "search_progress", None))
 
 
+def checked_models(models: Any) -> dict[str, SketchModel]:
+    """``{name: SketchModel}`` as a dict; ``TypeError`` naming what is not a model."""
+    from sketchwidgets.models.base import SketchModel
+
+    if not isinstance(models, Mapping):
+        raise TypeError(
+            f"models must be a {{name: SketchModel}} dict, got {type(models).__name__}: e.g. "
+            "{'pix2pix': sketchwidgets.load('pretrained:pix2pix/classroom')}"
+        )
+    for name, model in models.items():
+        if not isinstance(model, SketchModel):
+            raise TypeError(
+                f"models[{name!r}] is a {type(model).__name__}, not a SketchModel: load one "
+                "with sketchwidgets.load(path or 'pretrained:<model>/<dataset>')"
+            )
+    return dict(models)
+
+
 def shared_class_names(models: Iterable[SketchModel]) -> list[str]:
     """Every class name of the models that need a label, in first-seen order (one picker)."""
     names: dict[str, None] = {}

@@ -19,9 +19,10 @@ What the controls offer follows the model contract (:mod:`sketchwidgets.models.b
   latency when done. Such models run after the others, so a stroke shows the forward-pass
   models' images first.
 
-Bad input is reported, never raised: an empty sketch generates nothing and says so in the
-status line; a model that raises shows its traceback in the Output area while the other
-models still render.
+Bad drawings are reported, never raised: an empty sketch generates nothing and says so in
+the status line; a model that raises shows its traceback in the Output area while the other
+models still render. What is no model or no sketch at all (a path, None, a float sketch
+outside [-1, 1]) raises ``TypeError`` / ``ValueError`` in one line.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from ipywidgets import Button, Dropdown, HBox, Image, Label, Layout, Output, VBo
 from traitlets import Int, List, Unicode, observe
 
 from sketchwidgets.data.strokes import Sketch
-from sketchwidgets.io import to_gray, write_image
-from sketchwidgets.sketch_input import has_strokes
+from sketchwidgets.io import write_image
+from sketchwidgets.sketch_input import has_strokes, sketch_gray
 from sketchwidgets.widgets._images import (
     StaticFallback,
     format_exception,
@@ -48,6 +49,7 @@ from sketchwidgets.widgets._images import (
 )
 from sketchwidgets.widgets._model_tile import (
     ModelTile,
+    checked_models,
     reports_progress,
     shared_class_names,
     slug,
@@ -96,9 +98,9 @@ class CompareView(StaticFallback, VBox):
         tile: int = 160,
         **kwargs: Any,
     ) -> None:
-        if not models:
+        self.models = checked_models(models)
+        if not self.models:
             raise ValueError("CompareView needs at least one model: {name: SketchModel}")
-        self.models = dict(models)
         self.tile = int(tile)
         self.tiles = {n: ModelTile(n, m, self.tile) for n, m in self.models.items()}
         self._outputs: dict[str, dict[str, np.ndarray]] = {}
@@ -214,8 +216,10 @@ class CompareView(StaticFallback, VBox):
     def update(self, sketch: Any) -> None:
         """Generate every shown model's image from ``sketch``.
 
-        ``sketch``: a :class:`Sketch`, a SketchCanvas (anything with ``.sketch``) or a uint8
-        sketch array (black ink on white).
+        ``sketch``: a :class:`Sketch`, a SketchCanvas (anything with ``.sketch``) or a sketch
+        as ``model.generate`` takes one (a uint8 array, black ink on white; a float array or
+        tensor in [-1, 1]). Anything else (None, a file path, floats outside [-1, 1]) raises
+        ``TypeError`` / ``ValueError`` with the reason (``sketch_input.sketch_gray``).
         """
         self._sketch = self._as_array(sketch)
         self.refresh()
@@ -227,7 +231,7 @@ class CompareView(StaticFallback, VBox):
             sketch = sketch.sketch
         if isinstance(sketch, Sketch):
             return None if sketch.is_empty else sketch.to_array(256)
-        array = to_gray(np.asarray(sketch, dtype=np.uint8))
+        array = sketch_gray(sketch)  # generate()'s rules for types and float values
         return array if has_strokes(array) else None  # sketch_input's one empty-sketch rule
 
     # ----- generation -----------------------------------------------------------------------

@@ -18,6 +18,7 @@ Works on every dataset of the package (anything returning the item dict
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -47,6 +48,19 @@ def pair_image(sketch: np.ndarray, photo: np.ndarray, size: int) -> np.ndarray:
     )
 
 
+def _check_dataset(dataset: Any) -> None:
+    """``TypeError`` for a path or anything else that is not a dataset of items."""
+    if isinstance(dataset, str | os.PathLike):
+        raise TypeError(
+            f"DatasetBrowser takes a dataset, not the path {os.fspath(dataset)!r}: open it with "
+            "sketchwidgets.data.open.open_dataset(path)"
+        )
+    if not (hasattr(dataset, "__len__") and hasattr(dataset, "__getitem__")):
+        raise TypeError(
+            f"DatasetBrowser takes a dataset (len() and items), got {type(dataset).__name__}"
+        )
+
+
 class DatasetBrowser(StaticFallback, VBox):
     """Browse, filter, restyle and flag the pairs of a dataset.
 
@@ -66,6 +80,7 @@ class DatasetBrowser(StaticFallback, VBox):
     page = Int(0, read_only=True, help="Current page (index // page_size).").tag(sync=True)
 
     def __init__(self, dataset: Any, *, page_size: int = 8, thumb: int = 64, **kwargs: Any) -> None:
+        _check_dataset(dataset)
         if len(dataset) == 0:
             raise ValueError("DatasetBrowser needs a non-empty dataset")
         self.dataset, self.page_size, self.thumb = dataset, int(page_size), int(thumb)

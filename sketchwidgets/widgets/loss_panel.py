@@ -133,6 +133,12 @@ class LossPanel(StaticFallback, VBox, Callback):
         figsize: tuple[float, float] = (6.4, 2.8),
         **kwargs: Any,
     ) -> None:
+        if isinstance(run_dirs, str | os.PathLike):
+            raise TypeError(
+                f"run_dirs takes a list of run folders, got the single path "
+                f"{os.fspath(run_dirs)!r}: pass [{os.fspath(run_dirs)!r}] or use "
+                "LossPanel.from_run_dir(path)"
+            )
         self.runs: dict[str, _Run] = {}  # runs read from disk
         self._live: History | None = history
         self._trainer: Any = None  # a trainer whose own History is followed
