@@ -25,7 +25,9 @@ from sketchwidgets.models.pix2pix import (
 )
 
 TINY = Pix2PixConfig(image_size=32, ngf=8, ndf=8)
-REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference_pix2pix.py"
+REFERENCE = (
+    Path(__file__).resolve().parents[2] / "benchmarks" / "model_speed" / "reference_pix2pix.py"
+)
 
 
 @pytest.fixture(autouse=True)
