@@ -89,7 +89,7 @@ class EdgeGANConfig:
     # InfoGAN's mutual-information term trains G and Q (Chen et al., NeurIPS 2016) and
     # BicycleGAN's cLR-GAN latent L1 trains G (Zhu et al., NeurIPS 2017) (docs/findings/edgegan.md)
     zl_trains: str = "encoder"  # e_optim (reference); measured best: "encoder_and_edge_generator"
-    # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (module docstring)
+    # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (docs/findings/edgegan.md)
     pair_l1_weight: float = 0.0  # not in the reference (0 = off); BicycleGAN cVAE-GAN L1: 10
     # the pair step's optimiser: "shared" = E's, GE's and GI's own (their mean squares mix the
     # pair term's gradients with the ~10x larger WGAN ones); "rmsprop" = one more TF RMSProp

@@ -500,7 +500,7 @@ def test_default_training_does_not_collapse_on_a_tiny_set():
     standing statistics). Measured with seeds 0 and 1 at steps 50, 100, 150, 200: the defaults
     (with the reconstruction-trained encoder) 0.20, 0.34, 0.42, 0.46 / 0.22, 0.39, 0.46, 0.49;
     the same without the encoder 0.17, 0.20, 0.22, 0.29 / 0.19, 0.22, 0.24, 0.28; the paper's
-    training stays at 0.15-0.19 -- the collapse issue #11 reported, where every z gave one of
+    training stays at 0.15-0.19 -- the collapse of docs/findings/contextual_gan.md, every z one of
     two textures. 0.35 sits between the defaults and the recipe without the encoder.
     """
     embedded = embedded_pairs(16, seed=0, workers=1)

@@ -258,7 +258,7 @@ def test_encoder_step_inverts_the_edge_generator_and_trains_it_when_asked():
     these codes, what guessing 0 gives) and below the error for another code's edge map.
     Measured (seeds 0, 1; 800 steps, ~8 s): 0.832 -> 0.692, 0.695, shifted 0.878, 0.865; with
     ``zl_trains="encoder"`` 0.695, 0.734. Needs a small z (TINY's 8): with the reference's 100
-    E stays at 0.78 (module docstring, "Departure"). ``zl_trains="encoder_and_edge_generator"``
+    E stays at 0.78 (docs/findings/edgegan.md). ``zl_trains="encoder_and_edge_generator"``
     also moves GE; the reference leaves GE to its own steps."""
     config = {**TINY, "lr": 1e-3, "encoder_noise": "none"}
     torch.manual_seed(0)
@@ -303,7 +303,7 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
     """The shipped edgegan/shoes_handbags on its 400 held-out pairs: GE's edge maps and the Canny
     edges of GI's images are closer (dilated IoU) to their own sketch than to another sketch of
     the same class. The checkpoint of the pair term alone failed this (gaps 0.001 and 0.024, GE
-    blank); the shipped recipe scores 0.165 and 0.139 (module docstring, "Departure")."""
+    blank); the shipped recipe scores 0.165 and 0.139 (docs/findings/edgegan.md)."""
     from sketchwidgets.data.edgegan_format import shoes_handbags
     from sketchwidgets.data.sketchify import canny
     from sketchwidgets.io import image_to_tensor, tensor_to_image
@@ -329,7 +329,7 @@ def test_shipped_checkpoint_encoder_inverts_the_edge_generator(name):
     well below 0.80, the error of guessing 0 for z ~ N(0, 1). Shipped: 0.45-0.48 against
     0.95-0.96 (shoes/handbags), 0.34-0.38 against 0.99-1.06 (classroom); the recipe at 700
     steps gave 0.70-0.73 against 0.83-0.86, and with z_dim 100 and E trained alone 0.79 / 0.80
-    (module docstring of sketchwidgets.models.edgegan)."""
+    (docs/findings/edgegan.md)."""
     from sketchwidgets.pretrained import load_pretrained
 
     model = load_pretrained(name)

@@ -1,4 +1,4 @@
-"""The search options of issue #11: ink-balanced and blurred contextual losses, the shared
+"""The search options beyond the paper: ink-balanced and blurred contextual losses, the shared
 candidate pool, and the sketch -> z encoder (tiny nets, 32-64 px, CPU, seconds)."""
 
 from __future__ import annotations

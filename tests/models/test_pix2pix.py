@@ -32,7 +32,7 @@ REFERENCE = (
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Tiny convolutions: one thread is as fast as two and immune to a busy machine."""
+    """Tiny convolutions: one thread is as fast as two and not slowed by other processes."""
     with torch_threads(1):
         yield
 
