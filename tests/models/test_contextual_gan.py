@@ -492,6 +492,8 @@ def mean_pairwise_distance(images: torch.Tensor) -> float:
     return float(torch.cdist(flat, flat).sum() / (len(flat) * (len(flat) - 1)))
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_default_training_does_not_collapse_on_a_tiny_set():
     """Collapse guard: after 200 steps on 16 fixed 32 px pairs, samples of different z differ.
 
@@ -571,6 +573,7 @@ def matching_gap(model: ContextualGAN, held_out: dict) -> float:
     )
 
 
+@pytest.mark.slow
 def test_matching_aware_d_learns_which_photo_belongs_to_which_sketch(pairs):
     """With the mismatch term D scores held-out matched pairs above swapped ones; without it,
     D has no reason to. Measured (this seed, 40/80/120/160 steps): gap 0.01/0.04/0.16/0.27
@@ -594,6 +597,8 @@ def photo_error(model: ContextualGAN, pairs: dict) -> float:
     return float((completion - pairs["photo"]).abs().mean())
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_reconstruction_ties_the_photo_half_to_the_sketchs_code():
     """With the reconstruction term, the code E reads from a sketch gives back that sketch's
     photo; an encoder trained on G's own samples (the term off) gives a photo no closer than

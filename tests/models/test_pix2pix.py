@@ -317,6 +317,8 @@ def embedded_32px():
     return train, held_out
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_training_on_64_embedded_pairs_lowers_held_out_l1(embedded_32px):
     train, held_out = embedded_32px
     model = tiny(ngf=32)  # ndf 8: enough D, 3x faster than 32
