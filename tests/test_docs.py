@@ -109,11 +109,15 @@ def _notebook_text(path: Path) -> str:
 
 
 def _prose_files() -> Iterator[Path]:
+    """README.md and the prose-bearing files of the trees, hidden folders (caches) left out."""
     yield README
+    this_file = Path(__file__).resolve()
     for tree in PROSE_TREES:
         for path in sorted((REPO / tree).rglob("*")):
-            if path.is_file() and path.suffix in PROSE_SUFFIXES and path != Path(__file__):
-                yield path
+            hidden = any(part.startswith(".") for part in path.relative_to(REPO).parts)
+            if path.is_file() and path.suffix in PROSE_SUFFIXES and not hidden:
+                if path.resolve() != this_file:
+                    yield path
 
 
 def process_talk(text: str) -> list[str]:

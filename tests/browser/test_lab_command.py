@@ -106,6 +106,27 @@ def _python_for(account: Account) -> str:
     pytest.skip(f"no Python {version} that user {account.name!r} may run (tried {candidates})")
 
 
+def _site_packages() -> list[str]:
+    """The folders this environment's packages are installed in."""
+    return sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]})
+
+
+def _check_environment_readable(account: Account, python: str) -> None:
+    """Skip when ``account`` cannot read this environment (e.g. it lives under /root)."""
+    if account.uid == os.geteuid():
+        return
+    probe = subprocess.run(
+        [python, "-S", "-c", "import os, sys; [os.listdir(p) for p in sys.argv[1:]]"]
+        + _site_packages(),
+        capture_output=True,
+        text=True,
+        cwd="/",
+        user=account.uid,
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"user {account.name!r} cannot read the installed packages {_site_packages()}")
+
+
 def _clean_clone() -> Path:
     """``git clone`` of this repository into a fresh folder that ``account`` owns."""
     parent = Path(tempfile.mkdtemp(prefix="sketchwidgets-clone-"))
@@ -119,9 +140,8 @@ def _reuse_this_environment(clone: Path, python: str) -> None:
     """``clone/.venv``: a virtual environment that sees these site-packages, stamped installed."""
     venv = clone / ".venv"
     subprocess.run([python, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=120)
-    site_packages = {sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}
     version = f"python{sys.version_info.major}.{sys.version_info.minor}"
-    adds = "".join(f"site.addsitedir({path!r}); " for path in sorted(site_packages))
+    adds = "".join(f"site.addsitedir({path!r}); " for path in _site_packages())
     pth = venv / "lib" / version / "site-packages" / "reuse_installed_environment.pth"
     pth.write_text(f"import site; {adds}\n")
     for script in ("jupyter", "jupyter-lab"):  # console scripts, pointed at the clone's python
@@ -190,6 +210,7 @@ def _stop(process: subprocess.Popen) -> None:
 def _serves_quickstart(account: Account) -> None:
     """Clone, run ``bash .ci/lab --no-browser --port=N`` as ``account``, fetch the quickstart."""
     python = _python_for(account)
+    _check_environment_readable(account, python)
     parent = _clean_clone()
     clone, home = parent / "sketchwidgets", parent / "home"
     log = parent / "lab.log"
