@@ -18,7 +18,7 @@ short strokes with real mouse events (``page.mouse``, one move every ``--interva
 * **kernel round trip floor**: an empty execute request from the page and back, the least any
   kernel-drawn ink can take.
 
-Goals (issue 4): ink p95 < 30 ms, sketch-to-image p95 < 150 ms, pix2pix at 64 px on this CPU.
+Goals: ink p95 < 30 ms, sketch-to-image p95 < 150 ms, pix2pix at 64 px on this CPU.
 
 Usage::
 

@@ -9,8 +9,8 @@ attached, alternating the two, and prints the median time of each and the slowdo
 * ``loop``: a tiny linear model's SGD step followed by the callback hooks the Trainer fires,
   i.e. the cheapest step a real loop can have (the worst case for the panel's share).
 
-Times are the process's CPU time (``time.process_time``) with one torch thread: on a shared
-machine the wall clock mostly measures the neighbours (it is printed too). "Training time" runs
+Times are the process's CPU time (``time.process_time``) with one torch thread: the wall clock
+also counts whatever else the machine runs (it is printed too). "Training time" runs
 from the first step to the end of the last; the panel's one final redraw in ``on_fit_end``
 comes after training is over and is printed separately.
 

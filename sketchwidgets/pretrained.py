@@ -116,7 +116,7 @@ _CONTEXTUAL = {"gf_dim": 16, "df_dim": 16, "encoder_width": 16}
 _SKETCHYGAN = {"ngf": 12, "ndf": 8, "latent_dim": 64}
 # EdgeGAN: the widths, critic sizes, lr and the pair term of notebooks/edgegan/02 with its
 # mean code, own pair optimiser and ink-balanced edge L1, and the 8-number code whose error
-# also trains GE, so that E inverts GE (sketchwidgets/models/edgegan.py "Departure");
+# also trains GE, so that E inverts GE (docs/findings/edgegan.md);
 # 2000 steps at batch 8 (~13 min on one thread): at 700 the shoes scored SSIM 0.433 / PSNR
 # 11.35 dB (below the nearest neighbour) with checkerboarded textures, at 2000 0.488 / 12.30
 _EDGEGAN = {

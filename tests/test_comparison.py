@@ -47,6 +47,8 @@ def two_colour_photos(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     return photos, labels
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_photo_classifier_learns_two_separable_classes():
     photos, labels = two_colour_photos(32, seed=0)
     classifier = photo_classifier(photos, labels, 2, steps=30)

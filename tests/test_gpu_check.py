@@ -23,13 +23,14 @@ from sketchwidgets.models import MODELS
 
 REPO = Path(__file__).resolve().parents[1]
 BENCHMARKS = REPO / "benchmarks"
+GPU_CHECK = BENCHMARKS / "gpu"
 PHASES = ["build", "train", "save", "load", "generate"]
 
 
-def _module(name: str):
-    """A benchmarks/ script imported as a module (the folder is not a package)."""
-    sys.path.insert(0, str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location(name, BENCHMARKS / f"{name}.py")
+def _module(name: str, folder: Path = GPU_CHECK):
+    """A script in a benchmarks/ folder imported as a module (the folders are not packages)."""
+    sys.path.insert(0, str(folder))
+    spec = importlib.util.spec_from_file_location(name, folder / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses look their module up while it executes
     spec.loader.exec_module(module)
@@ -118,17 +119,22 @@ def test_ddp_runs_every_model_through_torchrun(dry_run):
 @pytest.mark.timeout(600)
 def test_every_benchmark_accepts_its_flags_and_is_skipped(dry_run):
     _, report, _ = dry_run
-    expected = [f"bench_{n}" for n in MODELS if (BENCHMARKS / f"bench_{n}.py").is_file()]
-    assert "bench_pix2pix" in expected and "bench_contextual_gan" in expected
-    for name in [*expected, "bench_pix2pix_cudnn_benchmark", "bench_pix2pix_compile"]:
+    speed = BENCHMARKS / "model_speed"
+    models = [n for n in MODELS if (speed / f"{n}.py").is_file()]
+    assert models == list(MODELS)  # every registered model has its speed benchmark
+    runs = {f"bench_{n}": n for n in models}
+    runs |= {"bench_pix2pix_cudnn_benchmark": "pix2pix", "bench_pix2pix_compile": "pix2pix"}
+    for name, model in runs.items():
         case = report["cases"][name]
         assert (case["status"], case["reason"], case["cli_check"]) == ("skipped", "no CUDA", "ok")
         assert "--device" in case["flags"], name
+        script, *flags = case["command"].split()
+        assert (Path(script).name, flags[:2]) == ("speed.py", ["--model", model]), name
 
 
 def test_a_failing_case_is_recorded_with_its_traceback(tmp_path):
-    check = _module("gpu_check")
-    command = [sys.executable, str(BENCHMARKS / "gpu_check.py"), "--case", "model", "--dry"]
+    check = _module("check")
+    command = [sys.executable, str(GPU_CHECK / "check.py"), "--case", "model", "--dry"]
     command += ["--name", "no_such_model", "--result", str(tmp_path / "r.json")]
     record = check.run_case(check.Case("model:no_such_model", command, budget_s=120), 120)
     assert record["status"] == "failed" and record["returncode"] == 1
@@ -136,7 +142,7 @@ def test_a_failing_case_is_recorded_with_its_traceback(tmp_path):
 
 
 def test_a_case_past_its_budget_is_stopped_and_the_run_goes_on(tmp_path):
-    check = _module("gpu_check")
+    check = _module("check")
     slow = check.Case("slow", [sys.executable, "-c", "import time; time.sleep(60)"], budget_s=1)
     record = check.run_case(slow, 1.0)
     assert record["status"] == "timeout" and record["seconds"] < 30
@@ -144,7 +150,7 @@ def test_a_case_past_its_budget_is_stopped_and_the_run_goes_on(tmp_path):
 
 
 def test_the_summary_names_what_failed_or_ran_out_of_time(tmp_path):
-    check = _module("gpu_check")
+    check = _module("check")
     report = {
         "mode": "cuda",
         "environment": {"torch": "2.x", "gpu": "NVIDIA H200"},
@@ -167,8 +173,8 @@ def test_the_summary_names_what_failed_or_ran_out_of_time(tmp_path):
 
 
 def test_figures_are_read_from_the_benchmarks_own_table_rows():
-    check = _module("gpu_check")
-    bench = _module("bench_pix2pix")
+    check = _module("check")
+    bench = _module("pix2pix", BENCHMARKS / "model_speed")
     output = "\n".join(
         [
             bench._fmt_row("train 64px batch 16", 100.0, 350.0, "img/s", True),

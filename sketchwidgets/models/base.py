@@ -1,77 +1,11 @@
-"""The model contract every sketch-to-image system follows.
+"""The model contract every sketch-to-image system follows: :class:`SketchModel`.
 
 A model is a :class:`SketchModel` (an ``nn.Module``) built from a frozen config dataclass
 whose defaults are the paper's. The :class:`~sketchwidgets.train.trainer.Trainer` knows
-nothing about GANs; it only calls what is written here:
-
-``config``
-    A frozen dataclass instance (``type(model).config_class``). Defaults = the paper's values,
-    each with its source in a trailing comment. ``config.image_size`` is the square side of the
-    photo the model makes (a joint model makes ``image_size x 2*image_size`` internally).
-    Every config has ``class_names: tuple[str, ...] = ()`` (empty: the model knows no classes),
-    saved in checkpoints with the rest of the config.
-
-``configure_optimizers() -> dict[str, Optimizer]``
-    The optimizers, by name (``"G"``, ``"D"``, ...). The trainer creates them once, checkpoints
-    them and passes them back to every ``train_step``.
-
-``train_step(batch, optimizers) -> dict[str, Tensor]``
-    One update in the paper's order (for GANs: D, then G). ``batch`` is a dict with
-    ``"sketch"`` ``(N, 1, H, W)`` and ``"photo"`` ``(N, 3, H, W)``, both float in [-1, 1],
-    ``"label"`` ``(N,)`` long (class index, -1 when unknown). Returns **detached** scalar
-    losses named ``"G/<term>"``, ``"D/<term>"`` (the prefix groups curves in the loss panel).
-    A loss that must run in float32 under the trainer's autocast (a gradient penalty) runs
-    inside :func:`sketchwidgets.device.full_precision` on ``.float()`` inputs.
-
-``validation_losses(batch) -> dict[str, Tensor]``
-    Losses on held-out data without updating anything, named ``"val/<term>"``.
-
-Classes: ``class_names -> tuple[str, ...]`` (from the config), ``num_classes -> int``,
-``needs_label: ClassVar[bool]`` (True when generating requires a class; such a model must be
-built with non-empty ``class_names``), and ``label_indices(label, batch) -> LongTensor | None``
-which turns an int, a class name, a sequence of either or a tensor into ``(batch,)`` indices,
-with a ``ValueError`` listing the known classes for an unknown name, an index out of range, a
-value that is no name or whole number (``1.5``) or a missing label where one is needed; a model
-without classes refuses any label (``ValueError``), rather than ignoring it.
-
-Latent code: ``latent_dim -> int`` (0: no explicit ``z``, as pix2pix), ``sample_z(n,
-generator=None) -> (n, latent_dim)`` (N(0, 1) here; a model whose paper draws z otherwise
-overrides it), ``latent_codes(n, generator=None, z=None)`` (the given ``z``, checked, or a
-draw) and ``has_noise -> bool`` (a new seed can change the image: ``latent_dim > 0`` unless a
-model documents another noise source).
-
-``generate_tensor(sketch, *, generator=None, label=None, z=None) -> Tensor``  (each model)
-    ``sketch`` ``(N, 1, H, W)`` in [-1, 1] with ``H == W == config.image_size`` ->
-    image ``(N, 3, H, W)`` in [-1, 1]. No gradients; randomness only from ``generator``
-    (a ``torch.Generator``), so a fixed seed gives a fixed image. ``label``: ``(N,)`` long
-    indices (from :meth:`SketchModel.label_indices`) or None. ``z``: ``(N, latent_dim)``
-    overriding the draw from ``generator``; a model with ``latent_dim == 0`` given a ``z``, or
-    a ``z`` holding NaN or inf, raises ``ValueError``. Same ``z`` + sketch + label -> same image.
-
-``output_names: ClassVar[tuple[str, ...]] = ("image",)`` and
-``generate_outputs(sketch, *, generator=None, label=None, z=None) -> dict[str, Tensor]``
-    Every output by name, keys == ``output_names``, ``"image"`` first, each ``(N, 3, H, W)``
-    in [-1, 1] (EdgeGAN: ``("image", "edge")``). Default: ``{"image": generate_tensor(...)}``.
-
-``generate(sketch, *, seed=None, generator=None, label=None, z=None, keep_size=False,
-invert=None, outputs=False)``
-    The one-call inference API, implemented here once: takes a uint8 HxW / HxWx3 array, a PIL
-    image or a tensor, one sketch or a batch, of any size and either polarity, and returns
-    uint8 RGB (HxWx3, or NxHxWx3 for a batch); ``outputs=True`` returns ``{name: uint8 array}``
-    for every output instead. ``label`` as :meth:`SketchModel.label_indices` takes it.
-    One input policy for every model (:func:`~sketchwidgets.sketch_input.prepare_sketch`,
-    before any network runs): an empty sketch (nothing drawn: all white, all black, any flat
-    grey) raises ``ValueError("empty sketch: nothing drawn ...")``, as do a sketch under
-    16 px (``io.MIN_IMAGE_SIDE``) and a float sketch holding NaN or inf or values outside
-    [-1, 1]. ``seed`` is a whole number from -2**63 to 2**64 - 1 (else ``ValueError``).
-    See :mod:`sketchwidgets.sketch_input`.
-
-``network_names``
-    The attribute names of the trainable networks (e.g. ``("generator", "discriminator")``),
-    so a trainer can wrap them (DistributedDataParallel) without knowing the model.
-
-``save(path)`` / :func:`load_model`
-    Weights plus config, model name and package version, written atomically.
+nothing about GANs; it only calls what :class:`SketchModel`'s docstring lists (config,
+optimizers, the training and validation steps, classes, the latent code, generation, saving).
+:func:`load_model` reads what :meth:`SketchModel.save` wrote, and
+``tests/models/test_contract.py`` runs every registered model through the contract.
 """
 
 from __future__ import annotations
@@ -101,7 +35,78 @@ def checked_seed(seed: Any) -> int:
 
 
 class SketchModel(nn.Module):
-    """Base class of the four systems; see the module docstring for the contract."""
+    """Base class of the four systems, and the contract they follow.
+
+    ``config``
+        A frozen dataclass instance (``type(model).config_class``). Defaults = the paper's values,
+        each with its source in a trailing comment. ``config.image_size`` is the square side of the
+        photo the model makes (a joint model makes ``image_size x 2*image_size`` internally).
+        Every config has ``class_names: tuple[str, ...] = ()`` (empty: the model knows no classes),
+        saved in checkpoints with the rest of the config.
+
+    ``configure_optimizers() -> dict[str, Optimizer]``
+        The optimizers, by name (``"G"``, ``"D"``, ...). The trainer creates them once, checkpoints
+        them and passes them back to every ``train_step``.
+
+    ``train_step(batch, optimizers) -> dict[str, Tensor]``
+        One update in the paper's order (for GANs: D, then G). ``batch`` is a dict with
+        ``"sketch"`` ``(N, 1, H, W)`` and ``"photo"`` ``(N, 3, H, W)``, both float in [-1, 1],
+        ``"label"`` ``(N,)`` long (class index, -1 when unknown). Returns **detached** scalar
+        losses named ``"G/<term>"``, ``"D/<term>"`` (the prefix groups curves in the loss panel).
+        A loss that must run in float32 under the trainer's autocast (a gradient penalty) runs
+        inside :func:`sketchwidgets.device.full_precision` on ``.float()`` inputs.
+
+    ``validation_losses(batch) -> dict[str, Tensor]``
+        Losses on held-out data without updating anything, named ``"val/<term>"``.
+
+    Classes: ``class_names -> tuple[str, ...]`` (from the config), ``num_classes -> int``,
+    ``needs_label: ClassVar[bool]`` (True when generating requires a class; such a model must be
+    built with non-empty ``class_names``), and ``label_indices(label, batch) -> LongTensor | None``
+    which turns an int, a class name, a sequence of either or a tensor into ``(batch,)`` indices,
+    with a ``ValueError`` listing the known classes for an unknown name, an index out of range, a
+    value that is no name or whole number (``1.5``) or a missing label where one is needed; a model
+    without classes refuses any label (``ValueError``), rather than ignoring it.
+
+    Latent code: ``latent_dim -> int`` (0: no explicit ``z``, as pix2pix), ``sample_z(n,
+    generator=None) -> (n, latent_dim)`` (N(0, 1) here; a model whose paper draws z otherwise
+    overrides it), ``latent_codes(n, generator=None, z=None)`` (the given ``z``, checked, or a
+    draw) and ``has_noise -> bool`` (a new seed can change the image: ``latent_dim > 0`` unless a
+    model documents another noise source).
+
+    ``generate_tensor(sketch, *, generator=None, label=None, z=None) -> Tensor``  (each model)
+        ``sketch`` ``(N, 1, H, W)`` in [-1, 1] with ``H == W == config.image_size`` ->
+        image ``(N, 3, H, W)`` in [-1, 1]. No gradients; randomness only from ``generator``
+        (a ``torch.Generator``), so a fixed seed gives a fixed image. ``label``: ``(N,)`` long
+        indices (from :meth:`SketchModel.label_indices`) or None. ``z``: ``(N, latent_dim)``
+        overriding the draw from ``generator``; a model with ``latent_dim == 0`` given a ``z``,
+        or a ``z`` holding NaN or inf, raises ``ValueError``. Same ``z`` + sketch + label -> same
+        image.
+
+    ``output_names: ClassVar[tuple[str, ...]] = ("image",)`` and
+    ``generate_outputs(sketch, *, generator=None, label=None, z=None) -> dict[str, Tensor]``
+        Every output by name, keys == ``output_names``, ``"image"`` first, each ``(N, 3, H, W)``
+        in [-1, 1] (EdgeGAN: ``("image", "edge")``). Default: ``{"image": generate_tensor(...)}``.
+
+    ``generate(sketch, *, seed=None, generator=None, label=None, z=None, keep_size=False,
+    invert=None, outputs=False)``
+        The one-call inference API, implemented here once: takes a uint8 HxW / HxWx3 array, a PIL
+        image or a tensor, one sketch or a batch, of any size and either polarity, and returns
+        uint8 RGB (HxWx3, or NxHxWx3 for a batch); ``outputs=True`` returns ``{name: uint8 array}``
+        for every output instead. ``label`` as :meth:`SketchModel.label_indices` takes it.
+        One input policy for every model (:func:`~sketchwidgets.sketch_input.prepare_sketch`,
+        before any network runs): an empty sketch (nothing drawn: all white, all black, any flat
+        grey) raises ``ValueError("empty sketch: nothing drawn ...")``, as do a sketch under
+        16 px (``io.MIN_IMAGE_SIDE``) and a float sketch holding NaN or inf or values outside
+        [-1, 1]. ``seed`` is a whole number from -2**63 to 2**64 - 1 (else ``ValueError``).
+        See :mod:`sketchwidgets.sketch_input`.
+
+    ``network_names``
+        The attribute names of the trainable networks (e.g. ``("generator", "discriminator")``),
+        so a trainer can wrap them (DistributedDataParallel) without knowing the model.
+
+    ``save(path)`` / :func:`load_model`
+        Weights plus config, model name and package version, written atomically.
+    """
 
     name: ClassVar[str] = ""
     config_class: ClassVar[type] = object
@@ -302,7 +307,7 @@ class SketchModel(nn.Module):
         invert: bool | None = None,
         outputs: bool = False,
     ) -> np.ndarray | dict[str, np.ndarray]:
-        """Sketch(es) in any common form -> uint8 RGB image(s); see the module docstring."""
+        """Sketch(es) in any common form -> uint8 RGB image(s); see the class docstring."""
         from sketchwidgets.sketch_input import prepare_sketch, restore_size
 
         prepared = prepare_sketch(sketch, self.image_size, invert=invert)

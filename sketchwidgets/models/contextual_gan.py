@@ -1,106 +1,41 @@
 """Contextual GAN: a joint sketch|photo DCGAN, completed by a search over its latent space.
 
 Lu, Wu, Tai, Tang, "Image Generation from Sketch Constraint Using Contextual GAN", ECCV 2018,
-https://arxiv.org/abs/1711.08972. Implemented here, in the paper's words:
+https://arxiv.org/abs/1711.08972. Reference code compared against: the authors' TensorFlow
+code, elliottwu/sText2Image (``model.py``: the 64x128 DCGAN), built on carpedm20/DCGAN-tensorflow.
 
-* **Joint image** -- a 64x128 image, sketch on the left and photo on the right
-  (:func:`joint_from_batch`). A GAN learns the *joint* distribution from whole joint images;
-  it never sees a masked image while training.
-* **Contextual GAN** -- a DCGAN (Radford et al. 2016) widened to 4x8 -> 64x128
-  (:class:`Generator`, :class:`Discriminator`), trained with the standard GAN loss, D then G
-  (G twice per D step by default, as the authors' code does: ``generator_updates``).
-* **Joint image completion** (Sec. 3.3) -- inference is a search, not a forward pass: the
-  refined initialisation, then Nesterov descent on the contextual + perceptual loss over
-  ``z``. It lives in :mod:`sketchwidgets.models.latent_search`; :meth:`ContextualGAN.search`
-  runs it with this model's G, D and config, and :func:`photo_to_sketch` masks the other half.
+* Sec. 3.1, joint image: 64x128, sketch on the left, photo on the right
+  (:func:`joint_from_batch`); the GAN learns their joint distribution from whole joint images.
+* Sec. 3.2, Contextual GAN: a DCGAN (Radford et al. 2016) widened to 4x8 -> 64x128
+  (:class:`Generator`, with batch norm + ReLU after its projection as DCGAN has;
+  :class:`Discriminator`), the standard GAN loss, D then G.
+* Sec. 3.3, joint image completion: inference is a search over ``z`` (the refined
+  initialisation, then Nesterov descent on the contextual + perceptual loss), in
+  :mod:`~sketchwidgets.models.latent_search`; :meth:`ContextualGAN.search` runs it with this
+  model's G, D and config, and :func:`photo_to_sketch` masks the other half instead.
 
-Departure (on by default; :meth:`ContextualGANConfig.paper` turns it off): a sketch encoder E
-(:mod:`~sketchwidgets.models.latent_encoder`) is trained with G so that G(E(sketch half of x))
-gives back the whole real joint image x (``reconstruction_weight``: the L1 autoencoding term of
-VAE-GAN, Larsen et al. 2016, read from the sketch half as BicycleGAN's cVAE-GAN reads its
-input), beside the GAN loss on random codes; the search then starts from E's code instead of
-the refined initialisation (iGAN's start, Zhu et al. 2016). Without it, no variant of the
-GAN's training beat the baselines on this CPU (below); with it G's photo half follows the
-sketch through a code the sketch determines.
+Departures, one option each (:meth:`ContextualGANConfig.paper` restores the paper's training
+and search; the measurements behind each default are in docs/findings/contextual_gan.md):
 
-Reference code compared against: the authors' TensorFlow code, elliottwu/sText2Image
-(``model.py``: the 64x128 DCGAN), itself built on carpedm20/DCGAN-tensorflow.
-
-Choices worth knowing: the generator has batch norm + ReLU after its projection too, as DCGAN
-does. The search's choices are listed in :mod:`sketchwidgets.models.latent_search`.
-
-What we found on the 832 shared CelebA joint images (issue #11; 732 train, 100 held out,
-width 16, one thread of a shared 2-core CPU):
-
-* **The paper's training collapses.** With :meth:`ContextualGANConfig.paper` G(z) became one
-  image within 50 steps: 16 samples were 10-15 % as far apart (mean pairwise L2) as real
-  joint images, in train and eval batch-norm mode alike, and D was right on every fake from
-  step 100. Per-layer statistics show ``z`` is still present after the stem (variance over z
-  0.34 vs 0.05 over positions) and is mapped away by the first transposed convolution: G
-  learned to ignore ``z``. The data are as they should be (joint images in [-1, 1], black ink
-  -1 on white +1, 23 % ink), so it is the dynamics, not the input.
-* **The recipe (the defaults).** DiffAugment on real and fake joint images alike
-  (:mod:`~sketchwidgets.models.diffaugment`), spectral norm and a minibatch-std feature in D,
-  lr 1e-3, batch 32, one G update per D update, and an exponential moving average of G
-  (with standing statistics) for samples and the search. At lr 5e-4 G was still one texture at step
-  300; at 1e-3 the samples became faces by step 400 and their spread rose from 0.18 to 0.33
-  of the real images' by step 800. Each option on and off, at a reduced budget:
-  ``benchmarks/bench_contextual_gan_ablation.py``.
-* **Batch norm in the search.** The search runs G in eval mode. Early in training the running
-  averages (initial variance 1, batch variance ~1e-3) hide ``z``: a 2-step model's outputs
-  differed by at most one grey level across ``z``. ``standing_stats`` re-estimates them from
-  random codes for a copy of G that only the search uses (72 grey levels); for an 800-step
-  model it changes SSIM by < 0.01.
-* **The search on a G that is not yet good hurts.** On an 800-step model (without EMA) the
-  refined initialisation helped a little (photo SSIM 0.160 for a random z, 0.170 after it),
-  while every descent step size tried (1e-4 .. 1e-2) lowered the contextual loss *and*
-  SSIM/PSNR (0.170 -> 0.126, 12.2 -> 9.6 dB within 20 iterations): the closest sketch half is
-  a mostly white one, reached with ``z`` pushed toward the corners of [-1, 1]^100, where the
-  photo half is no face. A 400-step model with the defaults gives the same picture
-  (``benchmarks/bench_contextual_gan_search.py``, whose docstring holds the figures): the
-  contextual loss levels off within 10 iterations and quality never rises after step 10.
-  A z prior (``w * |z|^2``, Bora et al. 2017) only pulled every completion to G(0).
-* **Why the search got worse, and the search defaults now.** Two causes, measured on a
-  2000-step model (``benchmarks/bench_contextual_gan_init.py``, whose docstring has the
-  table). (1) The step size: the contextual loss is a per-sketch *sum* over 12288 values, so
-  its gradient is in the thousands; at the reference code's lr 0.01, and still at 1e-3, the
-  loss *rose* in the first steps and the photo half fell apart (SSIM 0.22 -> 0.08-0.17); at
-  1e-4 the loss falls (4507 -> 4025 in 20 steps) and SSIM/PSNR hold. (2) The loss: XDoG
-  sketches are 23 % ink, so the plain L1 charges a blank half a third of an all-ink one;
-  ``contextual="ink_l1"`` weighs ink and paper as two equal classes and
-  ``contextual_blur=1.5`` compares blurred halves, so a stroke 2 px off costs less than none.
-  The initialisation now retrieves from one pool of 1024 ``G(z)`` ranked by that loss
-  (``init_pool``; cost 1024 generator passes for any number of sketches), with codes from
-  [-0.5, 0.5] (``truncation``). Together: initialisation 0.233 / 13.06 dB vs the paper's
-  search's 0.203 / 12.15 (init) and 0.08 / 8.0 (after it). An encoder start
-  (``encoder_width``, iGAN) was no better than the pool and is off. Differences of a
-  hundredth are within run-to-run noise.
-* **Without the encoder: not reached.** Every variant stays far below the mean training
-  photo (0.377 / 14.27) and the nearest neighbour (0.371 / 13.25) on the 100 held-out faces:
-  the limit is G itself. After 2000 steps a random sample's photo half scores 0.20 / 11.7,
-  and retrieval by the sketch half adds only ~0.02 SSIM, so G's sketch and photo halves are
-  still loosely coupled at this budget (notebook 03 shows the grid and the table).
-  Notebook 03's full run (1500 steps, 898 s on the shared CPU; 100 held-out faces):
-  initialisation 0.209 / 12.40, after the 20-step search 0.208 / 12.34 (the contextual loss
-  falls 4769 -> 4297, quality stays flat), the paper's search on the same G 0.107 / 9.52,
-  pix2pix 0.611 / 17.99; its grid shows one blurry face repeated, not the sketches' faces.
-  The shipped ``pretrained:contextual_gan/faces`` of that day (83 held-out faces): 0.220 /
-  12.43 vs the card's nearest neighbour (16x16 sketches) 0.395 / 14.23.
-* **With the reconstruction-trained encoder: both baselines beaten.** Same split, width 16,
-  encoder width 16, the seeds of ``benchmarks/bench_contextual_gan_init.py`` (one thread of
-  the shared CPU, 932 s for 1500 steps): from E's code alone SSIM / PSNR 0.479 / 16.24 (mean
-  photo 0.377 / 14.27, nearest neighbour 0.371 / 13.25), sample spread 0.90 of the real
-  images' (no collapse). The same G started from the shared pool instead scores 0.315 / 14.01,
-  and its search *raises* quality (0.347 / 14.46 after 20 steps): the halves are now tied.
-  From E's code, the search lowers its loss 4017 -> 3405 in 10 steps at lr 1e-5 and the photo
-  stays level (0.480 / 16.12); at 1e-4, 0.464 / 15.59 (so lr 1e-5, 10 steps, by default).
-  Weight 100 vs 30 at 1500 steps: 0.479 / 16.24 vs 0.494 / 16.36 (within seed noise); at 300
-  steps 100 vs 10: 0.442 / 16.30 vs 0.414 / 15.86. pix2pix on the same pairs stays ahead
-  (notebook 03: 0.611 / 17.99 after 150 steps): E + G is a bottleneck, not a U-Net, and its
-  photos are blurrier. Commands::
-
-      python benchmarks/bench_contextual_gan_init.py --steps 1500 --save cgan_rec.pt \
-          --rows defaults "encoder lr 1e-4" "encoder lr 3e-5" "pool start"
+* ``lr`` 1e-3 and ``batch_size`` 32 (DCGAN: 2e-4, 64), a data-limited recipe with:
+* ``augment``: DiffAugment on D's real and fake inputs alike (Zhao et al. 2020);
+* ``spectral_norm``: spectral norm in place of D's batch norm (Miyato et al. 2018);
+* ``minibatch_std``: the batch's feature spread as one more D channel (ProGAN);
+* ``ema_decay``: a moving average of G draws the samples and runs the search;
+* ``standing_stats``: the search's G re-estimates its batch-norm statistics (BigGAN);
+* ``generator_updates``: 1, the paper's; the authors' code updates G twice per D step;
+* ``r1_gamma``, ``r1_every``: a lazy R1 penalty on D (off by default);
+* ``lr_d``: D's own learning rate, TTUR (off by default);
+* ``mismatch_share``: a matching-aware D, as GAN-CLS (off by default);
+* ``encoder_width``: a sketch encoder E (:mod:`~sketchwidgets.models.latent_encoder`) whose
+  code starts the search instead of the refined initialisation (iGAN's start);
+* ``reconstruction_weight``: E and G trained so that G(E(sketch half of x)) gives back x;
+* ``search_lr`` 1e-5, ``search_iters`` 10 (reference code: 0.01, 1000);
+* ``contextual`` "ink_l1": ink and paper weighed as two equal classes (paper: "l1");
+* ``contextual_blur``: both sketch halves blurred before the contextual loss (paper: 0);
+* ``init_score``, ``init_pool``: candidates ranked by the contextual loss, from one pool;
+* ``truncation``: candidates drawn from, and ``z`` kept in, [-t, t] (paper: 1);
+* ``perceptual``: the paper's log(1 - D(G(z))), or the reference code's -log D(G(z)).
 """
 
 from __future__ import annotations
@@ -135,65 +70,51 @@ from sketchwidgets.models.layers import init_weights
 
 @dataclass(frozen=True)
 class ContextualGANConfig:
-    """Hyperparameters. Network, search and loss defaults are the paper's and its reference
-    code's; the training defaults marked "measured" are the data-limited recipe that this
-    project measured on the 832 CelebA joint images (see the module docstring).
-    :meth:`paper` gives the paper's training configuration."""
+    """Hyperparameters. Network and loss defaults are the paper's and its reference code's; the
+    departures (the module docstring lists them) are the data-limited recipe measured on the
+    832 CelebA joint images (docs/findings/contextual_gan.md). :meth:`paper` gives the paper's
+    training and search configuration."""
 
     image_size: int = 64  # photo side; the joint image is 64 x 128 (paper)
     z_dim: int = 100  # DCGAN z, uniform in [-1, 1] (reference code z_dim=100)
     gf_dim: int = 64  # generator width (DCGAN gf_dim=64)
     df_dim: int = 64  # discriminator width (DCGAN df_dim=64)
-    # Adam learning rate; DCGAN 2e-4. Measured in short runs with the options below: at 5e-4 G
-    # still drew one texture at step 300, at 1e-3 faces by step 400
-    lr: float = 1e-3
+    lr: float = 1e-3  # Adam learning rate; DCGAN 2e-4 (the recipe's, measured)
     beta1: float = 0.5  # Adam beta1 (DCGAN)
     batch_size: int = 32  # training batch; DCGAN 64. A budget choice: twice the steps a minute
     # G updates per D update: the authors' code (from DCGAN-tensorflow) runs G's optimiser twice
-    # "to make sure that d_loss does not go to zero (different from paper)"; 1 is the paper's,
-    # and the default here (with spectral norm D does not win outright; half the cost a step)
+    # "to make sure that d_loss does not go to zero (different from paper)"; 1 is the paper's
     generator_updates: int = 1
     n_init: int = 30  # random z drawn per input for the refined initialisation (paper)
     lambda_perceptual: float = 0.01  # weight of the perceptual loss in the search (paper)
-    # search step size; reference code --lr 0.01. Measured (issue #11, a 2000-step width-16
-    # model, 100 held-out faces, ink-balanced blurred L1): at 0.01 and 1e-3 the contextual loss
-    # *rose* in the first 5 steps (the per-sketch sum has gradients in the thousands) and SSIM
-    # fell 0.22 -> 0.17; at 1e-4 the loss fell 4507 -> 4025 in 20 steps, SSIM/PSNR held. From
-    # the encoder's code (reconstruction-trained, 1500 steps) every step size lowers the photo's
-    # quality a little: over 10 steps 1e-4 0.479/16.24 -> 0.464/15.59, 1e-5 -> 0.480/16.12
+    # search step size; reference code --lr 0.01 (measured: the per-sketch sum of the contextual
+    # loss has gradients in the thousands, so larger steps overshoot)
     search_lr: float = 1e-5
     momentum: float = 0.9  # Nesterov momentum of the search (reference code --momentum 0.9)
-    # search iterations; reference code --nIter 1000. Measured: SSIM/PSNR are best at
-    # iteration 0 at every step size tried (bench_contextual_gan_init.py: -0.4 dB over 20
-    # steps; from the encoder's code at 1e-5, -0.12 dB over 10); 10 keeps a short search (its
-    # loss falls ~15 %) for the widgets to show -- search_iters=0 is the measured optimum
+    # search iterations; reference code --nIter 1000. A short search for the widgets to show;
+    # search_iters=0 is the measured optimum
     search_iters: int = 10
     # "l1": ||M*G(z) - M*x||_1 (paper); "kl": the reference code's; "ink_l1": the L1 with ink
-    # and paper pixels of the sketch weighted as two equal classes (this project: XDoG faces
-    # are 23 % ink, and the plain L1 rewards a blank sketch half). Measured (pool init, 1750
-    # steps): initialisation SSIM/PSNR 0.166/13.14 vs 0.162/12.82 for "l1" at 500 steps;
-    # with blur 1.5, 0.218/12.35 vs 0.211/12.25; and the search no longer heads for white
+    # and paper pixels of the sketch weighted as two equal classes (this project: the plain L1
+    # rewards a blank sketch half)
     contextual: str = "ink_l1"
     # sigma (pixels) of a Gaussian blur of both sketch halves before the contextual loss, so a
-    # stroke slightly off costs less than none (this project; sigma 1.5 makes a 2 px miss
-    # cheaper than a blank, tested); 0 = none (paper). Measured: +0.002 SSIM at the init
+    # stroke slightly off costs less than none (this project); 0 = none (paper)
     contextual_blur: float = 1.5
     # what the initialisation ranks candidates by: "kl" (paper: KL of the brightness
     # distributions) or "contextual" (the search's own contextual loss)
     init_score: str = "contextual"
     # > 0: the initialisation retrieves from one pool of this many G(z) shared by all inputs
-    # (cost K passes, not N x n_init); 0 = n_init random candidates per input (paper).
-    # Measured (1750 steps): 0.218/12.35 vs the paper's 30-per-sketch KL init 0.203/12.15
+    # (cost K passes, not N x n_init); 0 = n_init random candidates per input (paper)
     init_pool: int = 1024
     # the search's candidates are drawn from, and z is clipped to, [-t, t]: the truncation
     # trick (Marchesi 2017; Brock et al. 2019, BigGAN Sec. 3.1), trading diversity for the
-    # better-learned middle of the prior; 1 = the whole prior (paper). Measured (2000 steps,
-    # pool init): t = 1, 0.7, 0.5, 0.3 gave 0.219/11.93, 0.231/12.71, 0.233/13.06, 0.223/12.97
+    # better-learned middle of the prior; 1 = the whole prior (paper)
     truncation: float = 0.5
     perceptual: str = "paper"  # "paper": log(1 - D(G(z))); "nonsaturating": -log D(G(z))
     class_names: tuple[str, ...] = ()  # unconditional joint-image DCGAN (paper)
-    # ---- data-limited training options (off = the paper); defaults chosen by measurement,
-    # see the module docstring and benchmarks/bench_contextual_gan_ablation.py
+    # ---- data-limited training options (off = the paper); defaults chosen by measurement
+    # (docs/findings/contextual_gan.md, benchmarks/experiments/contextual_gan_ablation.py)
     # DiffAugment policy for D's inputs, real and fake alike (Zhao et al. 2020); "" = none
     augment: str = "color,translation,cutout"
     # spectral norm on every D layer, in place of D's batch norm (Miyato et al. 2018)
@@ -203,29 +124,24 @@ class ContextualGANConfig:
     minibatch_std: bool = True
     # decay of an exponential moving average of G used for sampling and the search
     # (Yazici et al. 2019; Karras et al. 2018 use 0.999; 0.99 suits runs of ~1000 steps);
-    # 0 = sample from G itself. Measured (ablation, 250 steps): initialisation-only photo
-    # SSIM 0.127 -> 0.165, PSNR 12.28 -> 13.16 dB with it
+    # 0 = sample from G itself
     ema_decay: float = 0.99
     r1_gamma: float = 0.0  # R1 penalty gamma/2 * |grad D(real)|^2 (Mescheder et al. 2018); 0 = off
     r1_every: int = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et al. 2020)
     lr_d: float = 0.0  # D's learning rate, TTUR (Heusel et al. 2017); 0 = lr, as DCGAN
     # matching-aware D: real sketches joined to another item's real photo are fakes too, and
     # take this share of D's fake term (GAN-CLS, Reed et al. 2016, Sec. 4.1: 0.5), so D (and
-    # through it G) must tie the two halves together; 0 = off (paper), and the default:
-    # measured (1500 steps, width 16, one seed) init SSIM/PSNR 0.238/12.46, within the seed
-    # noise of the defaults (bench_contextual_gan_init.py's sweep), and G still draws one sketch
+    # through it G) must tie the two halves together; 0 = off (paper), and the default
     mismatch_share: float = 0.0
     # the search runs a copy of G whose batch-norm statistics are re-estimated from this many
     # random codes ("standing statistics", Brock et al. 2019, BigGAN); 0 = the running averages
-    # of training (paper). Measured: early in training those averages hide z (the eval-mode G
-    # of a 2-step model changed by <= 1 grey level across z; with 256 codes, 72)
+    # of training (paper); early in training those averages hide z
     standing_stats: int = 256
     # width of a sketch -> z encoder whose code starts the search in place of the refined
     # initialisation (iGAN, Zhu et al. 2016; :mod:`~sketchwidgets.models.latent_encoder`),
     # D's layout on the sketch half, so D's width by default (DCGAN df_dim 64); 0 = none
     # (paper). Trained by ``reconstruction_weight`` (the default), else on G's own samples
-    # (pairs of the sketch half of G(z) and z), which measured (1750 steps, width 16, 400
-    # encoder steps) 0.208/12.21 at the init, no better than the pool's 0.218/12.35
+    # (pairs of the sketch half of G(z) and z)
     encoder_width: int = 64
     # > 0: the encoder is trained on *real* joint images instead of G's samples, and G with it:
     # G(E(sketch half of x)) must give back the whole joint image x, L1 weighted by this, one
@@ -234,9 +150,7 @@ class ContextualGANConfig:
     # lambda 10), with the code read from the sketch half as at test time; it ties G's two
     # halves through one code that a sketch determines. E's codes lie in [-t, t]
     # (``truncation``), where the search keeps z. Needs ``encoder_width``; 0 = off (paper).
-    # 100 is pix2pix's L1 weight (Isola et al. 2017). Measured (1500 steps, width 16, 100
-    # held-out faces, from the encoder's code): 100 -> 0.479/16.24, 30 -> 0.494/16.36 (within
-    # seed noise); at 300 steps 100 -> 0.442/16.30, 10 -> 0.414/15.86; off: 0.233/13.06 at best
+    # 100 is pix2pix's L1 weight (Isola et al. 2017)
     reconstruction_weight: float = 100.0
 
     def __post_init__(self) -> None:

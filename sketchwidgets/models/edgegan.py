@@ -1,130 +1,37 @@
 """EdgeGAN (Gao et al., "SketchyCOCO: Image Generation from Freehand Scene Sketches", CVPR 2020),
-object level, written layer by layer after the authors' TensorFlow code, sysu-imsl/EdgeGAN.
-Files read (commit): ``edgegan/models/edgegan.py`` (d52c771), ``generator.py``, ``encoder.py``,
-``classifier.py`` (7bdc7b6), ``discriminator.py`` (1c1ac79), ``nn/functional.py`` (1b0db94),
-``nn/networks.py`` (1c345fc), ``nn/modules/*.py``, ``utils/data/dataset.py`` (02f280f),
-``train.py`` (11be85e), ``outputs/edgegan/flags.json`` (673605e). Citations below name the
-file and function.
+object level, written layer by layer after the authors' TensorFlow code, sysu-imsl/EdgeGAN (the
+files and revisions read: docs/findings/edgegan.md). Reference paths under ``edgegan/``:
 
-Paper / code -> this module (reference paths under ``edgegan/``):
-
-* Two generators share one input, ``[z | one-hot class]``: GE makes a 64x64 **edge map**,
-  GI a 64x64 **image** (``models/generator.py`` ``_convnet``: linear -> 4x4x(8 gf), four
-  5x5 stride-2 transposed convolutions, instance norm + ReLU, tanh) -> :class:`Generator`.
-* **Joint discriminator** DJ on the 64x128 ``[edge | image]`` (real: a dataset pair; fake:
-  GE and GI outputs side by side), plus DI on images and DE on edges, each at its own
-  bicubic resize (``image_dis_size``, ``edge_dis_size`` = 128) (``models/discriminator.py``
-  ``_convnet``: four 4x4 stride-2 convolutions without bias, instance norm from the second,
-  leaky ReLU 0.2, one linear logit) -> :class:`Discriminator`.
-* WGAN losses with a gradient penalty on random interpolates, ``lambda_gp`` = 10
-  (``nn/functional.py`` ``discriminator_ganloss``, ``generator_ganloss``,
-  ``gradient_penalty``; ``models/edgegan.py`` ``penalty``), computed in float32.
-* **Classifier** on images (``models/classifier.py``: multi-scale MRU blocks with spectral
-  norm, PReLU) with the focal auxiliary-classifier loss (``get_acgan_loss_focal``): trained
-  on real images (``(1 - p)^2`` focal cross-entropy), and 0.5 x its cross-entropy on GI's
-  output added to GI's loss -> :class:`Classifier`.
+* GE and GI share one input ``[z | one-hot class]``: GE makes a 64x64 **edge map**, GI a 64x64
+  **image** (``models/generator.py`` ``_convnet``) -> :class:`Generator`.
+* **Joint discriminator** DJ on the 64x128 ``[edge | image]``, plus DI on images and DE on
+  edges, each at its own bicubic resize (``models/discriminator.py``) -> :class:`Discriminator`.
+* WGAN losses with a gradient penalty, ``lambda_gp`` = 10 (``nn/functional.py``,
+  ``models/edgegan.py`` ``penalty``), computed in float32.
+* **Classifier** on images with the focal auxiliary-classifier loss (``models/classifier.py``,
+  ``get_acgan_loss_focal``): real images train it, and 0.5 x its cross-entropy on GI's output
+  is added to GI's loss -> :class:`Classifier`.
 * **Edge encoder** E (``models/encoder.py`` ``_resnet``): E(GE(z, c)) must give back z (L1,
-  weight ``stage1_zl_loss`` = 10), trained by its own optimiser -> :class:`EdgeEncoder`.
-* **Update order** per batch, as ``construct_optimizers`` registers it: DJ, DI, DE,
-  classifier, GE+GI, E, (the pair step when ``pair_l1_weight`` > 0), GE+GI again (the same
-  two G optimisers both times), each an RMSProp at lr 2e-4 with TF 1.x defaults
+  ``zl_weight`` = 10), trained by its own optimiser -> :class:`EdgeEncoder`.
+* **Update order** per batch (``construct_optimizers``): DJ, DI, DE, classifier, GE+GI, E,
+  (the pair step), GE+GI again, each a TF 1.x RMSProp at lr 2e-4
   (:class:`~.edgegan_layers.TFRMSprop`).
-* **Inference** (``models/edgegan.py`` ``define_test_input``): z = E(sketch), then
-  image = GI(z, c) and edge = GE(z, c). Without a sketch, :meth:`EdgeGAN.sample` draws z.
+* **Inference** (``define_test_input``): z = E(sketch), then image = GI(z, c) and edge =
+  GE(z, c). Without a sketch, :meth:`EdgeGAN.sample` draws z.
+* TensorFlow's defaults are reproduced (instance norm's eps, SAME transposed convolutions,
+  legacy bicubic resizing, a never-updated spectral-norm ``u``, ...): :mod:`.edgegan_layers`.
 
-Departure (off by default): ``pair_l1_weight``. With the reference's losses alone, a CPU-sized
-run (widths 8, batch 8, 900 steps, lr 1e-3; shoes/handbags) learns the classes but ignores the
-sketch. Measured (``notebooks/edgegan/02_training.ipynb``, "Is the sketch used?"): within the
-first ~50 steps the first transposed convolution of GE and GI learns to pass on only what all
-samples share (after its instance norm the across-sample share of the variance falls from 0.66
-to 0.03), so GE's edge maps stop depending on z; E, trained only to invert GE, then learns the
-one constant code (``|z - E(GE(z))|`` stays at 0.80 = E|z|, and E(real sketch) varies by 5e-4
-from sketch to sketch), and every sketch of a class gives the same image. The reference trains
-~100 epochs at batch 64 and has time to recover; a CPU run does not. ``pair_l1_weight`` adds
-one step per batch over E, GE and GI on a *real* pair (e, x): ``w (|GE(E(e), c) - e| +
-|GI(E(e), c) - x|)``, BicycleGAN's cVAE-GAN image term (Zhu et al., NeurIPS 2017,
-lambda_image 10), which ties E to real edge maps from the first step. 0 is the reference.
+Departures, one option each, all off by default (the reference's values). The ``edgegan/*``
+recipes (:mod:`sketchwidgets.pretrained`) turn them on, because a CPU-sized run with the
+reference's losses alone ignores the sketch; the measurements: docs/findings/edgegan.md.
 
-With the pair term alone the sketch was still mostly ignored (notebook 03: shape IoU gap
-matched - shuffled 0.015, pix2pix 0.26). Measured on 300-700-step runs of the recipe
-(``sketchwidgets/pretrained.py`` ``_EDGEGAN``, 200 held-out pairs), three causes, each with an
-option whose default is the reference:
-
-* ``encoder_noise``: the reference's single scalar noise draw, ``eps * sigma`` added to every
-  code of a batch, swamps E's sketch signal in the pair step: after 300 steps E's mean varies
-  by 0.007 from sketch to sketch while sigma is 0.06-0.16 (at initialisation 0.004 against
-  1.0), so GE and GI learn to ignore the code. ``"none"`` uses mu (a deterministic encoder, as
-  a VAE's decoder is read at its posterior mean). On pair steps alone (no GAN) the matched -
-  shuffled gap of GI's images at step 600 is 0.088 with mu and 0.003 with the noise, which
-  catches up only once E has shrunk sigma (0.063 against 0.103 at step 1000).
-* ``pair_optimizer``: on GE and GI the WGAN terms' gradients are ~10x the pair term's (norms 47
-  vs 4.5 on GI, 10 vs 1.8 on GE after 400 steps), and RMSProp divides each step by the running
-  mean square of all of them, so a shared optimiser moves the pair step ~1/10 as far as a GAN
-  step. ``"rmsprop"`` gives the pair step one more TF RMSProp over E, GE and GI (same lr and
-  defaults), each step normalised by its own gradients (with mu as the code, gap at step 400
-  0.061 against 0.037 shared).
-* ``pair_edge_loss``: the shoes/handbags edge maps are 8 % ink, so the plain L1 is lowest for a
-  blank edge map and GE drew nothing (IoU 0.00 against the sketch). ``"ink_l1"`` weighs ink and
-  paper as two equal classes (:func:`ink_weights`): at step 700 GE's IoU 0.48, gap 0.10.
-
-With all three (figures on the 400 held-out pairs, before = the pair term alone): notebook 03
-(900 steps, z_dim 100) gave a shape IoU gap matched - shuffled of 0.102 for the Canny edges of
-GI's images (before 0.015; pix2pix 0.25), 0.128 for GE's own edge maps (before 0.000, blank),
-images spread 0.54 of the real photos' (before 0.39): the sketch now matters. With the two
-settings below as well (the recipe, z_dim 8): gaps 0.094 and 0.113, spread 0.59, shape IoU
-0.42 (pix2pix 0.63), and the comparison judge puts 97 % of the images in the asked class
-(real photos 92 %, pix2pix 97 %, chance 50 %). The shipped edgegan/shoes_handbags (2000 steps)
-scores gaps 0.139 and 0.165 (before 0.024 and 0.001), tested by ``tests/models/test_edgegan.py``,
-and E's z error 0.45-0.48 against 0.95-0.96 for a shifted code. GE's edge
-maps are grey silhouettes of the object more than strokes. Not a cause: the batch norm with
-batch statistics at test time (an image generated alone differs from the same one inside a
-batch by 0.018 mean absolute difference, and the scores do not move).
-
-Why E did not invert GE with those three alone (``|z - E(GE(z))|`` stayed at 0.80, as
-guessing 0; ``benchmarks/bench_edgegan_encoder.py``). On their edgegan/shoes_handbags
-checkpoint (shipped until commit a99f5d7, z_dim 100): GE's edge
-maps for two random z of one class differ by 0.037 (mean absolute, [-1, 1]); for the codes E
-gives real sketches by 0.115, as much as real edge maps do (0.132). E's codes of real sketches
-are small (std 0.08 a dimension) and lie in ~3 directions (3 principal components hold 90 %
-of their variance): the pair step makes E and GE talk through a 3-dimensional code, and GE
-hardly uses the other 97 directions of a random z. On the part of z in those directions E is
-right (correlation 0.52 on the top 5); over all 100 dimensions that cannot show. A linear
-ridge regression from GE's pixels (4,000 fixed codes) recovers z to 0.58, but trained online
-at batch 8 (Adam, 2,000 steps) it stays at 0.78-0.93, and E itself, trained alone 600 more
-steps on the fixed GE (TF RMSProp or Adam, L1 or L2, ef_dim 8 or 32), moves from 0.78 to
-0.76-0.77: the signal is too weak and too spread for this budget. Even on an untrained GE
-(spread 0.067) E alone goes from 0.782 to 0.778 in 800 steps with z_dim 100, but from 0.778 to
-0.52 with z_dim 8. Not causes: the RMSProp mean square starting at 1 (it holds E back for
-~150 steps only), the zl weight (RMSProp divides it out), E's lr (1e-2: no change). Two
-changes together make the z error fall during a recipe run: ``z_dim`` 8 (BicycleGAN's nz 8;
-the reference's 100) and ``zl_trains="encoder_and_edge_generator"`` (the z error also trains
-GE, so GE must put z into its edge maps; InfoGAN, BicycleGAN's cLR-GAN). Measured by
-``python benchmarks/bench_edgegan_encoder.py --steps N [--seed S] [KEY=VALUE ...]`` (z error
-of E's mean / the level for a shifted code; GE's IoU gap, GI's spread ratio and the
-comparison judge's class accuracy on 200 held-out pairs; chance 0.50, real photos 0.985):
-
-    ======================================  =============  =============  ====  =====  =====
-    run                                     step 500       end            gap   spread judge
-    ======================================  =============  =============  ====  =====  =====
-    z_dim 100, "encoder", 900 steps         0.793 / 0.796  0.790 / 0.800  .144  0.635  1.000
-    z_dim 8 alone, 500 steps                0.774 / 0.796                 .044
-    "encoder_and_edge_generator" alone      0.793 / 0.799                 .108
-    both, 900 steps, seed 0                 0.710 / 0.857  0.645 / 0.924  .134  0.553  1.000
-    both, 700 steps, seed 1                 0.720 / 0.851  0.714 / 0.851  .130  0.575  1.000
-    ======================================  =============  =============  ====  =====  =====
-
-With both the z error falls from step ~250 on and is still falling at the end; the sketch
-dependence stays (gap 0.13-0.14 either way) and the images spread a little less (0.55-0.58
-of the real photos' against 0.64). The recipe (``sketchwidgets/pretrained.py``) and
-notebooks/edgegan/02 use both; the defaults stay the reference's (z_dim 100, "encoder").
-
-TensorFlow defaults reproduced (:mod:`sketchwidgets.models.edgegan_layers`): instance norm
-with eps outside the sqrt, SAME-padded transposed convolutions, TF 1.x legacy bicubic
-resizing, spectral norm whose ``u`` is never updated, RMSProp's mean square starting at 1,
-truncated-normal convolution weights (std 0.02), a single scalar noise draw in E's
-reparameterisation (``tf.random_normal(shape=tf.shape(latent_dim))`` is a 0-d shape), and a
-batch norm (batch statistics, also at test time) after the generators' first layer, where a
-shifted positional argument makes ``nn.norm`` fall back to its default.
+* ``pair_l1_weight``: one more step per batch over E, GE and GI on a real pair (e, x),
+  ``w (|GE(E(e), c) - e| + |GI(E(e), c) - x|)``, BicycleGAN's cVAE-GAN image term;
+* ``pair_optimizer="rmsprop"``: the pair step gets its own TF RMSProp over E, GE and GI;
+* ``pair_edge_loss="ink_l1"``: ink and paper of the edge map weighed as two equal classes;
+* ``encoder_noise="none"``: E's mean as the code, not the reference's one scalar noise draw;
+* ``zl_trains="encoder_and_edge_generator"``: the z error trains GE too (InfoGAN, cLR-GAN);
+* ``z_dim`` 8 in the recipes (BicycleGAN's nz; the reference's 100), so that E inverts GE.
 """
 
 from __future__ import annotations
@@ -180,13 +87,13 @@ class EdgeGANConfig:
     # what the z error |z - E(GE(z, c))| trains: "encoder" = E alone, by its own optimiser
     # (e_optim); "encoder_and_edge_generator" = E and GE through one more TF RMSProp, as
     # InfoGAN's mutual-information term trains G and Q (Chen et al., NeurIPS 2016) and
-    # BicycleGAN's cLR-GAN latent L1 trains G (Zhu et al., NeurIPS 2017) (module docstring)
+    # BicycleGAN's cLR-GAN latent L1 trains G (Zhu et al., NeurIPS 2017) (docs/findings/edgegan.md)
     zl_trains: str = "encoder"  # e_optim (reference); measured best: "encoder_and_edge_generator"
-    # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (module docstring)
+    # L1 of GE(E(edge)), GI(E(edge)) against a real pair, over E, GE, GI (docs/findings/edgegan.md)
     pair_l1_weight: float = 0.0  # not in the reference (0 = off); BicycleGAN cVAE-GAN L1: 10
     # the pair step's optimiser: "shared" = E's, GE's and GI's own (their mean squares mix the
     # pair term's gradients with the ~10x larger WGAN ones); "rmsprop" = one more TF RMSProp
-    # over E, GE and GI for this step only (module docstring, "Departure")
+    # over E, GE and GI for this step only (docs/findings/edgegan.md)
     pair_optimizer: str = "shared"  # not in the reference; measured best: "rmsprop"
     # the pair term's edge loss: "l1", or "ink_l1" (ink and paper weighted as two equal
     # classes, as sketchwidgets.losses.ink_balanced_weights)

@@ -3,7 +3,8 @@
 At 64 px and batch 1 the U-Net does little arithmetic (0.74 GFLOP at ``ngf=64``) but reads
 about 117 MB of float32 weights, most of them in the levels whose maps are 1 to 4 pixels wide.
 There the time goes to memory traffic and to BLAS repacking the weights on every call, not to
-sums. Three exact rewrites remove that cost (benchmarks/bench_pix2pix.py measures the result):
+sums. Three exact rewrites remove that cost (``benchmarks/speed.py --model pix2pix`` measures
+the result):
 
 1. **BatchNorm folded** into the convolution before it. In eval mode BatchNorm is a fixed
    per-channel affine map ``y = a * x + b`` (running statistics), so ``a`` scales the

@@ -2,13 +2,13 @@
 
 The paper's refined initialisation (Lu et al. 2018, Sec. 3.3) draws random codes and keeps the
 closest; on this project's small CPU models the search from there mostly lowered quality
-(issue #11). A feed-forward encoder ``E: known half -> z`` gives the search a start near the
-code that explains the sketch, the hybrid of iGAN (Zhu et al., "Generative Visual Manipulation
-on the Natural Image Manifold", ECCV 2016, Sec. 3.1: a network predicts z, then optimisation
-refines it) used also by Bora et al. 2017 for compressed sensing. It is trained on G's own
-samples, pairs ``(known half of G(z), z)`` with an L2 loss on z, so it needs no photo and no
-sketch beyond what G draws (:func:`encoder_step`); :class:`ContextualGAN` trains it beside
-the GAN, one step per training step, on the generator that the search uses.
+(docs/findings/contextual_gan.md). A feed-forward encoder ``E: known half -> z`` gives the
+search a start near the code that explains the sketch, the hybrid of iGAN (Zhu et al.,
+"Generative Visual Manipulation on the Natural Image Manifold", ECCV 2016, Sec. 3.1: a network
+predicts z, then optimisation refines it) used also by Bora et al. 2017 for compressed sensing.
+It is trained on G's own samples, pairs ``(known half of G(z), z)`` with an L2 loss on z, so it
+needs no photo and no sketch beyond what G draws (:func:`encoder_step`); :class:`ContextualGAN`
+trains it beside the GAN, one step per training step, on the generator that the search uses.
 """
 
 from __future__ import annotations

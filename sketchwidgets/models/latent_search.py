@@ -22,30 +22,20 @@ update ``v = m*v - lr*g; z += -m*v_prev + (1+m)*v; z = clip(z, -1, 1)``; ``compl
 defaults lr 0.01, momentum 0.9, 1000 iterations), itself built on Brandon Amos's DCGAN image
 completion.
 
-Choices worth knowing (each differs from, or pins down, the reference code):
+Choices that differ from, or pin down, the reference code (why, and what was measured:
+docs/findings/contextual_gan.md):
 
-* The contextual L1 is a per-sketch **sum** over the known half's pixels (the L1 norm, as in
-  the reference code) and the search minimises the **sum over sketches** of
-  ``contextual_i + lambda * perceptual_i``. Nothing couples two sketches (G and D are frozen
-  in eval mode), so each ``z_i`` gets exactly the gradient it would get alone, whatever the
-  batch size; the reference code averaged the perceptual term over the batch instead. With
-  the sum and the reference ``lr`` 0.01 the steps are large: on our small test models most
-  coordinates of ``z`` reach the clip bounds within tens of steps (``lr=1e-3`` is gentler).
-* G and D run in eval mode during the search (batch norm on running statistics); the
-  reference code used each batch's statistics, which couples the sketches of a batch.
-  :meth:`ContextualGAN.search` passes a copy of G whose statistics are re-estimated from
-  random codes (``standing_stats``), because early in training the running averages hide z.
-* The perceptual loss defaults to the paper's ``log(1 - D(G(z)))``; ``perceptual=
-  "nonsaturating"`` gives the reference code's ``-log D(G(z))``.
-* Options of this project (issue #11; the paper's values are the fallbacks): the
-  ``"ink_l1"`` contextual loss (:func:`ink_balanced_weights`: ink and paper of the input as
-  two equal classes), a Gaussian ``blur`` of both halves before the loss, ranking the
-  initial candidates by that contextual loss instead of KL (``init_score``), one pool of
-  candidates shared by every input (``init_pool``, :func:`pool_initialisation`), and
-  ``truncation``: candidates drawn from, and ``z`` clipped to, ``[-t, t]``.
-* KL directions follow the reference code: initialisation scores ``KL(input || G(z))``, the
-  KL contextual loss is ``KL(G(z) || input)``; ``1e-4`` is added to each pixel's brightness
-  before normalising so that pure black ink gives a finite loss.
+* the contextual L1 is a per-sketch **sum** (the L1 norm, as the reference code), and the
+  search minimises its sum over sketches, so each ``z_i`` gets the gradient it would alone;
+* G and D run in eval mode (the reference code used each batch's statistics);
+  :meth:`ContextualGAN.search` passes a G with re-estimated statistics (``standing_stats``);
+* ``perceptual``: the paper's ``log(1 - D(G(z)))`` or the reference code's ``-log D(G(z))``;
+* ``contextual="ink_l1"``: ink and paper of the input as two equal classes
+  (:func:`ink_balanced_weights`); ``blur``: a Gaussian blur of both halves before the loss;
+* ``init_score``: candidates ranked by that contextual loss instead of KL; ``init_pool``: one
+  pool shared by every input (:func:`pool_initialisation`); ``truncation``: ``[-t, t]``;
+* KL directions as the reference code: ``KL(input || G(z))`` to initialise, ``KL(G(z) ||
+  input)`` as the KL contextual loss, ``1e-4`` added to each brightness before normalising.
 """
 
 from __future__ import annotations
@@ -146,7 +136,8 @@ def perceptual_loss(logits: torch.Tensor, form: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """The knobs of :func:`latent_search` (defaults from :class:`ContextualGANConfig`)."""
+    """The knobs of :func:`latent_search`. Defaults: the paper's and the reference code's search
+    (as :meth:`ContextualGANConfig.paper` sets it), not a model config's own defaults."""
 
     iterations: int = 1000
     n_init: int = 30
@@ -166,7 +157,8 @@ def search_settings(
 ) -> SearchSettings:
     """Search settings from a model config, with keyword overrides (``iterations=200``).
 
-    Without a config, the defaults of :class:`SearchSettings` (equal to the config's).
+    Without a config, the defaults of :class:`SearchSettings`: the paper's search (1000
+    iterations at lr 0.01), not :class:`ContextualGANConfig`'s defaults (10 at 1e-5).
     """
     if config is None:
         settings = SearchSettings()

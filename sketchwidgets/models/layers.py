@@ -12,9 +12,9 @@ Their parameters, ``state_dict`` and results are those of the torch layers. The 
 is speed: on the CPU, for feature maps whose small side is at most ``GEMM_MAX_SIDE`` pixels,
 they compute the same sums as one matrix product (im2col + GEMM, or GEMM + col2im), because
 oneDNN's convolution is several times slower there, above all in the backward pass
-(measured in benchmarks/bench_pix2pix.py). ``UpConv`` does the same, at any size, when it
-writes at most ``FEW_CHANNELS`` channels (the U-Net's image output), which oneDNN vectorises
-poorly (benchmarks/bench_layers.py: the forward 1.3-3x faster, forward + backward up to 2x).
+(measured by ``benchmarks/speed.py --model pix2pix``). ``UpConv`` does the same, at any size,
+when it writes at most ``FEW_CHANNELS`` channels (the U-Net's image output), which oneDNN
+vectorises poorly (``benchmarks/bench_layers.py``; the figures are in docs/figures.md).
 """
 
 from __future__ import annotations

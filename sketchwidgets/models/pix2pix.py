@@ -12,12 +12,15 @@ Implemented, in the paper's terms:
 * Sec. 3.2.2 and App. 6.1.2: the PatchGAN ("Markovian") discriminator on the *pair*
   (sketch, photo); 3 layers give the 70x70 receptive field;
 * Sec. 3.3: one D step then one G step, D's objective divided by 2, Adam (lr 2e-4,
-  beta1 0.5); at test time the paper keeps dropout on and uses batch statistics
-  (``paper_protocol_eval=True`` here, off by default);
+  beta1 0.5); at test time the paper keeps dropout on and uses batch statistics;
 * App. 6.2: weights from N(0, 0.02).
 
-Thesis variants: an L2 reconstruction term instead of L1 (``recon="l2"``) and a noise input
-channel concatenated to the sketch (``noise_input=True``).
+Departures, one option each (every default is the paper's but the first):
+
+* ``paper_protocol_eval``: off by default, so eval mode is PyTorch's (dropout off, running
+  statistics); on, it tests as Sec. 3.3 does;
+* ``recon="l2"``: an L2 reconstruction term instead of L1 (a thesis variant);
+* ``noise_input``: a noise channel concatenated to the sketch (a thesis variant).
 
 Reference code, followed layer by layer: junyanz/pytorch-CycleGAN-and-pix2pix,
 ``models/networks.py`` (``UnetGenerator``, ``UnetSkipConnectionBlock``,

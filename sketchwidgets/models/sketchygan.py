@@ -1,35 +1,39 @@
 """SketchyGAN: class-conditional, diverse sketch -> photo synthesis with MRU networks.
 
 Wengling Chen, James Hays. "SketchyGAN: Towards Diverse and Realistic Sketch to Image
-Synthesis", CVPR 2018, arXiv:1801.02753.
-
-Implemented, in the paper's terms:
+Synthesis", CVPR 2018, arXiv:1801.02753. Reference code: wchen342/SketchyGAN
+``src_single/models_mru.py`` (``generator_skip``, ``image_encoder_mru``,
+``critic_multiple_proj``), ``mru.py``, ``graph_single.py`` (``get_losses``) and the argparse
+defaults of ``main_single.py``. Implemented, in the paper's terms:
 
 * Sec. 3.1, Fig. 2: the masked residual unit (:mod:`sketchwidgets.models.mru`), fed the
   sketch resized to every level;
 * Sec. 3.2, Fig. 3: the generator, an MRU encoder-decoder with skip connections, noise ``z``
-  at the bottleneck, the class through conditional batch norm (and, as an option, a learned
-  class map beside the sketch), tanh output, 64x64 (the code's ``small_img``);
+  at the bottleneck, the class through conditional batch norm, tanh output, 64x64;
 * the discriminator: the encoder's shape with MRUs, spectral norm on every convolution and
   linear layer, two heads: real/fake logits and class logits;
 * Sec. 3.3, the objective: GAN, auxiliary classification (D on real photos, G on its fakes),
   DRAGAN gradient penalty around the real photos, supervised L1 and perceptual loss to the
   paired photo, and the diversity loss (minus the output's slope between two z).
 
-Reference code, followed where it differs from the paper (each difference is an option):
-wchen342/SketchyGAN ``src_single/models_mru.py`` (``generator_skip``, ``image_encoder_mru``,
-``critic_multiple_proj``), ``mru.py``, ``graph_single.py`` (``get_losses``) and the argparse
-defaults of ``main_single.py``. Not reproduced: the code's final encoder cell
-(``mru_conv_block_v3``, a residual cell without the keep gate; both halves use the gated MRU
-here), its learning-rate decay (``max(0.2, 1 - 0.9 t/T)``) and its L2 weight decay; and
-not offered: the paper's stride-2 and transposed convolutions between levels (the code's mean
-pooling and nearest upsampling are used).
+Departures: where the reference code differs from the paper the code is followed, and each
+difference is an option (default: the code's):
 
-As the code, G's batch norm uses the batch's statistics at test time too
-(``bn_running_stats=True`` gives PyTorch's running averages instead): an image then depends on
-the other sketches of its batch, so generate in batches like the training ones (or one at a
-time, consistently). The code trains with batch size 16 (``main_single.py --batch_size 16``):
-a Trainer setting.
+* ``mru_gate``, ``mru_convs``: the code's leaky-ReLU min-max gate and two 3x3 convolutions;
+* ``g_activation``: the code's ``miu_relu`` in G (paper: ReLU);
+* ``ac_focal_gamma``: the code's focal auxiliary-classifier loss (paper: plain cross-entropy);
+* ``dragan_one_sided``: the code's ``max(0, |g| - 1)^2`` penalty (DRAGAN: two-sided);
+* ``d_sketch``: D judges the photo alone, as the code (paper Fig. 3: with the sketch);
+* ``class_map``: a learned class map beside the sketch (the write-up; the code: off);
+* ``lr_g``, ``lr_d``: the code's 2e-4 and 4e-4 (the write-up: 1e-4, 2e-4);
+* ``bn_running_stats``: off, as the code: G's batch norm uses the batch's statistics at test
+  time too, so an image depends on the other sketches of its batch (generate in batches like
+  the training ones, or one at a time, consistently); on, PyTorch's running averages.
+
+Not reproduced: the code's final encoder cell (``mru_conv_block_v3``, without the keep gate),
+its learning-rate decay and L2 weight decay, and the paper's strided convolutions between
+levels (the code's mean pooling and nearest upsampling are used). The code trains with batch
+size 16 (``main_single.py --batch_size 16``): a Trainer setting.
 """
 
 from __future__ import annotations

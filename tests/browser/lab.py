@@ -58,9 +58,9 @@ SERVER_CONFIG = {
 }
 
 
-# Kernel defaults (the environment overrides them): fast mode, one torch thread. On a shared
-# 2-core machine two threads (kernel, Chromium and pytest competing) made a tiny pix2pix step
-# about 80x slower than one.
+# Kernel defaults (the environment overrides them): fast mode, one torch thread. On a 2-core
+# machine two threads (kernel, Chromium and pytest competing) made a tiny pix2pix step about 80x
+# slower than one.
 KERNEL_ENV = {"SKETCHWIDGETS_FAST": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
 
 

@@ -492,6 +492,8 @@ def mean_pairwise_distance(images: torch.Tensor) -> float:
     return float(torch.cdist(flat, flat).sum() / (len(flat) * (len(flat) - 1)))
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_default_training_does_not_collapse_on_a_tiny_set():
     """Collapse guard: after 200 steps on 16 fixed 32 px pairs, samples of different z differ.
 
@@ -500,7 +502,7 @@ def test_default_training_does_not_collapse_on_a_tiny_set():
     standing statistics). Measured with seeds 0 and 1 at steps 50, 100, 150, 200: the defaults
     (with the reconstruction-trained encoder) 0.20, 0.34, 0.42, 0.46 / 0.22, 0.39, 0.46, 0.49;
     the same without the encoder 0.17, 0.20, 0.22, 0.29 / 0.19, 0.22, 0.24, 0.28; the paper's
-    training stays at 0.15-0.19 -- the collapse issue #11 reported, where every z gave one of
+    training stays at 0.15-0.19 -- the collapse of docs/findings/contextual_gan.md, every z one of
     two textures. 0.35 sits between the defaults and the recipe without the encoder.
     """
     embedded = embedded_pairs(16, seed=0, workers=1)
@@ -571,6 +573,7 @@ def matching_gap(model: ContextualGAN, held_out: dict) -> float:
     )
 
 
+@pytest.mark.slow
 def test_matching_aware_d_learns_which_photo_belongs_to_which_sketch(pairs):
     """With the mismatch term D scores held-out matched pairs above swapped ones; without it,
     D has no reason to. Measured (this seed, 40/80/120/160 steps): gap 0.01/0.04/0.16/0.27
@@ -594,6 +597,8 @@ def photo_error(model: ContextualGAN, pairs: dict) -> float:
     return float((completion - pairs["photo"]).abs().mean())
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_reconstruction_ties_the_photo_half_to_the_sketchs_code():
     """With the reconstruction term, the code E reads from a sketch gives back that sketch's
     photo; an encoder trained on G's own samples (the term off) gives a photo no closer than

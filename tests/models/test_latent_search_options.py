@@ -1,4 +1,4 @@
-"""The search options of issue #11: ink-balanced and blurred contextual losses, the shared
+"""The search options beyond the paper: ink-balanced and blurred contextual losses, the shared
 candidate pool, and the sketch -> z encoder (tiny nets, 32-64 px, CPU, seconds)."""
 
 from __future__ import annotations
@@ -119,6 +119,7 @@ def test_pool_initialisation_keeps_each_inputs_best_code_of_the_shared_pool():
     assert again.tolist() == [3, 17] and torch.allclose(scores, table, rtol=1e-4, atol=1e-3)
 
 
+@pytest.mark.slow
 def test_encoder_returns_codes_and_learns_to_explain_gs_sketches():
     generator = tiny_generator()
     encoder = SketchEncoder(z_dim=8, width=8, image_size=SIZE)

@@ -25,12 +25,14 @@ from sketchwidgets.models.pix2pix import (
 )
 
 TINY = Pix2PixConfig(image_size=32, ngf=8, ndf=8)
-REFERENCE = Path(__file__).resolve().parents[2] / "benchmarks" / "reference_pix2pix.py"
+REFERENCE = (
+    Path(__file__).resolve().parents[2] / "benchmarks" / "model_speed" / "reference_pix2pix.py"
+)
 
 
 @pytest.fixture(autouse=True)
 def one_thread():
-    """Tiny convolutions: one thread is as fast as two and immune to a busy machine."""
+    """Tiny convolutions: one thread is as fast as two and not slowed by other processes."""
     with torch_threads(1):
         yield
 
@@ -315,6 +317,8 @@ def embedded_32px():
     return train, held_out
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_training_on_64_embedded_pairs_lowers_held_out_l1(embedded_32px):
     train, held_out = embedded_32px
     model = tiny(ngf=32)  # ndf 8: enough D, 3x faster than 32

@@ -221,12 +221,16 @@ def test_missing_perceptual_network_names_the_path(tiny_set, tmp_path):
 # --------------------------------------------------------------------------- training
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_ac_head_loss_falls_on_a_fixed_labelled_set(trained):
     _, history, _, _ = trained
     ac = [float(step["D/ac"]) for step in history]
     assert np.mean(ac[-5:]) < 0.8 * np.mean(ac[:3]), ac
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_training_lowers_l1_to_the_photos(trained):
     _, history, before, after = trained
     assert after < 0.9 * before, (before, after)  # eval mode: running BN statistics
@@ -237,6 +241,8 @@ def test_training_lowers_l1_to_the_photos(trained):
     )
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_two_z_give_two_images_and_the_same_z_the_same(trained, tiny_set):
     model, _, _, _ = trained
     sketch, label = tiny_set["sketch"][:2], tiny_set["label"][:2]
@@ -250,6 +256,8 @@ def test_two_z_give_two_images_and_the_same_z_the_same(trained, tiny_set):
     np.testing.assert_array_equal(*seeded)
 
 
+@pytest.mark.slow
+@pytest.mark.guards_default
 def test_a_different_class_changes_the_image(trained, tiny_set):
     model, _, _, _ = trained
     sketch = tiny_set["sketch"][:1]

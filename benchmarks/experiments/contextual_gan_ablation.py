@@ -9,52 +9,14 @@ nearest-neighbour baselines. Rows: the current defaults, the defaults with one o
 search; ``spread`` is the mean pairwise distance of 64 samples G(z) over that of 64 real
 joint images (collapse: near 0). The same seeds make every row see the same batches and codes::
 
-    python benchmarks/bench_contextual_gan_ablation.py --steps 250 --search-iters 20  # reduced
-    python benchmarks/bench_contextual_gan_ablation.py --steps 1500 --search-iters 200
-    python benchmarks/bench_contextual_gan_ablation.py --rows defaults paper --steps 300
+    python benchmarks/experiments/contextual_gan_ablation.py --steps 250 --search-iters 20
+    python benchmarks/experiments/contextual_gan_ablation.py --steps 1500 --search-iters 200
+    python benchmarks/experiments/contextual_gan_ablation.py --rows defaults paper --steps 300
 
 The default budget (300 steps, 100 search iterations, 100 test faces) is a reduced one that
-fits this shared 2-core CPU; it ranks the options early in training, not at convergence.
+fits a 2-core CPU; it ranks the options early in training, not at convergence.
 
-Measured (2026-11-30, one thread of the shared CPU, ``--steps 250 --search-iters 20``, commit
-bcada40, whose defaults were the present ones *without* the EMA, i.e. ema_decay 0 and
-standing_stats 0; photo SSIM / PSNR dB on the 100 held-out faces)::
-
-    mean photo               SSIM 0.377 PSNR 14.27
-    nearest neighbour        SSIM 0.371 PSNR 13.25
-    defaults                 init: SSIM 0.127 PSNR 12.28  search: SSIM 0.095 PSNR  9.93  spread 0.30
-    augment flipped          init: SSIM 0.085 PSNR 12.27  search: SSIM 0.068 PSNR 11.71  spread 0.18
-    spectral_norm flipped    init: SSIM 0.145 PSNR 11.39  search: SSIM 0.051 PSNR  8.04  spread 0.46
-    minibatch_std flipped    init: SSIM 0.179 PSNR 12.82  search: SSIM 0.126 PSNR  9.94  spread 0.17
-    ema flipped              init: SSIM 0.165 PSNR 13.16  search: SSIM 0.132 PSNR 11.33  spread 0.21
-    r1 flipped               init: SSIM 0.158 PSNR 12.95  search: SSIM 0.097 PSNR 10.29  spread 0.17
-    ttur flipped             init: SSIM 0.138 PSNR 12.52  search: SSIM 0.090 PSNR 10.04  spread 0.20
-    paper                    init: SSIM 0.174 PSNR 12.47  search: SSIM 0.111 PSNR 11.06  spread 0.15
-
-At that commit the flips were: augment, spectral norm, minibatch std -> off; ema -> decay 0.99
-with 1024 standing codes; r1 -> gamma 1 every 4th D step; ttur -> lr_d = 4 x lr = 4e-3.
-
-Reading: no row beats the baselines at this budget, and the search lowers both figures in
-every row. SSIM/PSNR this early favour low-diversity, mean-like samples: the collapsed paper
-row and the rows with minibatch std off or R1 on score higher SSIM than the defaults but have
-the paper's spread (0.15-0.17). DiffAugment raises both the spread and SSIM; EMA (with
-standing statistics) gives the best PSNR of the rows that keep a spread above 0.2 and became
-a default; spectral norm stays (BN in D: higher spread and SSIM, but lower PSNR and the worst
-search). One seed per row: differences of a few hundredths are within run-to-run noise.
-
-Longer, with the present defaults (EMA on), on the quiet CPU, ``--rows defaults --steps 2000
---search-iters 20`` (471 s of training): init SSIM 0.200 PSNR 11.75, search SSIM 0.114 PSNR
-8.63, spread 0.70 -- diverse samples now, still well below both baselines.
-
-The reconstruction-trained sketch encoder (now a default; its code starts the search), on and
-off (2026-11-30, one thread, quiet CPU, ``--rows defaults reconstruction --steps 300
---search-iters 10``; ``init`` is E's code for the defaults, the pool's best for the other)::
-
-    defaults                 init: SSIM 0.442 PSNR 16.30  search: SSIM 0.438 PSNR 16.09  spread 0.54
-    reconstruction flipped   init: SSIM 0.143 PSNR 13.23  search: SSIM 0.143 PSNR 13.24  spread 0.25
-
-At 300 steps the encoder already beats both baselines; without it the model is where every
-row above was. 1500-step figures: ``bench_contextual_gan_init.py``'s docstring.
+Findings and the measured tables: benchmarks/experiments/README.md.
 """
 
 from __future__ import annotations
@@ -77,7 +39,7 @@ from sketchwidgets.models.contextual_gan import (
     standing_statistics,
 )
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 WIDTH = 16  # gf_dim = df_dim: the budget of this CPU (the paper's 64 is ~10x slower per step)
 
 

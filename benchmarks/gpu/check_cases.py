@@ -1,4 +1,4 @@
-"""What one case of benchmarks/gpu_check.py runs, inside its own child process.
+"""What one case of benchmarks/gpu/check.py runs, inside its own child process.
 
 Three kinds of case, each writing a JSON result file that the parent merges into the report:
 
@@ -31,6 +31,7 @@ import io
 import json
 import math
 import runpy
+import shlex
 import shutil
 import statistics
 import sys
@@ -46,7 +47,7 @@ import numpy as np
 import torch
 from torch import nn
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TINY_CONFIGS_FILE = REPO / "tests" / "models" / "tiny_configs.py"
 CUDA_IMAGE_SIZE = 64  # every model at its own defaults, at 64 px, on the GPU
 GENERATE_BATCH = 8
@@ -587,11 +588,12 @@ def help_case(scripts: list[str], out: Path) -> dict:
     result: dict[str, Any] = {"status": "ok", "scripts": {}}
     for script in scripts:
         text = io.StringIO()
-        sys.argv = [script, "--help"]
+        command = shlex.split(script)  # the script, then the flags that pick a benchmark
+        sys.argv = [*command, "--help"]
         code: Any = 0
         try:
             with contextlib.redirect_stdout(text):
-                runpy.run_path(script, run_name="__main__")
+                runpy.run_path(command[0], run_name="__main__")
         except SystemExit as stop:
             code = stop.code or 0
         except Exception:

@@ -10,17 +10,10 @@ end, on 200 held-out pairs: the dilated-IoU gap matched - shuffled of GE's edge 
 sketch still matter), the spread ratio of GI's images against the real photos, and the class
 accuracy of GI's images by the comparison notebook's judge (``--judge-steps``)::
 
-    python benchmarks/bench_edgegan_encoder.py --steps 900
-    python benchmarks/bench_edgegan_encoder.py --steps 900 z_dim=100 zl_trains=encoder
+    python benchmarks/experiments/edgegan_encoder.py --steps 900
+    python benchmarks/experiments/edgegan_encoder.py --steps 900 z_dim=100 zl_trains=encoder
 
-Measured (2026-11-30, one thread of the shared CPU, ~0.37 s a step; z error / shifted level)::
-
-    recipe, 900 steps, seed 0          0.645 / 0.924   gap 0.134  spread 0.553  judge 1.000
-    recipe, 700 steps, seed 1          0.714 / 0.851   gap 0.130  spread 0.575  judge 1.000
-    z_dim 100, zl_trains encoder, 900  0.790 / 0.800   gap 0.144  spread 0.635  judge 1.000
-
-(judge on the real held-out photos 0.985, chance 0.500; single-change rows in the module
-docstring of :mod:`sketchwidgets.models.edgegan`, "Departure").
+Findings and the measured tables: benchmarks/experiments/README.md.
 """
 
 from __future__ import annotations
@@ -39,7 +32,7 @@ from sketchwidgets.models.edgegan import EdgeGAN, EdgeGANConfig
 from sketchwidgets.pretrained import _EDGEGAN, stack_dataset
 from sketchwidgets.shape_metrics import sketch_dependence, spread_ratio
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def parse_override(text: str) -> tuple[str, object]:

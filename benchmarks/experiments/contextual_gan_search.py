@@ -2,27 +2,20 @@
 
 Loads a trained model (``--checkpoint``, from ``model.save``) or trains one with the defaults
 (``--steps``), completes the held-out sketches of ../shared/data/celeba_xdog_joint64 (12 %,
-seed 0, as bench_contextual_gan_ablation.py) and prints, at iterations 0 (the refined
+seed 0, as contextual_gan_ablation.py) and prints, at iterations 0 (the refined
 initialisation alone), 10, 25, 50, 100, ...: the mean contextual loss and SSIM / PSNR of the
 photo half against the true photos, and the photo half of a random z (no initialisation, no
 search; drawn by ``model.sampler`` with the training statistics), for the search run with the
 training batch-norm statistics and with standing ones; then the search's time with 1 and 2
 threads (the batch of sketches is one tensor, so torch's intra-op threads share it).
 
-Measured (2026-11-30, ``--steps 400 --iters 30 --test-images 50 --time-iters 5``): random z
-SSIM 0.167 / PSNR 13.21; training statistics: iteration 0 0.162 / 13.12, 10: 0.169 / 12.69,
-30: 0.169 / 12.67 (contextual 9190 -> 7393 -> 7292); standing statistics: 0 0.161 / 13.04,
-10: 0.118 / 10.66, 30: 0.116 / 10.61 (contextual 7784 -> 6730 -> 6630). The contextual loss
-is within 2 % of its 30-step value after 10 steps, and quality does not improve after step
-10 (with standing statistics it is best at step 0). Timing: while other jobs held the CPU,
-1 thread 3.4 s, 2 threads 7.4 s (no free second core); on the quiet CPU, the same model
-(``--checkpoint`` of the saved one, ``--iters 10 --time-iters 10``, 100 sketches): 1 thread
-5.6 s, 2 threads 2.9 s, 1.92x.
+Usage::
 
-::
+    python benchmarks/experiments/contextual_gan_search.py --checkpoint runs/cgan.pt
+    python benchmarks/experiments/contextual_gan_search.py --steps 600 --iters 200 \
+        --save runs/cgan.pt
 
-    python benchmarks/bench_contextual_gan_search.py --checkpoint runs/cgan.pt
-    python benchmarks/bench_contextual_gan_search.py --steps 600 --iters 200 --save runs/cgan.pt
+Findings and the measured tables: benchmarks/experiments/README.md.
 """
 
 from __future__ import annotations
@@ -33,7 +26,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_contextual_gan_ablation import load_split, train_model
+from contextual_gan_ablation import load_split, train_model
 
 from sketchwidgets.metrics import psnr, ssim
 from sketchwidgets.models import load_model

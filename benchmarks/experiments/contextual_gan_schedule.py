@@ -4,8 +4,10 @@ Trains a small Contextual GAN on ../shared/data/celeba_xdog_joint64 (or $SKETCHW
 prints D's balance at the end of training, then SSIM/PSNR of searched completions on held-out
 faces, and writes a 4x4 grid of samples G(z). Run it twice to compare schedules, e.g.::
 
-    python benchmarks/bench_contextual_gan_schedule.py --steps 1000 --generator-updates 2
-    python benchmarks/bench_contextual_gan_schedule.py --steps 1500 --generator-updates 1
+    python benchmarks/experiments/contextual_gan_schedule.py --steps 1000 --generator-updates 2
+    python benchmarks/experiments/contextual_gan_schedule.py --steps 1500 --generator-updates 1
+
+Findings and the measured tables: benchmarks/experiments/README.md.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from sketchwidgets.metrics import evaluate
 from sketchwidgets.train.callbacks import HistoryRecorder
 from sketchwidgets.train.trainer import Trainer
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
 
 def joint_folder() -> Path:

@@ -1,9 +1,9 @@
 """SketchyGAN speed and memory: training images/s, peak training memory, one-sketch latency.
 
-    python benchmarks/bench_sketchygan.py                  # the code's 64 px model, batch 16
-    python benchmarks/bench_sketchygan.py --quick          # fewer timed steps
-    python benchmarks/bench_sketchygan.py --ngf 32 --ndf 16 --threads 1   # the notebook's widths
-    python benchmarks/bench_sketchygan.py --device cuda
+    python benchmarks/speed.py --model sketchygan          # the code's 64 px model, batch 16
+    python benchmarks/speed.py --model sketchygan --quick  # fewer timed steps
+    python benchmarks/speed.py --model sketchygan --ngf 32 --ndf 16 --threads 1  # notebook widths
+    python benchmarks/speed.py --model sketchygan --device cuda
 
 Prints, for the chosen widths (default: the reference code's, ``SketchyGANConfig()``):
 
@@ -16,8 +16,8 @@ Prints, for the chosen widths (default: the reference code's, ``SketchyGANConfig
   ``torch.cuda.max_memory_allocated`` over the same step;
 * inference latency: ``generate_tensor`` for one 64 px sketch with a class, median after warm-up.
 
-The machine is shared: pass ``--threads 1`` for figures that do not depend on the load of the
-other cores. No timing is asserted anywhere.
+Pass ``--threads 1`` for figures that do not depend on what else runs on the other cores. No
+timing is asserted anywhere.
 """
 
 from __future__ import annotations

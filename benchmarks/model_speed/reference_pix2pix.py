@@ -1,4 +1,4 @@
-"""A plain, untuned pix2pix in the reference's style, for benchmarks/bench_pix2pix.py only.
+"""A plain, untuned pix2pix in the reference's style, for benchmarks/speed.py --model pix2pix only.
 
 Written the way junyanz/pytorch-CycleGAN-and-pix2pix writes it (``models/networks.py``:
 recursive ``UnetSkipConnectionBlock``, ``NLayerDiscriminator``, ``GANLoss``, ``init_weights``

@@ -1,7 +1,7 @@
 """Contextual GAN search options on held-out CelebA faces: initialisations, losses, step sizes.
 
 On one model (``--checkpoint`` from ``model.save``, or trained with the defaults for
-``--steps`` as bench_contextual_gan_ablation.py does, same seeds), completes the held-out
+``--steps`` as contextual_gan_ablation.py does, same seeds), completes the held-out
 sketches of ../shared/data/celeba_xdog_joint64 (12 %, seed 0) with each search variant and
 prints SSIM / PSNR of the photo half against the true photos and the mean contextual loss
 (the variant's own) at iterations 0 (initialisation alone), 5, 10, ... ``--iters``; then
@@ -20,95 +20,17 @@ the mean-photo and nearest-neighbour baselines as horizontal lines. Rows:
   ``pool start``: the same G with its encoder dropped, so the search starts from the pool.
 
 Training (without ``--checkpoint``) uses the reconstruction-trained encoder, width 16, by
-default (``--reconstruction-weight 100 --encoder-width 16``); the tables below that predate it
-were measured with neither (``--reconstruction-weight 0 --encoder-width 0``).
+default (``--reconstruction-weight 100 --encoder-width 16``); the tables measured before it
+used neither (``--reconstruction-weight 0 --encoder-width 0``).
 
-Measured (2026-11-30, issue #11, one thread of the shared CPU; 1500 steps, 932 s of training;
-``--steps 1500 --rows defaults "encoder lr 1e-4" "encoder lr 3e-5" "pool start" --iters 20``,
-the same model saved and evaluated again by ``--checkpoint`` gave the same figures)::
+Usage::
 
-    sample spread / real spread  0.901
-    mean photo                   0.377 / 14.27
-    nearest neighbour            0.371 / 13.25
-    defaults (E, lr 1e-5)        0.479/16.24 (4017)  0.480/16.20  0.480/16.12  0.476/15.90 (3005)
-    encoder lr 1e-4              0.479/16.24 (4017)  0.474/15.76  0.464/15.59  0.456/15.70 (2244)
-    encoder lr 3e-5              0.479/16.24 (4017)  0.480/16.11  0.475/15.84  0.467/15.70 (2596)
-    pool start                   0.315/14.01 (4366)  0.322/14.11  0.331/14.25  0.347/14.46 (3423)
+    python benchmarks/experiments/contextual_gan_init.py --steps 2000 --iters 20 \
+        --figure runs/init.png
+    python benchmarks/experiments/contextual_gan_init.py --checkpoint runs/cgan.pt \
+        --rows paper defaults
 
-(iterations 0, 5, 10, 20.) Reading: the encoder's code beats both baselines before any
-descent; every step size lowers the photo's quality a little from there, least at 1e-5 (the
-default, 10 steps). From the pool on the same G the search now *helps* (+0.03 SSIM in 20
-steps), which it never did before the reconstruction term: G's halves are tied.
-
-::
-
-    python benchmarks/bench_contextual_gan_init.py --steps 2000 --iters 20 --figure runs/init.png
-    python benchmarks/bench_contextual_gan_init.py --checkpoint runs/cgan.pt --rows paper defaults
-
-Measured (2026-11-30, one thread of the shared, busy 2-core CPU; the width-16 model trained with
-the defaults for 2000 steps, batch 32, the seeds of ``--steps``, saved and passed as
-``--checkpoint``; 100 held-out faces; ``--rows paper "pool l1 blur 0" "pool ink_l1 blur 1.5"
-"pool ink_l1 blur 1.5 trunc 0.7" defaults --iters 20 --figure
-docs/contextual_gan_search_curves.png``; SSIM / PSNR dB (mean contextual loss) at iterations
-0, 5, 10, 20)::
-
-    mean photo                      0.377 / 14.27
-    nearest neighbour (L2, pixels)  0.371 / 13.25
-    paper                           0.200/11.75 (6786)  0.101/ 8.29  0.107/ 8.39  0.114/ 8.63 (6250)
-    pool l1 blur 0                  0.210/12.00 (6355)  0.206/11.81  0.200/11.53  0.191/11.12 (5970)
-    pool ink_l1 blur 1.5            0.219/11.93 (4507)  0.220/11.96  0.219/11.88  0.221/11.99 (4025)
-    pool ink_l1 blur 1.5 trunc 0.7  0.231/12.71 (4433)  0.230/12.53  0.227/12.36  0.230/12.45 (4003)
-    defaults (trunc 0.5)            0.233/13.06 (4435)  0.231/12.86  0.229/12.61  0.232/12.69 (4065)
-
-Earlier single runs on the same model (and a 1750-step one): lr 1e-2 and 1e-3 with the
-defaults' loss raised the loss in the first 5 steps (4507 -> 5431 at 1e-3) and dropped SSIM
-to 0.10-0.17; truncation 0.3 gave 0.223 / 12.97 at the initialisation; the encoder (400 steps,
-1750-step model) 0.208 / 12.21 vs the pool's 0.218 / 12.35.
-
-Reading: at the paper's step size the per-sketch L1 *sum* overshoots and the photo half falls
-apart; at lr 1e-4 the plain L1 still drifts down (towards white sketch halves), while the
-ink-balanced blurred loss falls without costing SSIM. Quality is best at iteration 0 in every
-row (the defaults lose 0.4 dB over 20 steps): the search lowers its loss, not the photo's error.
-The shared pool ranked by the ink-balanced blurred loss and the truncation give the best
-initialisation. No row comes near the baselines: the generator's photo halves are the limit.
-
-Generator sweep (2026-11-30, issue #11; one thread each, two runs at once on the 2-core CPU
-shared by four sessions, so the train seconds are only roughly comparable). Same seeds as
-``--steps``; each run stopped at a wall-clock cut (07:13) or its step cap; 100 held-out faces;
-SSIM / PSNR at iteration 0 -> 20; spread = mean pairwise L2 of 64 samples (z in [-1, 1]) over
-that of 64 real joint images (bench_contextual_gan_ablation.spread_ratio)::
-
-    python benchmarks/bench_contextual_gan_init.py --steps 941 --width 32 --save w32.pt \
-        --rows defaults "pool ink_l1 blur 1.5"
-    python benchmarks/bench_contextual_gan_init.py --steps 2000 --lr-d 2.5e-4 --save ttur.pt \
-        --rows defaults "pool ink_l1 blur 1.5"
-    python benchmarks/bench_contextual_gan_init.py \
-        --checkpoint sketchwidgets/pretrained/contextual_gan-faces.pt \
-        --rows defaults "pool ink_l1 blur 1.5"
-
-    config (gf = df)         steps train s spread  defaults (trunc 0.5)    trunc 1.0
-    16, shipped faces card *  1500  1517   0.564  0.225/12.51 0.222/12.46 0.207/12.33 0.202/12.13
-    16, 2000 steps (above)    2000     -       -  0.233/13.06 0.232/12.69 0.219/11.93 0.221/11.99
-    16, lr_d 2.5e-4 (G 1e-3)  2000  1240   0.395  0.211/13.19 0.213/13.13 0.220/13.13 0.217/13.04
-    32, equal wall time        941  1375   0.437  0.215/12.95 0.219/12.85 0.228/12.77 0.227/12.70
-    16, mismatch_share 0.5 +  1500   600   0.541  0.238/12.46 0.235/12.29 0.229/12.17 0.226/12.07
-    mean photo / nearest neighbour                  0.377/14.27 / 0.371/13.25
-
-(* trained by ``pretrain`` on its own 10 % split: 17 of these 100 faces were in its training
-set.) Grids (16 samples; completions at trunc 0.5 and 1.0; truth): every model draws one
-blurry frontal face on a flat skin-coloured square; trunc 0.5 completions are nearly identical
-across sketches, trunc 1.0 ones vary only in dark blotches. The lower D lr collapsed further
-(spread 0.56 -> 0.40, blurrier: its PSNR rises because it nears the mean face, SSIM falls).
-Width 32 at equal wall time (941 steps) is not better than width 16 at 1500-2000 steps.
-Truncation 1.0 vs 0.5 moves SSIM by -0.018..+0.013: no consistent sign. The two width-16
-default models (1500 vs 2000 steps) already differ by 0.008 SSIM / 0.55 dB (trunc 0.5); the
-sweep's SSIM spread (0.207-0.233) is of that size, so one seed per row resolves none of the
-directions, and none approaches the mean photo.
-
-(+ the matching-aware D, GAN-CLS: ``--steps 1500 --mismatch-share 0.5``; 600 s on a quieter
-CPU.) Spread rises (0.54), init SSIM 0.238 is within the seed noise above, and its grid shows
-the same sketch half in every sample with blurry skin-coloured photo halves: the halves are
-still not tied, so it stays off.
+Findings and the measured tables: benchmarks/experiments/README.md.
 """
 
 from __future__ import annotations
@@ -119,7 +41,7 @@ import time
 from pathlib import Path
 
 import torch
-from bench_contextual_gan_ablation import baselines, load_split, spread_ratio, train_model
+from contextual_gan_ablation import baselines, load_split, spread_ratio, train_model
 
 from sketchwidgets.metrics import psnr, ssim
 from sketchwidgets.models import load_model

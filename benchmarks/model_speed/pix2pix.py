@@ -1,17 +1,18 @@
 """pix2pix speed and memory: sketchwidgets vs a plain eager float32 reference loop, side by side.
 
-    python benchmarks/bench_pix2pix.py            # full run (minutes on a 2-core CPU)
-    python benchmarks/bench_pix2pix.py --quick    # fewer repetitions
-    python benchmarks/bench_pix2pix.py --device cuda
-    python benchmarks/bench_pix2pix.py --device cuda --compile --only train   # torch.compile'd
-    python benchmarks/bench_pix2pix.py --device cuda --cudnn-benchmark       # cuDNN autotuning
-    python benchmarks/bench_pix2pix.py --quick --threads 1 --clock cpu   # on a busy machine
+    python benchmarks/speed.py --model pix2pix          # full run (minutes on a 2-core CPU)
+    python benchmarks/speed.py --model pix2pix --quick  # fewer repetitions
+    python benchmarks/speed.py --model pix2pix --device cuda
+    python benchmarks/speed.py --model pix2pix --device cuda --compile --only train  # compiled
+    python benchmarks/speed.py --model pix2pix --device cuda --cudnn-benchmark  # cuDNN autotuning
+    python benchmarks/speed.py --model pix2pix --quick --threads 1 --clock cpu  # CPU time
 
-Prints, for each case, the reference loop (benchmarks/reference_pix2pix.py: the reference's
-networks and ``optimize_parameters``, untuned) and ours (``Pix2Pix.train_step``), with the ratio:
+Prints, for each case, the reference loop (benchmarks/model_speed/reference_pix2pix.py: the
+reference's networks and ``optimize_parameters``, untuned) and ours (``Pix2Pix.train_step``),
+with the ratio:
 
 * training images/s at 64 px (batch 16, 64) and 256 px (batch 1, 8): the two alternate step by
-  step and each reports its median step, so a busy machine slows both alike;
+  step and each reports its median step, so other processes slow both alike;
 * peak training memory: on CPU the growth of the peak RSS (``VmHWM``) over the first
   training step (gradients, Adam state, activations), each in a fresh process; on CUDA
   ``torch.cuda.max_memory_allocated`` over the same step;
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> None:
         "--clock",
         choices=sorted(CLOCKS),
         default="wall",
-        help="wall time, or process CPU time (steadier on a busy machine; use with --threads 1)",
+        help="wall time, or process CPU time (less affected by other processes; with --threads 1)",
     )
     parser.add_argument("--only", choices=("train", "infer"), help="run one part of the table")
     parser.add_argument(

@@ -1,8 +1,8 @@
 """EdgeGAN speed and memory at the reference's settings (64 px, batch 64, 14 classes).
 
-    python benchmarks/bench_edgegan.py                  # CPU, 1 thread, 3 timed steps
-    python benchmarks/bench_edgegan.py --threads 2 --steps 5
-    python benchmarks/bench_edgegan.py --device cuda
+    python benchmarks/speed.py --model edgegan                  # CPU, 1 thread, 3 timed steps
+    python benchmarks/speed.py --model edgegan --threads 2 --steps 5
+    python benchmarks/speed.py --model edgegan --device cuda
 
 Prints:
 

@@ -12,9 +12,10 @@ time budget, clipped so that the whole run ends within ``--budget`` seconds:
 * ``model:<name>`` for every model in ``sketchwidgets.models.MODELS``: build at its own
   defaults at 64 px, 20 training steps with the Trainer (bf16 autocast, channels_last) and its
   standard callbacks, save, load, generate on a batch; losses finite; the precision of every
-  step; peak memory per phase (benchmarks/gpu_check_cases.py);
+  step; peak memory per phase (benchmarks/gpu/check_cases.py);
 * ``ddp``: torchrun at world size 1, NCCL, every model wrapped in DistributedDataParallel;
-* ``bench_<name>`` for every registered model with a ``benchmarks/bench_<name>.py``, run with
+* ``bench_<name>`` for every registered model with a speed benchmark
+  (``benchmarks/speed.py --model <name>``, from ``benchmarks/model_speed/<name>.py``), run with
   ``--device cuda`` (pix2pix: training vs the plain eager float32 loop at 64 px batch 16 and
   256 px batch 8, inference latency; Contextual GAN: batched latent search vs one at a time);
 * ``bench_pix2pix_cudnn_benchmark`` and ``bench_pix2pix_compile``: the pix2pix training cases
@@ -36,6 +37,7 @@ import contextlib
 import os
 import platform
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -45,11 +47,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO), str(REPO / "benchmarks")]
+REPO = Path(__file__).resolve().parents[2]
+SPEED = REPO / "benchmarks" / "speed.py"
+sys.path[:0] = [str(REPO), str(Path(__file__).resolve().parent)]
 
 import torch  # noqa: E402
-from gpu_check_cases import ddp_case, help_case, model_case, script_case, write_json  # noqa: E402
+from check_cases import ddp_case, help_case, model_case, script_case, write_json  # noqa: E402
 
 from sketchwidgets.models import MODELS  # noqa: E402
 
@@ -118,15 +121,14 @@ def plan(args: argparse.Namespace, dry: bool, work: Path) -> list[Case]:
         )  # fmt: skip
     )
     for name in MODELS:
-        script = REPO / "benchmarks" / f"bench_{name}.py"
+        script = REPO / "benchmarks" / "model_speed" / f"{name}.py"
         if script.is_file():
-            bench = [str(script), "--device", "cuda", *bench_args(name, script)]
+            bench = [*speed_command(name), "--device", "cuda", *bench_args(name, script)]
             case = f"bench_{name}"
             cases.append(Case(case, script_command(me, bench, work / case), budget_s=150))
-    pix2pix = REPO / "benchmarks" / "bench_pix2pix.py"
     for option, budget in (("--cudnn-benchmark", 75), ("--compile", 180)):  # the speed-ups to try
         bench = [
-            str(pix2pix),
+            *speed_command("pix2pix"),
             "--device",
             "cuda",
             option,
@@ -140,6 +142,11 @@ def plan(args: argparse.Namespace, dry: bool, work: Path) -> list[Case]:
     if unknown:
         raise SystemExit(f"--only: unknown cases {unknown}; known: {[c.name for c in cases]}")
     return [c for c in cases if not args.only or c.name in args.only]
+
+
+def speed_command(name: str) -> list[str]:
+    """The benchmark of model ``name``: ``benchmarks/speed.py --model name``."""
+    return [str(SPEED), "--model", name]
 
 
 def bench_args(name: str, script: Path) -> list[str]:
@@ -240,7 +247,7 @@ def parse_figures(output: str) -> list[dict]:
 
 def bench_helps(cases: list[Case], work: Path) -> dict[str, dict]:
     """Dry mode: every benchmark's ``--help`` text and exit status, from one child process."""
-    scripts = sorted({_bench(c)[0] for c in cases if c.name.startswith("bench_")})
+    scripts = sorted({_bench_id(c) for c in cases if c.name.startswith("bench_")})
     if not scripts:
         return {}
     me = [sys.executable, str(Path(__file__).resolve())]
@@ -254,8 +261,8 @@ def dry_bench(case: Case, helps: dict[str, dict]) -> dict:
     bench = _bench(case)
     flags = [a for a in bench[1:] if a.startswith("--")]
     record = {"command": " ".join(bench), "flags": flags, "status": "skipped", "reason": "no CUDA"}
-    helped = helps.get(bench[0], {"exit": "not run"})
-    missing = [f for f in flags if f not in helped.get("help", "")]
+    helped = helps.get(_bench_id(case), {"exit": "not run"})
+    missing = [f for f in flags if f != "--model" and f not in helped.get("help", "")]
     if helped["exit"] != 0 or missing:
         record["status"] = "failed"
         record["reason"] = f"--help exit status {helped['exit']}; flags missing: {missing}"
@@ -267,6 +274,11 @@ def dry_bench(case: Case, helps: dict[str, dict]) -> dict:
 def _bench(case: Case) -> list[str]:
     """The benchmark command line (script, flags) of a script case."""
     return case.command[case.command.index("--") + 1 :]
+
+
+def _bench_id(case: Case) -> str:
+    """Which benchmark a script case runs: ``"<speed.py> --model <name>"``."""
+    return shlex.join(_bench(case)[:3])
 
 
 def child_env(extra: dict[str, str]) -> dict[str, str]:

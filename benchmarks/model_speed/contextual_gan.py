@@ -5,8 +5,8 @@ the paper's network sizes (gf 64, df 64, z 100; untrained weights: speed does no
 them) for batches of 1, 16 and 64 sketches, and a one-sketch-at-a-time loop. The figure
 that matters is the ratio for 64 sketches (goal: batched >= 10x the loop).
 
-    python benchmarks/bench_contextual_gan.py              # 1,000 iterations, as the paper
-    python benchmarks/bench_contextual_gan.py --iters 50   # quick: 1,000-iteration figures
+    python benchmarks/speed.py --model contextual_gan              # 1,000 iterations, as the paper
+    python benchmarks/speed.py --model contextual_gan --iters 50   # quick: 1,000-iteration figures
                                                            # are extrapolated and say so
 
 Extrapolation: time(1000) = time(initialisation) + time(completion) * 1000 / iters. The loop
