@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from sketchwidgets.data.builtin import CLASSES, embedded_pairs
-from sketchwidgets.export import export, exported_inputs, onnx_session
+from sketchwidgets.export.exporter import export, exported_inputs, onnx_session
 from sketchwidgets.models import MODELS, build_model
 
 SIZE = 64

@@ -19,13 +19,13 @@ _LAZY = {
     "Trainer": "sketchwidgets.train.trainer",
     "sketchify": "sketchwidgets.data.sketchify",
     "embedded_pairs": "sketchwidgets.data.builtin",
-    "export": "sketchwidgets.export",  # the function; the module itself is callable the same way
+    "export": "sketchwidgets.export.exporter",  # the function; the module itself is callable the same way
 }
 
 if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.data.builtin import embedded_pairs
     from sketchwidgets.data.sketchify import sketchify
-    from sketchwidgets.export import export
+    from sketchwidgets.export.exporter import export
     from sketchwidgets.inference import load
     from sketchwidgets.models import MODELS, build_model
     from sketchwidgets.train.trainer import Trainer

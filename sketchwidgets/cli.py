@@ -244,7 +244,7 @@ def _with_data_classes(model: Any, dataset: Any, args: argparse.Namespace) -> An
     """A fresh class-conditional model rebuilt (same seed) with the data's class names, so
     the saved model names the classes it learned; a resumed model or ``--set class_names``
     keeps its own (the Trainer maps the data's labels to them by name, or refuses)."""
-    from sketchwidgets.class_match import dataset_class_names
+    from sketchwidgets.data.class_match import dataset_class_names
     from sketchwidgets.device import seed_everything
 
     names = dataset_class_names(dataset)
@@ -287,7 +287,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
     from sketchwidgets.data.open import open_dataset
     from sketchwidgets.inference import load
-    from sketchwidgets.metrics import evaluate
+    from sketchwidgets.eval.metrics import evaluate
 
     model = load(args.checkpoint)
     dataset = open_dataset(args.data, size=model.image_size)
@@ -301,7 +301,7 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from sketchwidgets.export import run_command
+    from sketchwidgets.export.exporter import run_command
 
     return run_command(args)
 

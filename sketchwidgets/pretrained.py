@@ -446,7 +446,7 @@ def _coarse(sketches: torch.Tensor) -> torch.Tensor:
 
 
 def _scores(fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-    from sketchwidgets.metrics import l1, psnr, ssim
+    from sketchwidgets.eval.metrics import l1, psnr, ssim
 
     return {"ssim": ssim(fake, real), "psnr": psnr(fake, real), "l1": l1(fake, real)}
 

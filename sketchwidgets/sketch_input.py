@@ -16,7 +16,7 @@ What is refused, the same for every model (each a ``ValueError`` naming the sket
 * a sketch whose smaller side is under :data:`~sketchwidgets.io.MIN_IMAGE_SIDE` (16 px);
 * a float tensor or array holding NaN or inf, or values outside [-1, 1] (the message names
   the range: 0..255 floats are not scaled or clipped silently). This one rule,
-  :func:`~sketchwidgets.export_search.check_sketch_values`, also holds for the widgets and the
+  :func:`~sketchwidgets.export.search.check_sketch_values`, also holds for the widgets and the
   exported search;
 * ``None``, a file path (read it first: ``sketchwidgets.io.read_image(path)``) or any other
   type: ``TypeError``.
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import torch
 
-from sketchwidgets.export_search import check_sketch_values
+from sketchwidgets.export.search import check_sketch_values
 from sketchwidgets.io import check_min_size, image_to_tensor, tensor_to_image, to_gray, to_uint8
 
 # A sketch has strokes when its darkest pixel is at least this many grey levels below its

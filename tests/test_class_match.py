@@ -17,7 +17,7 @@ from sketchwidgets.data.datasets import SideBySideDataset
 from sketchwidgets.data.pairs import join_side_by_side
 from sketchwidgets.inference import load
 from sketchwidgets.io import write_image
-from sketchwidgets.metrics import evaluate
+from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.train.trainer import Trainer
 from tests.models.tiny_configs import TINY_CONFIGS

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 import sketchwidgets as sw
-from sketchwidgets.comparison import (
+from sketchwidgets.eval.comparison import (
     NEAREST,
     class_accuracy,
     comparison_rows,

@@ -23,7 +23,7 @@ import sketchwidgets as sw
 from sketchwidgets import cli
 from sketchwidgets.data.builtin import embedded_pairs
 from sketchwidgets.device import torch_threads
-from sketchwidgets.export import (
+from sketchwidgets.export.exporter import (
     ExportError,
     MissingDependencyError,
     discriminator_path,
@@ -34,15 +34,15 @@ from sketchwidgets.export import (
     share_within,
     side_file_path,
 )
-from sketchwidgets.export_graph import portable_copy
-from sketchwidgets.export_search import search
+from sketchwidgets.export.graph import portable_copy
+from sketchwidgets.export.search import search
 from sketchwidgets.io import image_to_tensor, tensor_to_image
 from sketchwidgets.models import MODELS, build_model
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
 from sketchwidgets.models.latent_encoder import SketchEncoder
 from tests.models.tiny_configs import TINY_CONFIGS
 
-EXPORT_MODULE = importlib.import_module("sketchwidgets.export")  # sw.export is the call
+EXPORT_MODULE = importlib.import_module("sketchwidgets.export.exporter")  # sw.export is the call
 CLASSES = ("apple", "ball", "mug")
 SIZE = 32
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}

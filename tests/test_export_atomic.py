@@ -25,13 +25,13 @@ import pytest
 import torch
 
 from sketchwidgets import cli
-from sketchwidgets.export import ExportError, export, side_file_path
-from sketchwidgets.export_graph import portable_copy
+from sketchwidgets.export.exporter import ExportError, export, side_file_path
+from sketchwidgets.export.graph import portable_copy
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.latent_encoder import SketchEncoder
 from tests.models.tiny_configs import TINY_CONFIGS
 
-EXPORT_MODULE = importlib.import_module("sketchwidgets.export")
+EXPORT_MODULE = importlib.import_module("sketchwidgets.export.exporter")
 RUNNER = Path(__file__).resolve().parent / "cli_runner.py"
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 FORMATS = sorted(SUFFIX)

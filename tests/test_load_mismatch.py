@@ -22,7 +22,7 @@ import torch
 import sketchwidgets as sw
 from sketchwidgets import cli, pretrained
 from sketchwidgets.data.builtin import EmbeddedDataset, embedded_pairs
-from sketchwidgets.export import exported_inputs, run_exported, share_within
+from sketchwidgets.export.exporter import exported_inputs, run_exported, share_within
 from sketchwidgets.io import write_image
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.weights_fit import WeightsMismatch

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from sketchwidgets.losses import GANLoss, reconstruction_loss
+from sketchwidgets.models.losses import GANLoss, reconstruction_loss
 
 
 def test_vanilla_loss_of_zero_logits_is_log_2_for_either_label():

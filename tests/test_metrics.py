@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from sketchwidgets.metrics import fid, find_fid_weights, l1, psnr, ssim
+from sketchwidgets.eval.metrics import fid, find_fid_weights, l1, psnr, ssim
 
 
 class TinyFeatures(nn.Module):

@@ -11,8 +11,8 @@ from PIL import Image
 
 from sketchwidgets import export_search, sketch_input
 from sketchwidgets.cli import main
-from sketchwidgets.export import export
-from sketchwidgets.export_search import search
+from sketchwidgets.export.exporter import export
+from sketchwidgets.export.search import search
 from sketchwidgets.io import read_image, write_image
 from sketchwidgets.models import build_model
 from tests.models.tiny_configs import TINY_CONFIGS

@@ -18,8 +18,8 @@ from PIL import Image
 
 from sketchwidgets.cli import main
 from sketchwidgets.data.build import build_dataset
-from sketchwidgets.export import export, run_exported
-from sketchwidgets.export_search import ExportFileError, load_networks, search
+from sketchwidgets.export.exporter import export, run_exported
+from sketchwidgets.export.search import ExportFileError, load_networks, search
 from sketchwidgets.io import write_image
 from sketchwidgets.models import build_model
 from sketchwidgets.train.history import History, RunLogReader

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from sketchwidgets.io import image_to_tensor
-from sketchwidgets.shape_metrics import (
+from sketchwidgets.eval.shape_metrics import (
     chamfer_distance,
     dilated_iou,
     same_class_shuffle,

@@ -20,13 +20,13 @@ import pytest
 import torch
 
 import sketchwidgets as sw
-from sketchwidgets import feature_networks
+from sketchwidgets.models.features import networks as feature_networks
 from sketchwidgets.cli import main as cli_main
 from sketchwidgets.config import StoredPathIgnored
-from sketchwidgets.export_search import load_encoder, load_networks
-from sketchwidgets.inception import TFInceptionV3
+from sketchwidgets.export.search import load_encoder, load_networks
+from sketchwidgets.models.features.inception import TFInceptionV3
 from sketchwidgets.io import UnsafeFileError
-from sketchwidgets.metrics import InceptionFeatures, evaluate, fid, find_fid_weights
+from sketchwidgets.eval.metrics import InceptionFeatures, evaluate, fid, find_fid_weights
 from sketchwidgets.models import build_model
 from sketchwidgets.models.latent_search import search_settings
 from sketchwidgets.models.sketchygan import EMBEDDED_CLASSES, SketchyGAN, SketchyGANConfig

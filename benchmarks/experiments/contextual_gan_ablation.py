@@ -31,7 +31,7 @@ from pathlib import Path
 import torch
 
 from sketchwidgets.data.datasets import JointImageDataset, train_val_split
-from sketchwidgets.metrics import psnr, ssim
+from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.models.contextual_gan import (
     ContextualGAN,
     ContextualGANConfig,

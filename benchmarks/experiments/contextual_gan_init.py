@@ -43,7 +43,7 @@ from pathlib import Path
 import torch
 from contextual_gan_ablation import baselines, load_split, spread_ratio, train_model
 
-from sketchwidgets.metrics import psnr, ssim
+from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.models import load_model
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
 from sketchwidgets.models.latent_encoder import encoder_step

@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 from contextual_gan_ablation import load_split, train_model
 
-from sketchwidgets.metrics import psnr, ssim
+from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.models import load_model
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
 

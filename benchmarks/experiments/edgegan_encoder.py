@@ -26,11 +26,11 @@ from pathlib import Path
 
 import torch
 
-from sketchwidgets.comparison import class_accuracy, photo_classifier
+from sketchwidgets.eval.comparison import class_accuracy, photo_classifier
 from sketchwidgets.data.edgegan_format import shoes_handbags
 from sketchwidgets.models.edgegan import EdgeGAN, EdgeGANConfig
 from sketchwidgets.pretrained import _EDGEGAN, stack_dataset
-from sketchwidgets.shape_metrics import sketch_dependence, spread_ratio
+from sketchwidgets.eval.shape_metrics import sketch_dependence, spread_ratio
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 
@@ -106,7 +106,7 @@ def judge_line(
     steps: int,
 ) -> str:
     """Class accuracy of GI's images on the held-out sketches, by the comparison notebook's
-    judge (:func:`sketchwidgets.comparison.photo_classifier`) trained on the real training
+    judge (:func:`sketchwidgets.eval.comparison.photo_classifier`) trained on the real training
     photos, beside its accuracy on the real held-out photos (the ceiling; chance 0.5)."""
     judge = photo_classifier(train["photo"], train["label"], 2, steps=steps)
     generated = class_accuracy(judge, images, held_out["label"])

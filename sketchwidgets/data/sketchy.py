@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset, Subset
 
-from sketchwidgets.class_match import dataset_class_names
+from sketchwidgets.data.class_match import dataset_class_names
 from sketchwidgets.data.importers import PairedFilesImport, PathLike, _require_dir, import_sketchy
 from sketchwidgets.data.pairs import EmptyDatasetError
 from sketchwidgets.data.sketchify import sketchify

@@ -50,7 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sketchwidgets.losses import GANLoss, reconstruction_loss
+from sketchwidgets.models.losses import GANLoss, reconstruction_loss
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step

@@ -47,7 +47,7 @@ from torch import nn
 
 from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
-from sketchwidgets.losses import ink_balanced_weights
+from sketchwidgets.models.losses import ink_balanced_weights
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.edgegan_layers import (
     ScalarPReLU,
@@ -62,7 +62,7 @@ from sketchwidgets.models.edgegan_layers import (
 )
 
 REFERENCE_BATCH_SIZE = 64  # train.py batch_size 64 (outputs/edgegan/flags.json)
-INK_LEVEL = 200  # uint8 grey below this is ink, as sketchwidgets.shape_metrics.INK_LEVEL
+INK_LEVEL = 200  # uint8 grey below this is ink, as sketchwidgets.eval.shape_metrics.INK_LEVEL
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ class EdgeGANConfig:
     # over E, GE and GI for this step only (docs/findings/edgegan.md)
     pair_optimizer: str = "shared"  # not in the reference; measured best: "rmsprop"
     # the pair term's edge loss: "l1", or "ink_l1" (ink and paper weighted as two equal
-    # classes, as sketchwidgets.losses.ink_balanced_weights)
+    # classes, as sketchwidgets.models.losses.ink_balanced_weights)
     pair_edge_loss: str = "l1"  # not in the reference; BicycleGAN's plain L1
     # z from E: "scalar" = mu + eps * sigma with one scalar eps (models/edgegan.py
     # encoder: tf.random_normal(shape=tf.shape(latent_dim)) is 0-d); "none" = mu
@@ -315,8 +315,8 @@ def focal_loss(logits: torch.Tensor, labels: torch.Tensor, gamma: float) -> torc
 
 def ink_weights(edge: torch.Tensor) -> torch.Tensor:
     """``(N, 1, H, W)`` weights of ``pair_edge_loss="ink_l1"``: ink and paper of each edge map
-    as two equal classes (:func:`~sketchwidgets.losses.ink_balanced_weights`), ink being what
-    :mod:`sketchwidgets.shape_metrics` counts as ink (grey < 200 of 255): the shoes/handbags
+    as two equal classes (:func:`~sketchwidgets.models.losses.ink_balanced_weights`), ink being what
+    :mod:`sketchwidgets.eval.shape_metrics` counts as ink (grey < 200 of 255): the shoes/handbags
     edge maps are 8 % ink, so a blank edge map no longer has the lowest L1."""
     return ink_balanced_weights(edge, ink_below=2 * INK_LEVEL / 255 - 1)
 

@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sketchwidgets.losses import ink_balanced_weights
+from sketchwidgets.models.losses import ink_balanced_weights
 
 if TYPE_CHECKING:  # pragma: no cover - annotation only; contextual_gan imports this module
     from sketchwidgets.models.contextual_gan import ContextualGANConfig

@@ -7,7 +7,7 @@
 ``DownConv`` / ``UpConv`` are ``nn.Conv2d`` / ``nn.ConvTranspose2d`` with kernel 4, stride 2,
 padding 1 (they halve / double the side), the building block of the U-Net, PatchGAN and DCGAN.
 ``PatchConv`` is the PatchGAN's kernel-4, stride-1, padding-1 ``nn.Conv2d`` (the side shrinks by
-one); on the CPU it runs by Winograd's algorithm (``models/winograd.py``).
+one); on the CPU it runs by Winograd's algorithm (``models/fast/winograd.py``).
 Their parameters, ``state_dict`` and results are those of the torch layers. The only difference
 is speed: on the CPU, for feature maps whose small side is at most ``GEMM_MAX_SIDE`` pixels,
 they compute the same sums as one matrix product (im2col + GEMM, or GEMM + col2im), because
@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sketchwidgets.models.winograd import TILE, winograd_conv2d
+from sketchwidgets.models.fast.winograd import TILE, winograd_conv2d
 
 NORM_KINDS = ("batch", "instance", "none")
 GEMM_MAX_SIDE = 4  # CPU maps this small (at the low-resolution side) take the GEMM path

@@ -38,9 +38,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sketchwidgets.losses import GAN_MODES, RECONSTRUCTION_KINDS, GANLoss, reconstruction_loss
+from sketchwidgets.models.losses import GAN_MODES, RECONSTRUCTION_KINDS, GANLoss, reconstruction_loss
 from sketchwidgets.models.base import SketchModel
-from sketchwidgets.models.inference_unet import InferenceUnet, can_fold, weights_key
+from sketchwidgets.models.fast.inference_unet import InferenceUnet, can_fold, weights_key
 from sketchwidgets.models.layers import (
     NORM_KINDS,
     DownConv,
@@ -331,9 +331,9 @@ class Pix2Pix(SketchModel):
         return self.config.noise_input or self.config.paper_protocol_eval
 
     def _inference_unet(self) -> InferenceUnet | None:
-        """The eval-mode generator with BatchNorm folded (models/inference_unet.py), cached
+        """The eval-mode generator with BatchNorm folded (models/fast/inference_unet.py), cached
         until a weight or running statistic changes; None when the net cannot be folded.
-        None while tracing: an export (sketchwidgets/export.py) records the plain net's ops,
+        None while tracing: an export (sketchwidgets/export/exporter.py) records the plain net's ops,
         the folded net's CPU matrix layouts being an eager-only speed-up."""
         if torch.jit.is_tracing():
             return None

@@ -40,7 +40,7 @@ from typing import Any
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from sketchwidgets.class_match import matched_to_model
+from sketchwidgets.data.class_match import matched_to_model
 from sketchwidgets.device import autocast_context, pick_device, seed_everything, set_rng_state
 from sketchwidgets.device import rng_state as current_rng_state
 from sketchwidgets.io import remove_stale_temporaries

@@ -15,7 +15,7 @@ from sketchwidgets.data.edgegan_format import (
     shoes_handbags,
     split_edgegan_joint,
 )
-from sketchwidgets.data.export import export_pairs
+from sketchwidgets.data.dataset_export import export_pairs
 from sketchwidgets.io import write_image
 from tests.data.helpers import blank, check_item
 

@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from sketchwidgets.data.datasets import JointImageDataset, PairedFolderDataset, SideBySideDataset
-from sketchwidgets.data.export import export_pairs
+from sketchwidgets.data.dataset_export import export_pairs
 from sketchwidgets.data.importers import (
     DataWarning,
     import_edges2shoes,

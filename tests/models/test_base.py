@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from sketchwidgets.metrics import evaluate
+from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.train.callbacks import SampleGrid
 from sketchwidgets.train.trainer import Trainer

@@ -17,7 +17,7 @@ from torch.utils.data import DataLoader
 
 from sketchwidgets.data.builtin import EmbeddedDataset
 from sketchwidgets.device import torch_threads
-from sketchwidgets.metrics import evaluate
+from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.models import MODELS, build_model, load_model
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.train.callbacks import SampleGrid, default_callbacks

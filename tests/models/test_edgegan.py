@@ -321,7 +321,7 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
     from sketchwidgets.data.sketchify import canny
     from sketchwidgets.io import image_to_tensor, tensor_to_image
     from sketchwidgets.pretrained import load_pretrained, stack_dataset
-    from sketchwidgets.shape_metrics import sketch_dependence
+    from sketchwidgets.eval.shape_metrics import sketch_dependence
 
     held_out = stack_dataset(shoes_handbags(shared_data("shoes_handbags_photo_edges"), split="val"))
     sketches, labels = held_out["sketch"], held_out["label"]

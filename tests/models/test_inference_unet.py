@@ -8,7 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from sketchwidgets.device import torch_threads
-from sketchwidgets.models.inference_unet import FoldedConv, InferenceUnet, can_fold
+from sketchwidgets.models.fast.inference_unet import FoldedConv, InferenceUnet, can_fold
 from sketchwidgets.models.pix2pix import Pix2Pix, Pix2PixConfig, UnetGenerator
 
 

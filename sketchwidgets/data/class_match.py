@@ -6,7 +6,7 @@ agree only when they are equal. :func:`class_index_map` compares them: equal lis
 change; data classes that are all known to the model (a subset, or the same names in another
 order) are mapped by name; anything else raises one ``ValueError`` listing both sets. The
 trainer (:class:`~sketchwidgets.train.trainer.Trainer`) and
-:func:`~sketchwidgets.metrics.evaluate` apply it, so no label is ever read as another class.
+:func:`~sketchwidgets.eval.metrics.evaluate` apply it, so no label is ever read as another class.
 """
 
 from __future__ import annotations

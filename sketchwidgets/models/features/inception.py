@@ -5,7 +5,7 @@ The same layers, names and arithmetic as the TorchScript port the ``[fid]`` extr
 convolution has no bias and is followed by a frozen batch norm (no scale, ``beta`` shift,
 eps 1e-3) and a ReLU. Its state dict is therefore plain data -- tensors under names like
 ``layers.mixed_4.tower_1.conv_2.weight`` -- that loads with ``torch.load(weights_only=True)``;
-:func:`sketchwidgets.feature_networks.save_plain_weights` writes one from the listed file.
+:func:`sketchwidgets.models.features.networks.save_plain_weights` writes one from the listed file.
 
 Input: float ``(N, 3, 299, 299)`` in the TF range ``[-1, 1]``; output ``(N, 2048)``.
 """

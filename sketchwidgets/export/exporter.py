@@ -35,7 +35,7 @@ at ``path``, ``D`` (``joint`` -> ``logit`` ``(N,)``) beside it
 the paper's), ``E`` (``known`` float32 ``(N, 3, S, S)``, the sketch in [-1, 1] in all three
 channels, as the search prepares it -> ``z`` ``(N, z_dim)``, the search's starting code) at
 ``<stem>.encoder<suffix>``; the side file holds the search settings and names the files. From
-TorchScript files :mod:`sketchwidgets.export_search` runs the whole search (torch autograd
+TorchScript files :mod:`sketchwidgets.export.search` runs the whole search (torch autograd
 through the loaded graphs), from E's code when there is an encoder, as ``model.search`` does;
 ONNX files can encode, sample joint images and score them, but onnxruntime has no gradients,
 so the search's descent cannot run on them.
@@ -60,9 +60,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from sketchwidgets.export_graph import Draw, SketchGraph, portable_copy, recorded_draws
-from sketchwidgets.export_search import ExportFileError as ExportFileError  # re-exported
-from sketchwidgets.export_search import (
+from sketchwidgets.export.graph import Draw, SketchGraph, portable_copy, recorded_draws
+from sketchwidgets.export.search import ExportFileError as ExportFileError  # re-exported
+from sketchwidgets.export.search import (
     check_graph_file,
     graph_load_error,
     read_side_file,
@@ -171,7 +171,7 @@ def exported_inputs(
         raise ExportError(
             "contextual_gan's export is its search's networks (G, D and its encoder E when it "
             "has one), not a sketch graph: run the search with "
-            "sketchwidgets/export_search.py on the TorchScript files"
+            "sketchwidgets/export/search.py on the TorchScript files"
         )
     sketches = np.asarray(sketch, dtype=np.uint8)
     sketches = sketches[None] if sketches.ndim == 2 else sketches
@@ -475,7 +475,7 @@ def _export_joint_gan(
     spec["search"] = vars(search_settings(model.config)) | {"z_dim": z_dim}
     spec["note"] = (
         "generation is a search over z with gradients through G and D, started from E's code "
-        "when there is an encoder: sketchwidgets/export_search.py runs it from the TorchScript "
+        "when there is an encoder: sketchwidgets/export/search.py runs it from the TorchScript "
         "files; onnxruntime can encode (E), sample (G) and score (D) but has no gradients for "
         "the search"
     )
@@ -559,7 +559,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 class _CallableModule(types.ModuleType):
-    """``sw.export(model, path)`` must work after ``import sketchwidgets.export`` too, when
+    """``sw.export(model, path)`` must work after ``import sketchwidgets.export.exporter`` too, when
     the package attribute ``export`` is this module rather than the function."""
 
     def __call__(
