@@ -19,13 +19,13 @@ _LAZY = {
     "Trainer": "sketchwidgets.train.trainer",
     "sketchify": "sketchwidgets.data.sketchify",
     "embedded_pairs": "sketchwidgets.data.builtin",
-    "export": "sketchwidgets.export.exporter",  # the function; the module itself is callable the same way
 }
+_SUBPACKAGES = ("export",)  # sw.export.to_onnx(...), sw.export.to_torchscript(...)
 
 if TYPE_CHECKING:  # pragma: no cover
+    from sketchwidgets import export
     from sketchwidgets.data.builtin import embedded_pairs
     from sketchwidgets.data.sketchify import sketchify
-    from sketchwidgets.export.exporter import export
     from sketchwidgets.inference import load
     from sketchwidgets.models import MODELS, build_model
     from sketchwidgets.train.trainer import Trainer
@@ -43,8 +43,10 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
+    import importlib
 
+    if name in _SUBPACKAGES:
+        return importlib.import_module(f"sketchwidgets.{name}")
+    if name in _LAZY:
         return getattr(importlib.import_module(_LAZY[name]), name)
     raise AttributeError(f"module 'sketchwidgets' has no attribute {name!r}")

@@ -286,8 +286,8 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from torch.utils.data import DataLoader
 
     from sketchwidgets.data.open import open_dataset
-    from sketchwidgets.inference import load
     from sketchwidgets.eval.metrics import evaluate
+    from sketchwidgets.inference import load
 
     model = load(args.checkpoint)
     dataset = open_dataset(args.data, size=model.image_size)
@@ -301,9 +301,14 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from sketchwidgets.export.exporter import run_command
+    from sketchwidgets.export import export
+    from sketchwidgets.inference import load
 
-    return run_command(args)
+    model = load(args.checkpoint, device="cpu")  # a path or pretrained:NAME; the check is on CPU
+    result = export(model, args.out, format=args.format)
+    for path in (*result.files, result.side_file):
+        print(f"wrote {path}")
+    return 0
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:

@@ -78,7 +78,8 @@ def pickle_writing(path: Path, marker: Path, *, around: dict | None = None) -> P
 
 
 def plain_inception_weights(path: Path) -> Path:
-    """Plain (float16) weights of :class:`sketchwidgets.models.features.inception.TFInceptionV3`, seed 0."""
+    """Plain (float16) weights of :class:`~sketchwidgets.models.features.inception.TFInceptionV3`,
+    seed 0."""
     from sketchwidgets.models.features.inception import TFInceptionV3
 
     torch.manual_seed(0)

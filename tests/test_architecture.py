@@ -77,3 +77,62 @@ def test_models_never_import_data_or_train():
 
 def test_data_never_imports_models_or_train():
     assert _check("data", ("sketchwidgets.models", "sketchwidgets.train")) == []
+
+
+# The layers, lowest first: a module may import its own layer and the layers below it, never a
+# higher one. Keys are the first name under sketchwidgets/.
+LAYERS = (
+    ("io", "config", "device", "classes", "sketch_input"),
+    ("data",),
+    ("models", "inference", "pretrained"),
+    ("train",),
+    ("eval",),
+    ("export",),
+    ("widgets", "cli", "__main__"),
+)
+
+
+def _layer_of(module: str) -> int:
+    """The layer of ``sketchwidgets.<module>`` (a dotted path); the package root is layer 0."""
+    parts = module.split(".")[1:]
+    key = parts[0] if parts else "io"  # the bare package: its facade is checked apart
+    for index, names in enumerate(LAYERS):
+        if key in names:
+            return index
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS in {__file__}")
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(PACKAGE.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _upward_imports() -> list[str]:
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "__init__.py":
+            continue  # the facade: lazy names from every layer, resolved on first use
+        own = _layer_of(_module_name(path))
+        for name in _imports(path):
+            if name.startswith("sketchwidgets.") and _layer_of(name) > own:
+                problems.append(f"{path.relative_to(PACKAGE.parent)} imports {name} (upward)")
+    return problems
+
+
+def test_no_import_runs_upward_through_the_layers():
+    assert _upward_imports() == []
+
+
+def test_the_layer_check_sees_an_upward_import(tmp_path, monkeypatch):
+    fake = tmp_path / "sketchwidgets"
+    (fake / "data").mkdir(parents=True)
+    (fake / "data" / "bad.py").write_text("from sketchwidgets.train.trainer import Trainer\n")
+    monkeypatch.setattr(sys.modules[__name__], "PACKAGE", fake)
+    assert _upward_imports() == [
+        "sketchwidgets/data/bad.py imports sketchwidgets.train.trainer (upward)"
+    ]
+
+
+def test_the_package_top_level_has_at_most_ten_loose_modules():
+    loose = sorted(path.name for path in PACKAGE.glob("*.py"))
+    assert len(loose) <= 10, loose

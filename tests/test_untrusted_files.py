@@ -20,14 +20,14 @@ import pytest
 import torch
 
 import sketchwidgets as sw
-from sketchwidgets.models.features import networks as feature_networks
 from sketchwidgets.cli import main as cli_main
 from sketchwidgets.config import StoredPathIgnored
-from sketchwidgets.export.search import load_encoder, load_networks
-from sketchwidgets.models.features.inception import TFInceptionV3
-from sketchwidgets.io import UnsafeFileError
 from sketchwidgets.eval.metrics import InceptionFeatures, evaluate, fid, find_fid_weights
+from sketchwidgets.export.search import load_encoder, load_networks
+from sketchwidgets.io import UnsafeFileError
 from sketchwidgets.models import build_model
+from sketchwidgets.models.features import networks as feature_networks
+from sketchwidgets.models.features.inception import TFInceptionV3
 from sketchwidgets.models.latent_search import search_settings
 from sketchwidgets.models.sketchygan import EMBEDDED_CLASSES, SketchyGAN, SketchyGANConfig
 from sketchwidgets.pretrained import load_shipped, save_float16

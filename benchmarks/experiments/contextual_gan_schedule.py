@@ -24,8 +24,8 @@ from torch.utils.data import DataLoader
 
 from sketchwidgets import build_model
 from sketchwidgets.data.datasets import JointImageDataset, train_val_split
-from sketchwidgets.io import image_grid, tensor_to_image, write_image
 from sketchwidgets.eval.metrics import evaluate
+from sketchwidgets.io import image_grid, tensor_to_image, write_image
 from sketchwidgets.train.callbacks import HistoryRecorder
 from sketchwidgets.train.trainer import Trainer
 

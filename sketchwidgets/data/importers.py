@@ -24,9 +24,9 @@ The module column is under ``sketchwidgets.data``: this module holds the shared 
 edges2shoes and Sketchy importers; :mod:`sketchwidgets.data.faces` and
 :mod:`sketchwidgets.data.quickdraw` build on it (this module imports neither). Every dataset
 also has ``load_arrays(i)`` -> (sketch uint8 HxW, photo uint8 HxWx3), which
-:func:`~sketchwidgets.data.dataset_export.export_pairs` uses to write any of them in the package's own
-formats. An ``excluded.txt`` in a root (one relative path a line) drops those files, as the
-package's readers do.
+:func:`~sketchwidgets.data.dataset_export.export_pairs` uses to write any of them in the
+package's own formats. An ``excluded.txt`` in a root (one relative path a line) drops those
+files, as the package's readers do.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ same held-out sketches and puts the nearest-neighbour retrieval baseline beside 
   2016 and SketchyGAN's Sec. 5.2, with a classifier of the dataset's own classes);
 * diversity: the mean L1 (in [0, 1] units) between the images one sketch gives under
   different seeds, averaged over pairs of seeds and over sketches (0 for a model without noise);
-* FID when the Inception file is on the machine (:func:`sketchwidgets.eval.metrics.find_fid_weights`).
+* FID when the Inception file is here (:func:`~sketchwidgets.eval.metrics.find_fid_weights`).
 """
 
 from __future__ import annotations

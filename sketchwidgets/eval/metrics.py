@@ -26,7 +26,12 @@ from torchmetrics.functional.image import (
     structural_similarity_index_measure,
 )
 
-from sketchwidgets.data.class_match import class_index_map, dataset_class_names, describe, remap_labels
+from sketchwidgets.data.class_match import (
+    class_index_map,
+    dataset_class_names,
+    describe,
+    remap_labels,
+)
 from sketchwidgets.models.features.networks import load_feature_network
 
 if TYPE_CHECKING:  # pragma: no cover - annotation only

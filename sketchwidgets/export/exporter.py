@@ -43,12 +43,9 @@ so the search's descent cannot run on them.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import os
-import sys
-import types
 import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -542,30 +539,3 @@ def _run_single(path: Path, format: str, name: str, value: torch.Tensor) -> np.n
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
         return torch.jit.load(str(path), map_location="cpu")(value).numpy()
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """``python -m sketchwidgets export --checkpoint P --format F --out FILE`` (cli.py)."""
-    from sketchwidgets.inference import load
-
-    model = load(args.checkpoint, device="cpu")  # a path or pretrained:NAME; the check is on CPU
-    result = export(model, args.out, format=args.format)
-    for path in (*result.files, result.side_file):
-        print(f"wrote {path}")
-    return 0
-
-
-class _CallableModule(types.ModuleType):
-    """``sw.export(model, path)`` must work after ``import sketchwidgets.export.exporter`` too, when
-    the package attribute ``export`` is this module rather than the function."""
-
-    def __call__(
-        self, model: SketchModel, path: str | os.PathLike, format: str = "onnx", **options: Any
-    ) -> ExportResult:
-        return export(model, path, format, **options)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -166,7 +166,7 @@ class SketchModel(nn.Module):
             )
         checked = self._label_list(label)
         if isinstance(label, torch.Tensor) and not label.is_floating_point():
-            # the tensor itself, checked above: a traced graph (sketchwidgets/export/exporter.py) keeps
+            # the tensor itself, checked above: a traced graph (export/exporter.py) keeps
             # the label as an input instead of freezing the example's values
             labels = label.to(torch.long).reshape(-1)
         else:

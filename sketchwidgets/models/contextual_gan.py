@@ -50,7 +50,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from sketchwidgets.models.losses import GANLoss, reconstruction_loss
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
@@ -66,6 +65,7 @@ from sketchwidgets.models.latent_search import (
     search_settings,
 )
 from sketchwidgets.models.layers import init_weights
+from sketchwidgets.models.losses import GANLoss, reconstruction_loss
 
 
 @dataclass(frozen=True)

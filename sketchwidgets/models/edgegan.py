@@ -47,7 +47,6 @@ from torch import nn
 
 from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
-from sketchwidgets.models.losses import ink_balanced_weights
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.edgegan_layers import (
     ScalarPReLU,
@@ -60,6 +59,7 @@ from sketchwidgets.models.edgegan_layers import (
     lrelu,
     truncated_normal_,
 )
+from sketchwidgets.models.losses import ink_balanced_weights
 
 REFERENCE_BATCH_SIZE = 64  # train.py batch_size 64 (outputs/edgegan/flags.json)
 INK_LEVEL = 200  # uint8 grey below this is ink, as sketchwidgets.eval.shape_metrics.INK_LEVEL

@@ -38,7 +38,6 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sketchwidgets.models.losses import GAN_MODES, RECONSTRUCTION_KINDS, GANLoss, reconstruction_loss
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.fast.inference_unet import InferenceUnet, can_fold, weights_key
 from sketchwidgets.models.layers import (
@@ -50,6 +49,12 @@ from sketchwidgets.models.layers import (
     init_weights,
     norm_layer,
     set_requires_grad,
+)
+from sketchwidgets.models.losses import (
+    GAN_MODES,
+    RECONSTRUCTION_KINDS,
+    GANLoss,
+    reconstruction_loss,
 )
 
 
@@ -333,7 +338,7 @@ class Pix2Pix(SketchModel):
     def _inference_unet(self) -> InferenceUnet | None:
         """The eval-mode generator with BatchNorm folded (models/fast/inference_unet.py), cached
         until a weight or running statistic changes; None when the net cannot be folded.
-        None while tracing: an export (sketchwidgets/export/exporter.py) records the plain net's ops,
+        None while tracing: an export (export/exporter.py) records the plain net's ops,
         the folded net's CPU matrix layouts being an eager-only speed-up."""
         if torch.jit.is_tracing():
             return None

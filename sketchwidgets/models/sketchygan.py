@@ -49,10 +49,10 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from sketchwidgets.device import full_precision
-from sketchwidgets.models.features.networks import load_feature_network
-from sketchwidgets.models.losses import GANLoss
 from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.features.networks import load_feature_network
 from sketchwidgets.models.layers import set_requires_grad
+from sketchwidgets.models.losses import GANLoss
 from sketchwidgets.models.mru import (
     ACTIVATIONS,
     GATES,

@@ -18,8 +18,8 @@ from PIL import Image
 
 from sketchwidgets.cli import main
 from sketchwidgets.data.build import build_dataset
-from sketchwidgets.data.datasets import PairedFolderDataset
 from sketchwidgets.data.dataset_export import export_pairs
+from sketchwidgets.data.datasets import PairedFolderDataset
 from sketchwidgets.data.faces import import_face_pairs
 from sketchwidgets.data.pairs import PairError, count_pairs
 from sketchwidgets.io import MIN_IMAGE_SIDE, read_image, write_image

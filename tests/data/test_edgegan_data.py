@@ -7,6 +7,7 @@ import shutil
 import numpy as np
 import pytest
 
+from sketchwidgets.data.dataset_export import export_pairs
 from sketchwidgets.data.edgegan_format import (
     SKETCHYCOCO_CLASSES,
     EdgeGANFormatError,
@@ -15,7 +16,6 @@ from sketchwidgets.data.edgegan_format import (
     shoes_handbags,
     split_edgegan_joint,
 )
-from sketchwidgets.data.dataset_export import export_pairs
 from sketchwidgets.io import write_image
 from tests.data.helpers import blank, check_item
 

@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import torch
 
-from sketchwidgets.data.datasets import JointImageDataset, PairedFolderDataset, SideBySideDataset
 from sketchwidgets.data.dataset_export import export_pairs
+from sketchwidgets.data.datasets import JointImageDataset, PairedFolderDataset, SideBySideDataset
 from sketchwidgets.data.importers import (
     DataWarning,
     import_edges2shoes,

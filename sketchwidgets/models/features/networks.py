@@ -4,7 +4,8 @@ A TorchScript archive is code: ``torch.jit.load`` runs the file's ``__setstate__
 loads and its ``forward`` on every call, and that code can write files. So a feature network
 comes from one of two kinds of file, and anything else is refused in one line naming it:
 
-* **plain weights**: a state dict of :class:`~sketchwidgets.models.features.inception.TFInceptionV3`, the
+* **plain weights**: a state dict of
+  :class:`~sketchwidgets.models.features.inception.TFInceptionV3`, the
   architecture the package defines, read with ``torch.load(weights_only=True)`` (tensors
   only); :func:`save_plain_weights` writes one from the listed file below;
 * **a listed TorchScript file**: one whose SHA-256 is in :data:`TRUSTED_TORCHSCRIPT`, the list
@@ -24,8 +25,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from sketchwidgets.models.features.inception import TFInceptionV3
 from sketchwidgets.io import UnsafeFileError, load_torch, save_torch
+from sketchwidgets.models.features.inception import TFInceptionV3
 
 # SHA-256 of each TorchScript file the package loads -> what it is
 TRUSTED_TORCHSCRIPT: dict[str, str] = {
@@ -35,8 +36,10 @@ TRUSTED_TORCHSCRIPT: dict[str, str] = {
     ),
 }
 PLAIN_WEIGHTS_HINT = (
-    "give plain weights instead: a state dict of sketchwidgets.models.features.inception.TFInceptionV3 "
-    "(sketchwidgets.models.features.networks.save_plain_weights writes one from the [fid] extra's file)"
+    "give plain weights instead: a state dict of "
+    "sketchwidgets.models.features.inception.TFInceptionV3 "
+    "(sketchwidgets.models.features.networks.save_plain_weights writes one "
+    "from the [fid] extra's file)"
 )
 
 

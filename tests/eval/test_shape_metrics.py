@@ -7,7 +7,6 @@ import numpy as np
 import pytest
 import torch
 
-from sketchwidgets.io import image_to_tensor
 from sketchwidgets.eval.shape_metrics import (
     chamfer_distance,
     dilated_iou,
@@ -16,6 +15,7 @@ from sketchwidgets.eval.shape_metrics import (
     sketch_dependence,
     spread_ratio,
 )
+from sketchwidgets.io import image_to_tensor
 
 
 def square(shift: int = 0, size: int = 64) -> np.ndarray:

@@ -42,7 +42,7 @@ from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConf
 from sketchwidgets.models.latent_encoder import SketchEncoder
 from tests.models.tiny_configs import TINY_CONFIGS
 
-EXPORT_MODULE = importlib.import_module("sketchwidgets.export.exporter")  # sw.export is the call
+EXPORT_MODULE = importlib.import_module("sketchwidgets.export.exporter")
 CLASSES = ("apple", "ball", "mug")
 SIZE = 32
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -297,5 +297,5 @@ def test_cli_export_writes_the_graph_and_its_side_file(tmp_path, capsys) -> None
 
 def test_sw_export_is_the_export_call(tmp_path) -> None:
     model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
-    result = sw.export(model, tmp_path / "m.pt", format="torchscript", check=False)
+    result = sw.export.to_torchscript(model, tmp_path / "m.pt", check=False)
     assert result.files == (tmp_path / "m.pt",) and result.side_file == tmp_path / "m.pt.json"

@@ -6,6 +6,7 @@ import pytest
 import torch
 
 import sketchwidgets as sw
+from sketchwidgets.data.builtin import EmbeddedDataset
 from sketchwidgets.eval.comparison import (
     NEAREST,
     class_accuracy,
@@ -15,7 +16,6 @@ from sketchwidgets.eval.comparison import (
     photo_classifier,
     seed_diversity,
 )
-from sketchwidgets.data.builtin import EmbeddedDataset
 from sketchwidgets.pretrained import heldout_metrics, nearest_neighbour_metrics
 
 

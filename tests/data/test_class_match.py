@@ -15,9 +15,9 @@ from sketchwidgets.cli import main
 from sketchwidgets.data.builtin import embedded_pairs
 from sketchwidgets.data.datasets import SideBySideDataset
 from sketchwidgets.data.pairs import join_side_by_side
+from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.inference import load
 from sketchwidgets.io import write_image
-from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.train.trainer import Trainer
 from tests.models.tiny_configs import TINY_CONFIGS

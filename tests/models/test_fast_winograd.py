@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sketchwidgets.models.layers import PatchConv
 from sketchwidgets.models.fast.winograd import POINTS, toom_cook, winograd_conv2d
+from sketchwidgets.models.layers import PatchConv
 
 
 @pytest.mark.parametrize(("tile", "kernel", "points"), [(4, 4, POINTS), (2, 3, (0, 1, -1))])
