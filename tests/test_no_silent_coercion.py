@@ -9,8 +9,9 @@ import pytest
 import torch
 from PIL import Image
 
-from sketchwidgets import export_search, sketch_input
+from sketchwidgets import sketch_input
 from sketchwidgets.cli import main
+from sketchwidgets.export import search as export_search
 from sketchwidgets.export.exporter import export
 from sketchwidgets.export.search import search
 from sketchwidgets.io import read_image, write_image
