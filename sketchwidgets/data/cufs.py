@@ -11,6 +11,7 @@ sketch alike into the 64 x 64 framing of ``celeba_xdog_joint64``
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -40,7 +41,8 @@ class AlignedFacePairs(Dataset):
         source: FaceLayout = CUFS_LAYOUT,
         target: FaceLayout = CELEBA_LAYOUT,
     ) -> None:
-        self.pairs = import_face_pairs(root)
+        self.root = Path(root)
+        self.pairs = import_face_pairs(self.root)
         self.source, self.target = source, target
         self.class_names: list[str] = []
         self._aligned: dict[int, tuple[np.ndarray, np.ndarray]] = {}
