@@ -46,3 +46,38 @@ def test_report_scores_the_model_and_both_baselines_on_every_set():
     assert lines[0] == "title" and len(lines) == 2 + 2 * 3
     assert lines[2].startswith("machine    model")
     assert f"{report['again']['mean_photo']['psnr']:.4f}" in lines[-1]
+
+
+def _benchmark():
+    """benchmarks/drawn_holdout.py imported as a module (the folder is not a package)."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / "drawn_holdout.py"
+    spec = importlib.util.spec_from_file_location("drawn_holdout", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_benchmark_prints_the_table_and_writes_the_grid(tmp_path, capsys):
+    from sketchwidgets.io import read_image
+
+    grid = tmp_path / "gap.png"
+    args = ["pretrained:pix2pix/classroom", "--smoke", "--grid", str(grid), "--styles"]
+    assert _benchmark().main(args) == 0
+    out = capsys.readouterr().out
+    for row in ("machine    model", "drawn      nearest_neighbour", "drawn      mean_photo"):
+        assert row in out
+    assert "augmented" in out and "ink share" in out
+    image = read_image(grid)
+    # two hold-outs x (sketches, pictures, photos) rows of eight 64 px tiles, 2 px gutters
+    assert image.shape == (6 * 66 + 2, 8 * 66 + 2, 3)
+
+
+def test_benchmark_names_a_checkpoint_without_card_or_recipe(tmp_path, capsys):
+    bare = tmp_path / "weights.pt"
+    bare.write_bytes(b"")
+    assert _benchmark().main([str(bare)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == f"error: {bare} has no card beside it: name its recipe with --recipe"
