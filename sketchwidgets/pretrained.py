@@ -424,6 +424,7 @@ def pretrain(
         "train_seconds": round(seconds, 1),
         "final_losses": {k: round(v, 5) for k, v in history.items()},
         "n_train": len(train),  # type: ignore[arg-type]
+        "n_training_items": len(data),  # type: ignore[arg-type]  # with the mix: + CUFS
         "n_heldout": len(held_out),  # type: ignore[arg-type]
         "heldout": heldout_metrics(shipped, held_out, seed=spec.seed),
         "heldout_float32": float32_scores,

@@ -87,6 +87,7 @@ def test_pretrain_with_the_mix_records_it_and_scores_every_holdout(tmp_path, cap
     assert "drawn      model" in out and "mean_photo" in out
     card = json.loads(pretrained.card_path("pix2pix/classroom", tmp_path).read_text())
     assert card["sketches"] == "mix"
+    assert card["n_training_items"] == card["n_train"]  # no human sketches added here
     assert card["command"].endswith("--steps 2 --sketches mix --smoke")
     assert set(card["domain_gap"]) == {"machine", "drawn"}
     for rows in card["domain_gap"].values():
