@@ -74,6 +74,9 @@ class Recipe:
     # after training, re-estimate the BatchNorm running statistics of this network (which takes
     # the sketch) over this many training batches, dropout off; 0 = keep the training averages
     recalibrate: tuple[str, int] | None = None
+    # the training sketches: "machine" (the dataset's own) or "mix" (stored, drawn style and
+    # augmented, drawn afresh each epoch; faces add CUFS artist sketches): sketch_sets.py
+    sketches: str = "machine"
 
     @property
     def name(self) -> str:
@@ -462,14 +465,20 @@ def pretrain(
     smoke: bool = False,
     device: str | None = None,
     replace_shipped: bool = False,
+    sketches: str | None = None,
 ) -> Path:
     """Train recipe ``name``, store it as float16 in ``out`` with its card, and return the
     checkpoint path. Only ``replace_shipped`` (instead of ``out``) writes into the package's
-    folder. ``smoke`` trains on 32 items, scores 8 and must write elsewhere than the package."""
+    folder. ``smoke`` trains on 32 items, scores 8 and must write elsewhere than the package.
+    ``sketches`` replaces the recipe's training sketches ("machine" or "mix",
+    :mod:`sketchwidgets.sketch_sets`)."""
     from sketchwidgets.device import seed_everything
     from sketchwidgets.models import build_model
+    from sketchwidgets.sketch_sets import check_source, training_data
 
     spec = recipe(name)
+    if sketches is not None:
+        spec = dataclasses.replace(spec, sketches=check_source(sketches))
     folder = output_folder(out, replace_shipped=replace_shipped, smoke=smoke)
     train, held_out = splits(spec, smoke=smoke)
     overrides = _config_overrides(spec, train, smoke)
@@ -477,10 +486,11 @@ def pretrain(
     model = build_model(spec.model, **overrides)
     started = time.perf_counter()
     batch = SMOKE_BATCH if smoke else spec.batch_size
-    history = _train(model, spec, train, steps or spec.steps, batch, device)
+    data = training_data(spec.dataset, train, sketches=spec.sketches, seed=spec.seed, smoke=smoke)
+    history = _train(model, spec, data, steps or spec.steps, batch, device)
     if spec.recalibrate is not None:
         network, batches = spec.recalibrate
-        recalibrate_batch_norm(getattr(model, network), train, batches=batches, seed=spec.seed)
+        recalibrate_batch_norm(getattr(model, network), data, batches=batches, seed=spec.seed)
     seconds = time.perf_counter() - started
     model = model.cpu().eval()
     float32_scores = heldout_metrics(model, held_out, seed=spec.seed)
@@ -492,10 +502,12 @@ def pretrain(
         "train_seconds": round(seconds, 1),
         "final_losses": {k: round(v, 5) for k, v in history.items()},
         "n_train": len(train),  # type: ignore[arg-type]
+        "n_training_items": len(data),  # type: ignore[arg-type]  # with the mix: + CUFS
         "n_heldout": len(held_out),  # type: ignore[arg-type]
         "heldout": heldout_metrics(shipped, held_out, seed=spec.seed),
         "heldout_float32": float32_scores,
         "nearest_neighbour": nearest_neighbour_metrics(train, held_out),
+        "domain_gap": _domain_gap(shipped, spec, train, held_out, smoke),
         "file_bytes": path.stat().st_size,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }
@@ -523,6 +535,17 @@ def output_folder(
     return folder
 
 
+def _domain_gap(
+    model: Any, spec: Recipe, train: Dataset, held_out: Dataset, smoke: bool
+) -> dict[str, Any]:
+    """The shipped weights on every hold-out, with both baselines (domain_gap.py)."""
+    from sketchwidgets.domain_gap import gap_report
+    from sketchwidgets.sketch_sets import holdout_sets
+
+    sets = holdout_sets(spec.dataset, train, held_out, seed=spec.seed, smoke=smoke)
+    return gap_report(model, sets, seed=spec.seed)
+
+
 def _config_overrides(spec: Recipe, train: Dataset, smoke: bool) -> dict[str, Any]:
     """The recipe's overrides, the dataset's class names for a model that needs labels."""
     from sketchwidgets.models import model_class
@@ -537,15 +560,22 @@ def _train(
     model: Any, spec: Recipe, train: Dataset, steps: int, batch: int, device: str | None
 ) -> dict:
     """Fit with the Trainer (no run folder, no validation); the last step's losses."""
+    from sketchwidgets.data.sketch_mix import EpochSchedule, SketchStyleMix
     from sketchwidgets.train.trainer import Trainer
 
-    callbacks = []
+    callbacks: list[Any] = []
     if spec.dataset == "sketchy":  # SketchyGAN's edge-map -> sketch schedule (Sec. 4)
         from sketchwidgets.data.sketchy import BlendSchedule, EdgeSketchBlend
 
-        train = EdgeSketchBlend(train, steps)
-        callbacks.append(BlendSchedule(train))
+        if isinstance(train, SketchStyleMix):  # the blend picks the stored sketch or an edge map
+            blend = EdgeSketchBlend(train.pairs, steps)
+            train.pairs = blend
+        else:
+            train = blend = EdgeSketchBlend(train, steps)
+        callbacks.append(BlendSchedule(blend))
     batch = min(batch, len(train))  # type: ignore[arg-type]
+    if isinstance(train, SketchStyleMix):
+        callbacks.append(EpochSchedule(train, batch))
     trainer = Trainer(model, train, steps=steps, batch_size=batch, seed=spec.seed, device=device)
     for callback in callbacks:
         trainer.add_callback(callback)
@@ -615,6 +645,8 @@ def _recipe_card(
     command = f"python -m sketchwidgets pretrain {spec.name}"
     if steps != spec.steps:
         command += f" --steps {steps}"
+    if spec.sketches != RECIPES[spec.name].sketches:
+        command += f" --sketches {spec.sketches}"
     return {
         "name": spec.name,
         "model": spec.model,
@@ -624,6 +656,7 @@ def _recipe_card(
         "steps": steps,
         "batch_size": SMOKE_BATCH if smoke else spec.batch_size,
         "seed": spec.seed,
+        "sketches": spec.sketches,
         "command": command + (" --smoke" if smoke else ""),
         "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
         "config": json.loads(json.dumps(dataclasses.asdict(model.config))),
@@ -660,12 +693,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--smoke", action="store_true", help="32 training items, 8 held out (a quick check)"
     )
     parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--sketches",
+        choices=("machine", "mix"),
+        default=None,
+        help="training sketches: the dataset's own (machine), or stored + drawn style + "
+        "augmented, afresh each epoch (mix); default: the recipe's",
+    )
 
 
 def run_command(args: argparse.Namespace) -> int:
     """``python -m sketchwidgets pretrain NAME``: train, score, write; print the card."""
     if args.steps is not None and args.steps < 1:
         raise ValueError(f"--steps {args.steps}: at least 1")
+    from sketchwidgets.domain_gap import format_table
+
     path = pretrain(
         args.name,
         steps=args.steps,
@@ -673,11 +715,13 @@ def run_command(args: argparse.Namespace) -> int:
         smoke=args.smoke,
         device=args.device,
         replace_shipped=args.replace_shipped,
+        sketches=args.sketches,
     )
     card = json.loads(path.with_suffix(".json").read_text())
     print(f"wrote {path} ({card['file_bytes'] / 1e6:.2f} MB) and its card")
     for key in ("heldout", "heldout_float32", "nearest_neighbour"):
         print(f"  {key:<18} " + "  ".join(f"{m} {card[key][m]:.4f}" for m in METRICS))
+    print(format_table(card["domain_gap"]))
     return 0
 
 

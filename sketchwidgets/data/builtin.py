@@ -27,6 +27,7 @@ from torch.utils.data import Dataset
 from sketchwidgets.data.painters import PAINTERS, paint_scene
 from sketchwidgets.data.pool import process_pool
 from sketchwidgets.data.sketchify import canny, remove_background, sketchify
+from sketchwidgets.data.stroke_tracing import walk_open_curves
 from sketchwidgets.data.strokes import Sketch, Stroke
 from sketchwidgets.io import image_to_tensor, write_image
 
@@ -248,24 +249,6 @@ def write_embedded_photos(
 # --------------------------------------------------------------------------- example sketch
 
 
-def _walk_open_curves(contour: np.ndarray) -> list[np.ndarray]:
-    """Split a contour traced around a 1-pixel-thin curve into single-pass open pieces."""
-    seen: set[tuple[int, int]] = set()
-    pieces, current = [], []
-    for x, y in contour.reshape(-1, 2):
-        key = (int(x), int(y))
-        if key in seen:
-            if len(current) > 1:
-                pieces.append(np.array(current, np.float32))
-            current = []
-            continue
-        seen.add(key)
-        current.append(key)
-    if len(current) > 1:
-        pieces.append(np.array(current, np.float32))
-    return pieces
-
-
 def example_sketch(class_name: str, *, size: int = 256, seed: int = 0) -> Sketch:
     """A hand-drawn-looking :class:`Sketch` of one object, traced from a rendered photo.
 
@@ -283,7 +266,7 @@ def example_sketch(class_name: str, *, size: int = 256, seed: int = 0) -> Sketch
     width, min_len = max(1.5, size / 110), size / 25
     strokes = []
     for contour in contours:
-        for piece in _walk_open_curves(contour):
+        for piece in walk_open_curves(contour):
             if len(piece) < min_len:
                 continue
             simple = cv2.approxPolyDP(piece[:, None, :], size / 200, False)[:, 0, :]

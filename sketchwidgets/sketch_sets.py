@@ -1,0 +1,84 @@
+"""Which sketches a recipe trains on, and the hold-outs every checkpoint is scored on.
+
+Training sketches (``Recipe.sketches``, ``pretrain --sketches``):
+
+* ``"machine"``: the dataset's own sketches only (machine edges, or Sketchy's human
+  sketches), as the first shipped checkpoints were trained;
+* ``"mix"``: :class:`~sketchwidgets.data.sketch_mix.SketchStyleMix` over the training split
+  (a third stored sketches, a third drawn style, a third augmented; a fresh drawing each
+  epoch), and for faces the training people of ``cufs_train`` too, aligned to the CelebA
+  framing (:func:`~sketchwidgets.data.cufs.cufs_splits`), repeated :data:`CUFS_REPEAT` times.
+
+Hold-outs (:func:`holdout_sets`), each with the training side its baselines draw on:
+
+* ``"machine"``: the held-out split as stored, against the training split;
+* ``"drawn"``: the held-out photos drawn in the hand style from the hold-out stream (never
+  a training drawing), against the training photos drawn from a third stream;
+* ``"cufs"`` (faces only): the held-out people's artist sketches, against the training
+  people's.
+"""
+
+from __future__ import annotations
+
+from torch.utils.data import ConcatDataset, Dataset, Subset
+
+from sketchwidgets.data.sketch_mix import (
+    BASELINE_STREAM,
+    DRAWN_ONLY,
+    SketchStyleMix,
+    drawn_holdout,
+)
+
+SKETCH_SOURCES = ("machine", "mix")
+CUFS_FOLDER = "cufs_train"
+CUFS_REPEAT = 2  # the 150 training people of CUFS, twice, beside 749 CelebA faces
+SMOKE_CUFS = (8, 4)  # --smoke: CUFS training people, held-out people
+
+
+def check_source(sketches: str) -> str:
+    """``sketches`` if it is a known source, else ValueError listing them."""
+    if sketches not in SKETCH_SOURCES:
+        raise ValueError(f"unknown training sketches {sketches!r}; known: {list(SKETCH_SOURCES)}")
+    return sketches
+
+
+def _first(dataset: Dataset, n: int) -> Subset:
+    return Subset(dataset, list(range(min(n, len(dataset)))))  # type: ignore[arg-type]
+
+
+def cufs_parts(seed: int, *, smoke: bool = False) -> tuple[Dataset, Dataset]:
+    """``(train, held_out)`` CUFS people in the CelebA framing (first few for smoke)."""
+    from sketchwidgets.data.cufs import cufs_splits
+    from sketchwidgets.pretrained import shared_data_folder
+
+    train, held_out = cufs_splits(shared_data_folder(CUFS_FOLDER), seed=seed)
+    if smoke:
+        return _first(train, SMOKE_CUFS[0]), _first(held_out, SMOKE_CUFS[1])
+    return train, held_out
+
+
+def training_data(
+    dataset: str, train: Dataset, *, sketches: str, seed: int, smoke: bool = False
+) -> Dataset:
+    """The data a recipe trains on from its training split (see the module notes)."""
+    if check_source(sketches) == "machine":
+        return train
+    if dataset == "faces":
+        people = cufs_parts(seed, smoke=smoke)[0]
+        train = ConcatDataset([train, *[people] * CUFS_REPEAT])
+    return SketchStyleMix(train, seed=seed)
+
+
+def holdout_sets(
+    dataset: str, train: Dataset, held_out: Dataset, *, seed: int, smoke: bool = False
+) -> dict[str, tuple[Dataset, Dataset]]:
+    """``{name: (training side, hold-out)}`` for ``"machine"``, ``"drawn"`` and, for faces,
+    ``"cufs"``."""
+    drawn_train = SketchStyleMix(train, seed=seed, shares=DRAWN_ONLY, stream=BASELINE_STREAM)
+    sets: dict[str, tuple[Dataset, Dataset]] = {
+        "machine": (train, held_out),
+        "drawn": (drawn_train, drawn_holdout(held_out, seed=seed)),
+    }
+    if dataset == "faces":
+        sets["cufs"] = cufs_parts(seed, smoke=smoke)
+    return sets

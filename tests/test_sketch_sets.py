@@ -1,0 +1,105 @@
+"""Training sketches per recipe and the hold-outs: no held-out photo in training, the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import pytest
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from sketchwidgets import pretrained
+from sketchwidgets.cli import main as cli_main
+from sketchwidgets.data.sketch_mix import HOLDOUT_STREAM, SketchStyleMix
+from sketchwidgets.sketch_sets import (
+    CUFS_REPEAT,
+    check_source,
+    holdout_sets,
+    training_data,
+)
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def _photos(dataset: Dataset) -> set[str]:
+    """Hashes of every photo of a dataset (a mix's photos are those of what it wraps)."""
+    if isinstance(dataset, SketchStyleMix):
+        dataset = dataset.pairs
+    hashes = set()
+    for batch in DataLoader(dataset, batch_size=64, shuffle=False):
+        for photo in batch["photo"]:
+            hashes.add(hashlib.sha1(photo.numpy().tobytes()).hexdigest())
+    return hashes
+
+
+def _check_no_shared_photos(name: str, smoke: bool) -> dict:
+    spec = pretrained.recipe(name)
+    train, held_out = pretrained.splits(spec, smoke=smoke)
+    trained = _photos(training_data(spec.dataset, train, sketches="mix", seed=0, smoke=smoke))
+    sets = holdout_sets(spec.dataset, train, held_out, seed=0, smoke=smoke)
+    for hold_out, (_, held) in sets.items():
+        assert held is not None and len(held) > 0
+        assert not trained & _photos(held), hold_out
+    return sets
+
+
+def test_classroom_holdouts_share_no_photo_with_training():
+    sets = _check_no_shared_photos("pix2pix/classroom", smoke=True)
+    assert set(sets) == {"machine", "drawn"}
+    drawn = sets["drawn"][1]
+    assert isinstance(drawn, SketchStyleMix) and drawn.stream == HOLDOUT_STREAM
+
+
+def test_face_holdouts_share_no_photo_with_training(shared_data):
+    shared_data("celeba_xdog_joint64")
+    shared_data("cufs_train")
+    sets = _check_no_shared_photos("pix2pix/faces", smoke=False)
+    assert set(sets) == {"machine", "drawn", "cufs"}
+    assert len(sets["cufs"][1]) == 38 and len(sets["cufs"][0]) == 150
+
+
+def test_faces_mix_adds_the_cufs_training_people(shared_data):
+    shared_data("celeba_xdog_joint64")
+    shared_data("cufs_train")
+    train, _ = pretrained.splits(pretrained.recipe("pix2pix/faces"))
+    assert training_data("faces", train, sketches="machine", seed=0) is train
+    mix = training_data("faces", train, sketches="mix", seed=0)
+    assert isinstance(mix, SketchStyleMix)
+    assert len(mix) == len(train) + CUFS_REPEAT * 150
+
+
+def test_unknown_training_sketches_are_named():
+    with pytest.raises(ValueError, match="unknown training sketches 'pencil'"):
+        check_source("pencil")
+
+
+def test_pretrain_with_the_mix_records_it_and_scores_every_holdout(tmp_path, capsys):
+    args = ["pretrain", "pix2pix/classroom", "--steps", "2", "--smoke", "--out", str(tmp_path)]
+    assert cli_main([*args, "--sketches", "mix"]) == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert "drawn      model" in out and "mean_photo" in out
+    card = json.loads(pretrained.card_path("pix2pix/classroom", tmp_path).read_text())
+    assert card["sketches"] == "mix"
+    assert card["n_training_items"] == card["n_train"]  # no human sketches added here
+    assert card["command"].endswith("--steps 2 --sketches mix --smoke")
+    assert set(card["domain_gap"]) == {"machine", "drawn"}
+    for rows in card["domain_gap"].values():
+        assert set(rows) == {"model", "nearest_neighbour", "mean_photo"}
+    assert card["domain_gap"]["machine"]["model"] == card["heldout"]
+
+
+def test_pretrain_refuses_unknown_training_sketches(tmp_path, capsys):
+    args = ["pretrain", "pix2pix/classroom", "--smoke", "--out", str(tmp_path)]
+    with pytest.raises(SystemExit) as stop:
+        cli_main([*args, "--sketches", "pencil"])
+    assert stop.value.code == 2
+    assert "invalid choice: 'pencil' (choose from 'machine', 'mix')" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="unknown training sketches 'pencil'"):
+        pretrained.pretrain("pix2pix/classroom", smoke=True, out=tmp_path, sketches="pencil")
