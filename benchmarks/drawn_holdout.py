@@ -5,9 +5,9 @@
     python benchmarks/drawn_holdout.py run/checkpoints/last.pt --recipe pix2pix/faces
     python benchmarks/drawn_holdout.py pretrained:pix2pix/faces --grid /tmp/gap.png
 
-Prints, for each hold-out of ``sketchwidgets.sketch_sets.holdout_sets`` (the recipe's split,
+Prints, for each hold-out of ``sketchwidgets.train.recipe_data.holdout_sets`` (the recipe's split,
 the recipe's seed), the model's SSIM / PSNR (dB) / L1 beside the nearest-neighbour and
-mean-photo baselines drawn from the same training side (``sketchwidgets.domain_gap``), all on
+mean-photo baselines drawn from the same training side (``sketchwidgets.eval.domain_gap``), all on
 the CPU. ``--grid`` writes a PNG: per hold-out, a row of sketches, the model's pictures and
 the photos (the first eight items). ``--smoke`` scores the first few items only.
 
@@ -30,9 +30,11 @@ import torch
 from torch.utils.data import Dataset, Subset
 
 from sketchwidgets import pretrained
-from sketchwidgets.domain_gap import format_table, gap_report
+from sketchwidgets.eval import baselines
+from sketchwidgets.eval.domain_gap import format_table, gap_report
 from sketchwidgets.io import image_grid, tensor_to_image, write_image
-from sketchwidgets.sketch_sets import holdout_sets
+from sketchwidgets.train import recipe_data
+from sketchwidgets.train.recipe_data import holdout_sets
 
 GRID_ITEMS = 8
 QUICKDRAW_ITEMS = 200
@@ -60,8 +62,8 @@ def grid_rows(model: Any, sets: dict[str, tuple[Dataset, Dataset]], seed: int) -
     tiles = []
     for _, held_out in sets.values():
         first = Subset(held_out, list(range(min(GRID_ITEMS, len(held_out)))))
-        fakes, photos = pretrained.heldout_images(model, first, seed=seed)
-        sketches = pretrained.stack_dataset(first)["sketch"]
+        fakes, photos = baselines.heldout_images(model, first, seed=seed)
+        sketches = baselines.stack_dataset(first)["sketch"]
         for row in (sketches, fakes, photos):
             tiles += [tensor_to_image(t) for t in row]
     return tiles
@@ -75,7 +77,7 @@ def line_statistics(dataset: Dataset, limit: int = 200) -> dict[str, float]:
 
     first = Subset(dataset, list(range(min(limit, len(dataset)))))  # type: ignore[arg-type]
     shares, widths, darkness = [], [], []
-    for sketch in pretrained.stack_dataset(first)["sketch"]:
+    for sketch in baselines.stack_dataset(first)["sketch"]:
         gray = tensor_to_image(sketch)
         ink = gray < 128
         shares.append(ink.mean())
@@ -95,7 +97,7 @@ def style_sets(sets: dict[str, tuple[Dataset, Dataset]], seed: int) -> dict[str,
     try:
         from sketchwidgets.data.quickdraw import load_quickdraw
 
-        doodles = pretrained.shared_data_folder("quickdraw_strokes") / "data"
+        doodles = recipe_data.shared_data_folder("quickdraw_strokes") / "data"
         found["quickdraw"] = load_quickdraw(doodles, size=64, limit=2)
     except (FileNotFoundError, ValueError) as error:
         print(f"(no Quick, Draw! check: {error})")
@@ -121,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         model, name = load_checkpoint(args.checkpoint, args.recipe)
         spec = pretrained.recipe(name)
-        train, held_out = pretrained.splits(spec, smoke=args.smoke)
+        train, held_out = recipe_data.splits(spec, smoke=args.smoke)
     except (ValueError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -128,9 +128,7 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--format", required=True, help="onnx or torchscript")
     export.add_argument("--out", required=True, help="graph file; its .json side file goes beside")
 
-    from sketchwidgets.pretrained import add_arguments as add_pretrain_arguments
-
-    add_pretrain_arguments(commands.add_parser("pretrain", help="train a shipped checkpoint"))
+    _add_pretrain_arguments(commands.add_parser("pretrain", help="train a shipped checkpoint"))
     return parser
 
 
@@ -312,9 +310,28 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_pretrain(args: argparse.Namespace) -> int:
-    from sketchwidgets.pretrained import run_command
+    """``python -m sketchwidgets pretrain NAME``: train, score, write; print the card."""
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"--steps {args.steps}: at least 1")
+    from sketchwidgets.eval.checkpoint_cards import pretrain
+    from sketchwidgets.eval.domain_gap import format_table
+    from sketchwidgets.pretrained import METRICS
 
-    return run_command(args)
+    path = pretrain(
+        args.name,
+        steps=args.steps,
+        out=args.out,
+        smoke=args.smoke,
+        device=args.device,
+        replace_shipped=args.replace_shipped,
+        sketches=args.sketches,
+    )
+    card = json.loads(path.with_suffix(".json").read_text())
+    print(f"wrote {path} ({card['file_bytes'] / 1e6:.2f} MB) and its card")
+    for key in ("heldout", "heldout_float32", "nearest_neighbour"):
+        print(f"  {key:<18} " + "  ".join(f"{m} {card[key][m]:.4f}" for m in METRICS))
+    print(format_table(card["domain_gap"]))
+    return 0
 
 
 COMMANDS = {
@@ -383,3 +400,28 @@ def _os_message(error: OSError) -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     raise SystemExit(main())
+
+
+def _add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
+    """The ``pretrain`` subcommand's arguments."""
+    from sketchwidgets import pretrained
+
+    parser.add_argument("name", help=f"one of: {', '.join(pretrained.RECIPES)}")
+    parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
+    parser.add_argument("--out", default=None, help="folder to write the checkpoint and card")
+    parser.add_argument(
+        "--replace-shipped",
+        action="store_true",
+        help="write into the package's own folder, replacing the shipped checkpoint (not --out)",
+    )
+    parser.add_argument(
+        "--smoke", action="store_true", help="32 training items, 8 held out (a quick check)"
+    )
+    parser.add_argument("--device", default=None)
+    parser.add_argument(
+        "--sketches",
+        choices=("machine", "mix"),
+        default=None,
+        help="training sketches: the dataset's own (machine), or stored + drawn style + "
+        "augmented, afresh each epoch (mix); default: the recipe's",
+    )

@@ -1,18 +1,14 @@
-"""Shipped trained checkpoints: the recipe table, ``pretrain NAME``, loading and listing.
+"""Shipped trained checkpoints: the recipe table, their cards, listing and loading.
 
-Every shipped checkpoint is named ``"<model>/<dataset>"`` and made by one command from a
-checkout (``../shared/data`` beside it, or ``$SKETCHWIDGETS_DATA``)::
+Every shipped checkpoint is named ``"<model>/<dataset>"``; :data:`RECIPES` says how each is
+made (data, widths, steps, seed), and one command makes it from a checkout
+(``../shared/data`` beside it, or ``$SKETCHWIDGETS_DATA``)::
 
     python -m sketchwidgets pretrain pix2pix/faces --out DIR   # -> DIR/pix2pix-faces.pt
     python -m sketchwidgets pretrain pix2pix/faces --replace-shipped  # -> sketchwidgets/pretrained/
 
-The command trains the recipe's model with the :class:`~sketchwidgets.train.trainer.Trainer`
-(fixed seed; the GPU when there is one), stores the weights as float16 (all shipped weights
-together stay under 30 MB), and writes a *card* beside them (``<model>-<dataset>.json``):
-data, split, steps, seed, command, widths, dtype, and the held-out SSIM / PSNR / L1 measured
-on the CPU three ways -- the float16 weights as shipped, the float32 weights before rounding
-(the cost of float16 is the difference), and the nearest-neighbour retrieval baseline (the
-photo of the training sketch closest to each held-out sketch).
+Making one is :mod:`sketchwidgets.train.recipes` (training) and
+:mod:`sketchwidgets.eval.checkpoint_cards` (the card's figures); this module only reads.
 
 * ``sw.load("pretrained:pix2pix/faces")`` or :func:`load_pretrained` loads one;
 * :func:`available` lists what is shipped, with the cards;
@@ -28,20 +24,14 @@ the names.
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 import hashlib
 import json
 import os
-import platform
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
-import torch.nn.functional as F
-from torch.utils.data import DataLoader, Dataset, Subset
 
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "pretrained"
 SHIPPED_FOLDER = PACKAGE_FOLDER  # where shipped checkpoints are read (tests point it at a copy)
@@ -50,11 +40,7 @@ RESTORE_HINT = (
     "sketchwidgets) or, in a checkout, git checkout -- sketchwidgets/pretrained/"
 )
 PREFIX = "pretrained:"
-DATA_ENV = "SKETCHWIDGETS_DATA"
 METRICS = ("ssim", "psnr", "l1")
-SMOKE_ITEMS = (32, 8)  # --smoke: training items, held-out items
-SMOKE_BATCH = 4
-EVAL_BATCH = 16
 
 
 @dataclass(frozen=True)
@@ -75,7 +61,7 @@ class Recipe:
     # the sketch) over this many training batches, dropout off; 0 = keep the training averages
     recalibrate: tuple[str, int] | None = None
     # the training sketches: "machine" (the dataset's own) or "mix" (stored, drawn style and
-    # augmented, drawn afresh each epoch; faces add CUFS artist sketches): sketch_sets.py
+    # augmented, drawn afresh each epoch; faces add CUFS artist sketches): train/recipe_data.py
     sketches: str = "machine"
 
     @property
@@ -325,404 +311,6 @@ def classroom_models(*, device: str | torch.device | None = None) -> dict[str, A
     if not names:
         raise ValueError(f"no classroom checkpoint is shipped; {_names_line()}")
     return {n.split("/")[0]: load_pretrained(n, device=device) for n in names}
-
-
-# --------------------------------------------------------------------------- data
-
-
-def shared_data_folder(name: str) -> Path:
-    """``$SKETCHWIDGETS_DATA/<name>``, else ``../shared/data/<name>`` beside the checkout."""
-    roots = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
-    roots += [Path(__file__).resolve().parents[2] / "shared" / "data"]
-    roots += [Path.cwd().parent / "shared" / "data"]
-    for root in roots:
-        if (root / name).is_dir():
-            return root / name
-    raise FileNotFoundError(
-        f"data folder {name!r} not found in {[str(r) for r in roots]}: set {DATA_ENV} to the "
-        "folder that holds it, or put ../shared beside the checkout"
-    )
-
-
-def splits(recipe_: Recipe, *, smoke: bool = False) -> tuple[Dataset, Dataset]:
-    """``(train, held_out)`` of the recipe's dataset at 64 px (first items only for smoke)."""
-    key = recipe_.dataset
-    if key == "classroom":
-        from sketchwidgets.data.builtin import EmbeddedDataset
-
-        n = sum(SMOKE_ITEMS) if smoke else 2000
-        share = SMOKE_ITEMS[1] / n if smoke else 0.1
-        parts = [
-            EmbeddedDataset(n, size=64, seed=0, split=s, val_fraction=share)
-            for s in ("train", "val")
-        ]
-        return parts[0], parts[1]
-    train, held_out = _shared_splits(key, shared_data_folder(DATASETS[key]["source"]), recipe_)
-    if smoke:
-        train, held_out = _first(train, SMOKE_ITEMS[0]), _first(held_out, SMOKE_ITEMS[1])
-    return train, held_out
-
-
-def _shared_splits(key: str, root: Path, recipe_: Recipe) -> tuple[Dataset, Dataset]:
-    if key == "faces":
-        from sketchwidgets.data.datasets import JointImageDataset, train_val_split
-
-        faces = JointImageDataset(root / "pairs_64x128", size=64)
-        return train_val_split(faces, 0.1, seed=recipe_.seed)
-    if key == "shoes_handbags":
-        from sketchwidgets.data.edgegan_format import shoes_handbags
-
-        return shoes_handbags(root, split="train"), shoes_handbags(root, split="val")
-    from sketchwidgets.data.sketchy import import_sketchy_pairs, split_by_photo
-
-    return split_by_photo(import_sketchy_pairs(root, size=64), 0.2, seed=recipe_.seed)
-
-
-def _first(dataset: Dataset, n: int) -> Subset:
-    return Subset(dataset, list(range(min(n, len(dataset)))))  # type: ignore[arg-type]
-
-
-def class_names_of(dataset: Dataset) -> tuple[str, ...]:
-    """The class names of a dataset or of the dataset under a Subset."""
-    while isinstance(dataset, Subset):
-        dataset = dataset.dataset
-    return tuple(getattr(dataset, "class_names", ()))
-
-
-# --------------------------------------------------------------------------- metrics
-
-
-@torch.no_grad()
-def heldout_metrics(model: Any, held_out: Dataset, *, seed: int = 0) -> dict[str, float]:
-    """SSIM, PSNR and L1 of ``model`` on ``held_out`` (batches of 16, noise seeded by ``seed``,
-    each sketch with its own class when the model needs one): what a card records."""
-    return _scores(*heldout_images(model, held_out, seed=seed))
-
-
-@torch.no_grad()
-def heldout_images(
-    model: Any, held_out: Dataset, *, seed: int = 0
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(generated, photos)`` on ``held_out``, on the CPU: the images :func:`heldout_metrics`
-    scores (same batches, same seeded noise, each sketch with its own class)."""
-    generator = torch.Generator().manual_seed(seed)
-    fakes, reals = [], []
-    for batch in DataLoader(held_out, batch_size=EVAL_BATCH, shuffle=False):
-        sketch = batch["sketch"].to(model.device)
-        label = model.label_indices(batch["label"], len(sketch)) if model.needs_label else None
-        fakes.append(model.generate_tensor(sketch, generator=generator, label=label).float().cpu())
-        reals.append(batch["photo"].float())
-    return torch.cat(fakes), torch.cat(reals)
-
-
-def nearest_neighbour_metrics(train: Dataset, held_out: Dataset) -> dict[str, float]:
-    """The retrieval baseline: for each held-out sketch, the photo of the training sketch
-    nearest in L2 after both are averaged down to 16x16 (so a line a pixel off still counts
-    as close); scored against the held-out photos like a model."""
-    return _scores(*nearest_neighbour_photos(train, held_out))
-
-
-def nearest_neighbour_photos(
-    train: Dataset, held_out: Dataset
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(retrieved, photos)``: the photos :func:`nearest_neighbour_metrics` scores."""
-    train_data, held_data = stack_dataset(train), stack_dataset(held_out)
-    train_sketches, train_photos = train_data["sketch"], train_data["photo"]
-    held_sketches, held_photos = held_data["sketch"], held_data["photo"]
-    nearest = torch.cdist(_coarse(held_sketches), _coarse(train_sketches)).argmin(dim=1)
-    return train_photos[nearest], held_photos
-
-
-def stack_dataset(dataset: Dataset) -> dict[str, torch.Tensor]:
-    """``{"sketch", "photo", "label"}`` of every item, stacked (label -1 when absent)."""
-    batches = list(DataLoader(dataset, batch_size=64, shuffle=False))
-    stacked = {key: torch.cat([b[key] for b in batches]) for key in ("sketch", "photo")}
-    if all("label" in b for b in batches):
-        stacked["label"] = torch.cat([torch.as_tensor(b["label"]).long() for b in batches])
-    else:
-        stacked["label"] = torch.full((len(stacked["sketch"]),), -1, dtype=torch.long)
-    return stacked
-
-
-def _coarse(sketches: torch.Tensor) -> torch.Tensor:
-    return F.adaptive_avg_pool2d(sketches.float(), 16).flatten(1)
-
-
-def _scores(fake: torch.Tensor, real: torch.Tensor) -> dict[str, float]:
-    from sketchwidgets.eval.metrics import l1, psnr, ssim
-
-    return {"ssim": ssim(fake, real), "psnr": psnr(fake, real), "l1": l1(fake, real)}
-
-
-# --------------------------------------------------------------------------- pretrain
-
-
-def pretrain(
-    name: str,
-    *,
-    steps: int | None = None,
-    out: str | os.PathLike | None = None,
-    smoke: bool = False,
-    device: str | None = None,
-    replace_shipped: bool = False,
-    sketches: str | None = None,
-) -> Path:
-    """Train recipe ``name``, store it as float16 in ``out`` with its card, and return the
-    checkpoint path. Only ``replace_shipped`` (instead of ``out``) writes into the package's
-    folder. ``smoke`` trains on 32 items, scores 8 and must write elsewhere than the package.
-    ``sketches`` replaces the recipe's training sketches ("machine" or "mix",
-    :mod:`sketchwidgets.sketch_sets`)."""
-    from sketchwidgets.device import seed_everything
-    from sketchwidgets.models import build_model
-    from sketchwidgets.sketch_sets import check_source, training_data
-
-    spec = recipe(name)
-    if sketches is not None:
-        spec = dataclasses.replace(spec, sketches=check_source(sketches))
-    folder = output_folder(out, replace_shipped=replace_shipped, smoke=smoke)
-    train, held_out = splits(spec, smoke=smoke)
-    overrides = _config_overrides(spec, train, smoke)
-    seed_everything(spec.seed)  # the initial weights are part of what the seed fixes
-    model = build_model(spec.model, **overrides)
-    started = time.perf_counter()
-    batch = SMOKE_BATCH if smoke else spec.batch_size
-    data = training_data(spec.dataset, train, sketches=spec.sketches, seed=spec.seed, smoke=smoke)
-    history = _train(model, spec, data, steps or spec.steps, batch, device)
-    if spec.recalibrate is not None:
-        network, batches = spec.recalibrate
-        recalibrate_batch_norm(getattr(model, network), data, batches=batches, seed=spec.seed)
-    seconds = time.perf_counter() - started
-    model = model.cpu().eval()
-    float32_scores = heldout_metrics(model, held_out, seed=spec.seed)
-    path = save_float16(model, checkpoint_path(name, folder), spec.drop)
-    shipped = load_shipped(path)
-    card = {
-        **_recipe_card(spec, steps or spec.steps, smoke, overrides, model),
-        "train_device": str(_train_device(device)),
-        "train_seconds": round(seconds, 1),
-        "final_losses": {k: round(v, 5) for k, v in history.items()},
-        "n_train": len(train),  # type: ignore[arg-type]
-        "n_training_items": len(data),  # type: ignore[arg-type]  # with the mix: + CUFS
-        "n_heldout": len(held_out),  # type: ignore[arg-type]
-        "heldout": heldout_metrics(shipped, held_out, seed=spec.seed),
-        "heldout_float32": float32_scores,
-        "nearest_neighbour": nearest_neighbour_metrics(train, held_out),
-        "domain_gap": _domain_gap(shipped, spec, train, held_out, smoke),
-        "file_bytes": path.stat().st_size,
-        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-    }
-    card_path(name, folder).write_text(json.dumps(card, indent=2) + "\n")
-    return path
-
-
-def output_folder(
-    out: str | os.PathLike | None, *, replace_shipped: bool = False, smoke: bool = False
-) -> Path:
-    """Where :func:`pretrain` writes: ``out``, or the shipped folder with ``replace_shipped``
-    only; ``ValueError`` (one line, before any training) otherwise."""
-    if out is not None and replace_shipped:
-        raise ValueError("give either --out DIR or --replace-shipped, not both")
-    folder = Path(out) if out is not None else SHIPPED_FOLDER
-    if folder.resolve() not in {PACKAGE_FOLDER.resolve(), Path(SHIPPED_FOLDER).resolve()}:
-        return folder
-    if smoke:
-        raise ValueError("--smoke checkpoints never go into the package: give --out DIR")
-    if not replace_shipped:
-        raise ValueError(
-            "pretrain never writes into the installed package by default: give --out DIR, or "
-            "--replace-shipped to replace the shipped checkpoint and its card"
-        )
-    return folder
-
-
-def _domain_gap(
-    model: Any, spec: Recipe, train: Dataset, held_out: Dataset, smoke: bool
-) -> dict[str, Any]:
-    """The shipped weights on every hold-out, with both baselines (domain_gap.py)."""
-    from sketchwidgets.domain_gap import gap_report
-    from sketchwidgets.sketch_sets import holdout_sets
-
-    sets = holdout_sets(spec.dataset, train, held_out, seed=spec.seed, smoke=smoke)
-    return gap_report(model, sets, seed=spec.seed)
-
-
-def _config_overrides(spec: Recipe, train: Dataset, smoke: bool) -> dict[str, Any]:
-    """The recipe's overrides, the dataset's class names for a model that needs labels."""
-    from sketchwidgets.models import model_class
-
-    overrides = {**spec.overrides, **(spec.smoke_overrides if smoke else {})}
-    if model_class(spec.model).needs_label:
-        overrides["class_names"] = class_names_of(train)
-    return overrides
-
-
-def _train(
-    model: Any, spec: Recipe, train: Dataset, steps: int, batch: int, device: str | None
-) -> dict:
-    """Fit with the Trainer (no run folder, no validation); the last step's losses."""
-    from sketchwidgets.data.sketch_mix import EpochSchedule, SketchStyleMix
-    from sketchwidgets.train.trainer import Trainer
-
-    callbacks: list[Any] = []
-    if spec.dataset == "sketchy":  # SketchyGAN's edge-map -> sketch schedule (Sec. 4)
-        from sketchwidgets.data.sketchy import BlendSchedule, EdgeSketchBlend
-
-        if isinstance(train, SketchStyleMix):  # the blend picks the stored sketch or an edge map
-            blend = EdgeSketchBlend(train.pairs, steps)
-            train.pairs = blend
-        else:
-            train = blend = EdgeSketchBlend(train, steps)
-        callbacks.append(BlendSchedule(blend))
-    batch = min(batch, len(train))  # type: ignore[arg-type]
-    if isinstance(train, SketchStyleMix):
-        callbacks.append(EpochSchedule(train, batch))
-    trainer = Trainer(model, train, steps=steps, batch_size=batch, seed=spec.seed, device=device)
-    for callback in callbacks:
-        trainer.add_callback(callback)
-    history = trainer.fit()
-    return {key: history.last(key) for key in history.names()}
-
-
-@torch.no_grad()
-def recalibrate_batch_norm(
-    network: torch.nn.Module, data: Dataset, *, batches: int, seed: int, batch_size: int = 16
-) -> None:
-    """Set every BatchNorm's running mean and variance of ``network`` to their average over
-    ``batches`` shuffled batches of ``data`` ("standing statistics", Brock et al. 2019), with
-    dropout off; the network is fed ``batch["sketch"]`` and left in eval mode."""
-    norms = [m for m in network.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    momenta = [m.momentum for m in norms]
-    network.eval()
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average over the batches below
-        norm.train()
-    device = next(network.parameters()).device
-    order = torch.Generator().manual_seed(seed)
-    loader = DataLoader(data, batch_size=batch_size, shuffle=True, generator=order, drop_last=True)
-    for index, batch in enumerate(loader):
-        if index == batches:
-            break
-        network(batch["sketch"].to(device))
-    for norm, momentum in zip(norms, momenta, strict=True):
-        norm.momentum = momentum
-    network.eval()
-
-
-def _train_device(device: str | None) -> torch.device:
-    from sketchwidgets.device import pick_device
-
-    return pick_device(device)
-
-
-def save_float16(model: Any, path: Path, drop: tuple[str, ...] = ()) -> Path:
-    """Save ``model`` with its floating-point tensors stored as float16 (refuses overflow),
-    leaving out the networks named in ``drop``."""
-    from sketchwidgets.io import save_torch
-
-    state = model.model_state()
-    kept = {k: v for k, v in state["state_dict"].items() if k.split(".")[0] not in drop}
-    state["state_dict"] = {k: _half(k, v, path) for k, v in kept.items()}
-    state["dropped"] = list(drop)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return save_torch(path, state)
-
-
-def _half(key: str, value: torch.Tensor, path: Path) -> torch.Tensor:
-    if not value.is_floating_point():
-        return value
-    half = value.detach().cpu().half()
-    if not half.isfinite().all():
-        raise ValueError(f"refusing to save {path}: {key} does not fit float16")
-    return half
-
-
-def _recipe_card(
-    spec: Recipe, steps: int, smoke: bool, overrides: dict[str, Any], model: Any
-) -> dict[str, Any]:
-    from sketchwidgets import __version__
-
-    command = f"python -m sketchwidgets pretrain {spec.name}"
-    if steps != spec.steps:
-        command += f" --steps {steps}"
-    if spec.sketches != RECIPES[spec.name].sketches:
-        command += f" --sketches {spec.sketches}"
-    return {
-        "name": spec.name,
-        "model": spec.model,
-        "dataset": spec.dataset,
-        **{k: DATASETS[spec.dataset][k] for k in ("data", "split")},
-        "smoke": smoke,
-        "steps": steps,
-        "batch_size": SMOKE_BATCH if smoke else spec.batch_size,
-        "seed": spec.seed,
-        "sketches": spec.sketches,
-        "command": command + (" --smoke" if smoke else ""),
-        "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
-        "config": json.loads(json.dumps(dataclasses.asdict(model.config))),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "dtype": "float16 (stored); loaded as float32",
-        "dropped_networks": list(spec.drop),
-        "batch_norm_recalibrated": (
-            f"{spec.recalibrate[0]}: running statistics re-estimated over "
-            f"{spec.recalibrate[1]} training batches of 16 after training, dropout off"
-            if spec.recalibrate
-            else "no"
-        ),
-        "metrics": "SSIM / PSNR (dB) / L1 on [0,1], held-out split, CPU, batches of 16, seed",
-        "package_version": __version__,
-        "torch_version": torch.__version__,
-        "python": platform.python_version(),
-    }
-
-
-# --------------------------------------------------------------------------- command line
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """The ``pretrain`` subcommand's arguments."""
-    parser.add_argument("name", help=f"one of: {', '.join(RECIPES)}")
-    parser.add_argument("--steps", type=int, default=None, help="default: the recipe's")
-    parser.add_argument("--out", default=None, help="folder to write the checkpoint and card")
-    parser.add_argument(
-        "--replace-shipped",
-        action="store_true",
-        help="write into the package's own folder, replacing the shipped checkpoint (not --out)",
-    )
-    parser.add_argument(
-        "--smoke", action="store_true", help="32 training items, 8 held out (a quick check)"
-    )
-    parser.add_argument("--device", default=None)
-    parser.add_argument(
-        "--sketches",
-        choices=("machine", "mix"),
-        default=None,
-        help="training sketches: the dataset's own (machine), or stored + drawn style + "
-        "augmented, afresh each epoch (mix); default: the recipe's",
-    )
-
-
-def run_command(args: argparse.Namespace) -> int:
-    """``python -m sketchwidgets pretrain NAME``: train, score, write; print the card."""
-    if args.steps is not None and args.steps < 1:
-        raise ValueError(f"--steps {args.steps}: at least 1")
-    from sketchwidgets.domain_gap import format_table
-
-    path = pretrain(
-        args.name,
-        steps=args.steps,
-        out=args.out,
-        smoke=args.smoke,
-        device=args.device,
-        replace_shipped=args.replace_shipped,
-        sketches=args.sketches,
-    )
-    card = json.loads(path.with_suffix(".json").read_text())
-    print(f"wrote {path} ({card['file_bytes'] / 1e6:.2f} MB) and its card")
-    for key in ("heldout", "heldout_float32", "nearest_neighbour"):
-        print(f"  {key:<18} " + "  ".join(f"{m} {card[key][m]:.4f}" for m in METRICS))
-    print(format_table(card["domain_gap"]))
-    return 0
 
 
 def describe(names: list[str] | None = None) -> list[dict[str, Any]]:

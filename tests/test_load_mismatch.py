@@ -26,6 +26,7 @@ from sketchwidgets.export.exporter import exported_inputs, run_exported, share_w
 from sketchwidgets.io import write_image
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.weights_fit import WeightsMismatch
+from sketchwidgets.train import recipes
 from sketchwidgets.train.checkpoint import save_checkpoint
 from sketchwidgets.train.trainer import Trainer
 from tests.models.tiny_configs import TINY_CONFIGS
@@ -153,7 +154,7 @@ def test_a_generation_only_file_with_an_edited_config_says_it_in_one_line(tmp_pa
     """The loader of the shipped format (pretrain's files): left-out networks are allowed,
     a config that does not fit is not."""
     model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
-    path = pretrained.save_float16(model, tmp_path / "p2p.pt", drop=("discriminator",))
+    path = recipes.save_float16(model, tmp_path / "p2p.pt", drop=("discriminator",))
     state = torch.load(path, weights_only=True)
     state["config"]["ngf"] = 8
     torch.save(state, path)

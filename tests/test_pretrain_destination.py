@@ -13,6 +13,7 @@ import pytest
 
 from sketchwidgets import pretrained
 from sketchwidgets.cli import main as cli_main
+from sketchwidgets.train import recipes
 
 
 def shipped_bytes() -> dict[str, str]:
@@ -74,8 +75,8 @@ def test_pretrain_refuses_before_training(flags, message, capsys):
 
 def test_only_replace_shipped_names_the_shipped_folder(tmp_path, monkeypatch):
     monkeypatch.setattr(pretrained, "SHIPPED_FOLDER", tmp_path / "copy")
-    assert pretrained.output_folder(None, replace_shipped=True) == tmp_path / "copy"
-    assert pretrained.output_folder(tmp_path / "new") == tmp_path / "new"
+    assert recipes.output_folder(None, replace_shipped=True) == tmp_path / "copy"
+    assert recipes.output_folder(tmp_path / "new") == tmp_path / "new"
     for folder in (None, tmp_path / "copy", pretrained.PACKAGE_FOLDER):
         with pytest.raises(ValueError, match="never writes into the installed package"):
-            pretrained.output_folder(folder)
+            recipes.output_folder(folder)

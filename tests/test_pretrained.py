@@ -13,7 +13,9 @@ import sketchwidgets as sw
 from sketchwidgets import pretrained
 from sketchwidgets.cli import main as cli_main
 from sketchwidgets.data.builtin import EmbeddedDataset
+from sketchwidgets.eval import baselines, checkpoint_cards
 from sketchwidgets.models import MODELS, build_model, model_class
+from sketchwidgets.train import recipe_data, recipes
 
 SHIPPED = pretrained.shipped_names()
 # every model with a classroom checkpoint, and each public data set it is trained on
@@ -45,7 +47,7 @@ def _held_out(name: str, shared_data) -> torch.utils.data.Dataset:
     recipe = pretrained.recipe(name)
     if recipe.dataset != "classroom":
         shared_data(pretrained.DATASETS[recipe.dataset]["source"])
-    return pretrained.splits(recipe)[1]
+    return recipe_data.splits(recipe)[1]
 
 
 # --------------------------------------------------------------------------- the table
@@ -92,7 +94,7 @@ def test_shipped_checkpoint_reproduces_its_card(name, shared_data):
     path = pretrained.checkpoint_path(name)
     assert hashlib.sha256(path.read_bytes()).hexdigest() == card["sha256"]
     model = sw.load(f"pretrained:{name}", device="cpu")
-    scores = pretrained.heldout_metrics(model, _held_out(name, shared_data), seed=card["seed"])
+    scores = baselines.heldout_metrics(model, _held_out(name, shared_data), seed=card["seed"])
     for metric in pretrained.METRICS:
         assert math.isclose(scores[metric], card["heldout"][metric], rel_tol=1e-4, abs_tol=1e-5), (
             name,
@@ -155,7 +157,7 @@ def test_cli_unknown_name_exits_2_naming_the_recipes(capsys):
 
 def test_float16_round_trip_and_dropped_networks(tmp_path):
     model = build_model("pix2pix", image_size=32, ngf=4, ndf=4)
-    path = pretrained.save_float16(model, tmp_path / "m.pt", drop=("discriminator",))
+    path = recipes.save_float16(model, tmp_path / "m.pt", drop=("discriminator",))
     state = torch.load(path, weights_only=True)
     assert state["dropped"] == ["discriminator"]
     assert not any(k.startswith("discriminator.") for k in state["state_dict"])
@@ -171,10 +173,10 @@ def test_float16_round_trip_and_dropped_networks(tmp_path):
 
 def test_nearest_neighbour_baseline_finds_the_same_sketch():
     data = EmbeddedDataset(12, size=32, split="all")
-    perfect = pretrained.nearest_neighbour_metrics(data, torch.utils.data.Subset(data, [3, 7]))
+    perfect = baselines.nearest_neighbour_metrics(data, torch.utils.data.Subset(data, [3, 7]))
     assert perfect["l1"] == 0.0 and perfect["ssim"] > 0.999
     other = EmbeddedDataset(4, size=32, seed=5, split="all")
-    assert pretrained.nearest_neighbour_metrics(data, other)["l1"] > 0.02
+    assert baselines.nearest_neighbour_metrics(data, other)["l1"] > 0.02
 
 
 def test_batch_norm_recalibration_takes_the_mean_of_batch_statistics_dropout_off():
@@ -183,7 +185,7 @@ def test_batch_norm_recalibration_takes_the_mean_of_batch_statistics_dropout_off
         torch.nn.Dropout(0.5), torch.nn.Conv2d(1, 2, 1), torch.nn.BatchNorm2d(2)
     )
     data = [{"sketch": torch.randn(1, 4, 4) * 3 + 1} for _ in range(32)]
-    pretrained.recalibrate_batch_norm(net, data, batches=4, seed=0, batch_size=8)
+    recipes.recalibrate_batch_norm(net, data, batches=4, seed=0, batch_size=8)
     with torch.no_grad():
         features = net[1](torch.stack([d["sketch"] for d in data]))
     assert torch.allclose(net[2].running_mean, features.mean(dim=(0, 2, 3)), atol=1e-5)
@@ -192,7 +194,7 @@ def test_batch_norm_recalibration_takes_the_mean_of_batch_statistics_dropout_off
 
 def test_smoke_refuses_to_write_into_the_package():
     with pytest.raises(ValueError, match="never go into the package"):
-        pretrained.pretrain("pix2pix/classroom", steps=1, smoke=True)
+        checkpoint_cards.pretrain("pix2pix/classroom", steps=1, smoke=True)
 
 
 @pytest.mark.parametrize("name", list(pretrained.RECIPES))
@@ -206,7 +208,7 @@ def test_pretrain_runs_every_recipe_in_smoke_mode(name, tmp_path, shared_data, c
     assert sorted(pretrained.PACKAGE_FOLDER.glob("*")) == before
     card = json.loads(pretrained.card_path(name, tmp_path).read_text())
     assert card["smoke"] and card["steps"] == 2 and card["name"] == name
-    assert 0 < card["n_heldout"] <= pretrained.SMOKE_ITEMS[1]
+    assert 0 < card["n_heldout"] <= recipe_data.SMOKE_ITEMS[1]
     for key in ("heldout", "heldout_float32", "nearest_neighbour"):
         assert set(card[key]) == set(pretrained.METRICS)
         assert all(math.isfinite(v) for v in card[key].values())

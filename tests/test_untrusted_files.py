@@ -30,8 +30,9 @@ from sketchwidgets.models.features import networks as feature_networks
 from sketchwidgets.models.features.inception import TFInceptionV3
 from sketchwidgets.models.latent_search import search_settings
 from sketchwidgets.models.sketchygan import EMBEDDED_CLASSES, SketchyGAN, SketchyGANConfig
-from sketchwidgets.pretrained import load_shipped, save_float16
+from sketchwidgets.pretrained import load_shipped
 from sketchwidgets.train.checkpoint import save_checkpoint
+from sketchwidgets.train.recipes import save_float16
 from tests.crafted_files import (
     pickle_writing,
     plain_inception_weights,

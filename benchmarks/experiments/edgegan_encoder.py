@@ -27,10 +27,11 @@ from pathlib import Path
 import torch
 
 from sketchwidgets.data.edgegan_format import shoes_handbags
+from sketchwidgets.eval.baselines import stack_dataset
 from sketchwidgets.eval.comparison import class_accuracy, photo_classifier
 from sketchwidgets.eval.shape_metrics import sketch_dependence, spread_ratio
 from sketchwidgets.models.edgegan import EdgeGAN, EdgeGANConfig
-from sketchwidgets.pretrained import _EDGEGAN, stack_dataset
+from sketchwidgets.pretrained import _EDGEGAN
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
 

@@ -4,7 +4,7 @@
 same held-out sketches and puts the nearest-neighbour retrieval baseline beside them:
 
 * SSIM, PSNR and L1 against the paired photo -- the images are those
-  :func:`~sketchwidgets.pretrained.heldout_images` makes, so a model's figures are its card's;
+  :func:`~sketchwidgets.eval.baselines.heldout_images` makes, so a model's figures are its card's;
 * class accuracy: a small CNN (:func:`photo_classifier`) trained on the real *training*
   photos names the class of each generated image (the Inception-score idea of Salimans et al.
   2016 and SketchyGAN's Sec. 5.2, with a classifier of the dataset's own classes);
@@ -26,8 +26,8 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
+from sketchwidgets.eval.baselines import heldout_images, nearest_neighbour_photos, stack_dataset
 from sketchwidgets.eval.metrics import fid, l1, psnr, ssim
-from sketchwidgets.pretrained import heldout_images, nearest_neighbour_photos, stack_dataset
 
 CLASSIFIER_SIZE = 32  # images are averaged down to 32 px before the classifier sees them
 NEAREST = "nearest neighbour (retrieval)"

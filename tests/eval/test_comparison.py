@@ -7,6 +7,7 @@ import torch
 
 import sketchwidgets as sw
 from sketchwidgets.data.builtin import EmbeddedDataset
+from sketchwidgets.eval.baselines import heldout_metrics, nearest_neighbour_metrics
 from sketchwidgets.eval.comparison import (
     NEAREST,
     class_accuracy,
@@ -16,7 +17,6 @@ from sketchwidgets.eval.comparison import (
     photo_classifier,
     seed_diversity,
 )
-from sketchwidgets.pretrained import heldout_metrics, nearest_neighbour_metrics
 
 
 @pytest.fixture(scope="module")

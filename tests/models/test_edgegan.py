@@ -319,9 +319,10 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
     blank); the shipped recipe scores 0.165 and 0.139 (docs/findings/edgegan.md)."""
     from sketchwidgets.data.edgegan_format import shoes_handbags
     from sketchwidgets.data.sketchify import canny
+    from sketchwidgets.eval.baselines import stack_dataset
     from sketchwidgets.eval.shape_metrics import sketch_dependence
     from sketchwidgets.io import image_to_tensor, tensor_to_image
-    from sketchwidgets.pretrained import load_pretrained, stack_dataset
+    from sketchwidgets.pretrained import load_pretrained
 
     held_out = stack_dataset(shoes_handbags(shared_data("shoes_handbags_photo_edges"), split="val"))
     sketches, labels = held_out["sketch"], held_out["label"]

@@ -1,11 +1,11 @@
 """How a checkpoint does on machine edges, on drawn sketches and on artist sketches.
 
 :func:`gap_report` scores a model on every hold-out of
-:func:`~sketchwidgets.sketch_sets.holdout_sets` beside two baselines that use the same
+:func:`~sketchwidgets.train.recipe_data.holdout_sets` beside two baselines that use the same
 training side:
 
 * ``"nearest_neighbour"``: the photo of the training sketch nearest to each held-out sketch
-  (:func:`~sketchwidgets.pretrained.nearest_neighbour_metrics`);
+  (:func:`~sketchwidgets.eval.baselines.nearest_neighbour_metrics`);
 * ``"mean_photo"``: the mean of the training photos, the same picture for every sketch.
 
 Figures are SSIM / PSNR (dB) / L1 on [0, 1], as on the cards. :func:`format_table` prints
@@ -19,13 +19,9 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
+from sketchwidgets.eval.baselines import heldout_metrics, nearest_neighbour_metrics, stack_dataset
 from sketchwidgets.eval.metrics import l1, psnr, ssim
-from sketchwidgets.pretrained import (
-    METRICS,
-    heldout_metrics,
-    nearest_neighbour_metrics,
-    stack_dataset,
-)
+from sketchwidgets.pretrained import METRICS
 
 ROWS = ("model", "nearest_neighbour", "mean_photo")
 Report = dict[str, dict[str, dict[str, float]]]

@@ -7,9 +7,9 @@ import math
 import pytest
 import torch
 
-from sketchwidgets import pretrained
 from sketchwidgets.data.builtin import EmbeddedDataset
-from sketchwidgets.domain_gap import format_table, gap_report, mean_photo_metrics
+from sketchwidgets.eval import baselines
+from sketchwidgets.eval.domain_gap import format_table, gap_report, mean_photo_metrics
 from sketchwidgets.models import build_model
 
 
@@ -36,8 +36,8 @@ def test_report_scores_the_model_and_both_baselines_on_every_set():
     held = EmbeddedDataset(4, size=32, seed=3, split="all", workers=1)
     report = gap_report(model, {"machine": (train, held), "again": (train, held)}, seed=0)
     assert set(report) == {"machine", "again"}
-    assert report["machine"]["model"] == pretrained.heldout_metrics(model, held, seed=0)
-    assert report["machine"]["nearest_neighbour"] == pretrained.nearest_neighbour_metrics(
+    assert report["machine"]["model"] == baselines.heldout_metrics(model, held, seed=0)
+    assert report["machine"]["nearest_neighbour"] == baselines.nearest_neighbour_metrics(
         train, held
     )
     assert report["machine"]["mean_photo"] == mean_photo_metrics(train, held)
@@ -53,7 +53,7 @@ def _benchmark():
     import importlib.util
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[1] / "benchmarks" / "drawn_holdout.py"
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "drawn_holdout.py"
     spec = importlib.util.spec_from_file_location("drawn_holdout", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

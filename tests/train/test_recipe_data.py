@@ -12,7 +12,9 @@ from torch.utils.data import DataLoader, Dataset
 from sketchwidgets import pretrained
 from sketchwidgets.cli import main as cli_main
 from sketchwidgets.data.sketch_mix import HOLDOUT_STREAM, SketchStyleMix
-from sketchwidgets.sketch_sets import (
+from sketchwidgets.eval import checkpoint_cards
+from sketchwidgets.train import recipe_data
+from sketchwidgets.train.recipe_data import (
     CUFS_REPEAT,
     check_source,
     holdout_sets,
@@ -41,7 +43,7 @@ def _photos(dataset: Dataset) -> set[str]:
 
 def _check_no_shared_photos(name: str, smoke: bool) -> dict:
     spec = pretrained.recipe(name)
-    train, held_out = pretrained.splits(spec, smoke=smoke)
+    train, held_out = recipe_data.splits(spec, smoke=smoke)
     trained = _photos(training_data(spec.dataset, train, sketches="mix", seed=0, smoke=smoke))
     sets = holdout_sets(spec.dataset, train, held_out, seed=0, smoke=smoke)
     for hold_out, (_, held) in sets.items():
@@ -68,7 +70,7 @@ def test_face_holdouts_share_no_photo_with_training(shared_data):
 def test_faces_mix_adds_the_cufs_training_people(shared_data):
     shared_data("celeba_xdog_joint64")
     shared_data("cufs_train")
-    train, _ = pretrained.splits(pretrained.recipe("pix2pix/faces"))
+    train, _ = recipe_data.splits(pretrained.recipe("pix2pix/faces"))
     assert training_data("faces", train, sketches="machine", seed=0) is train
     mix = training_data("faces", train, sketches="mix", seed=0)
     assert isinstance(mix, SketchStyleMix)
@@ -102,4 +104,4 @@ def test_pretrain_refuses_unknown_training_sketches(tmp_path, capsys):
     assert stop.value.code == 2
     assert "invalid choice: 'pencil' (choose from 'machine', 'mix')" in capsys.readouterr().err
     with pytest.raises(ValueError, match="unknown training sketches 'pencil'"):
-        pretrained.pretrain("pix2pix/classroom", smoke=True, out=tmp_path, sketches="pencil")
+        checkpoint_cards.pretrain("pix2pix/classroom", smoke=True, out=tmp_path, sketches="pencil")

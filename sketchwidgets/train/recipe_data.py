@@ -1,4 +1,9 @@
-"""Which sketches a recipe trains on, and the hold-outs every checkpoint is scored on.
+"""The data a shipped checkpoint's recipe trains on, and the hold-outs it is scored on.
+
+:func:`splits` gives a recipe's ``(train, held_out)`` at 64 px, from the embedded set or from
+the real data (``$SKETCHWIDGETS_DATA``, else ``../shared/data`` beside the checkout).
+
+Which sketches a recipe trains on, and the hold-outs every checkpoint is scored on.
 
 Training sketches (``Recipe.sketches``, ``pretrain --sketches``):
 
@@ -20,6 +25,9 @@ Hold-outs (:func:`holdout_sets`), each with the training side its baselines draw
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
 from sketchwidgets.data.sketch_mix import (
@@ -28,6 +36,11 @@ from sketchwidgets.data.sketch_mix import (
     SketchStyleMix,
     drawn_holdout,
 )
+from sketchwidgets.pretrained import DATASETS, Recipe
+
+DATA_ENV = "SKETCHWIDGETS_DATA"
+SMOKE_ITEMS = (32, 8)  # --smoke: training items, held-out items
+
 
 SKETCH_SOURCES = ("machine", "mix")
 CUFS_FOLDER = "cufs_train"
@@ -42,14 +55,9 @@ def check_source(sketches: str) -> str:
     return sketches
 
 
-def _first(dataset: Dataset, n: int) -> Subset:
-    return Subset(dataset, list(range(min(n, len(dataset)))))  # type: ignore[arg-type]
-
-
 def cufs_parts(seed: int, *, smoke: bool = False) -> tuple[Dataset, Dataset]:
     """``(train, held_out)`` CUFS people in the CelebA framing (first few for smoke)."""
     from sketchwidgets.data.cufs import cufs_splits
-    from sketchwidgets.pretrained import shared_data_folder
 
     train, held_out = cufs_splits(shared_data_folder(CUFS_FOLDER), seed=seed)
     if smoke:
@@ -82,3 +90,62 @@ def holdout_sets(
     if dataset == "faces":
         sets["cufs"] = cufs_parts(seed, smoke=smoke)
     return sets
+
+
+def shared_data_folder(name: str) -> Path:
+    """``$SKETCHWIDGETS_DATA/<name>``, else ``../shared/data/<name>`` beside the checkout."""
+    roots = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
+    roots += [Path(__file__).resolve().parents[3] / "shared" / "data"]
+    roots += [Path.cwd().parent / "shared" / "data"]
+    for root in roots:
+        if (root / name).is_dir():
+            return root / name
+    raise FileNotFoundError(
+        f"data folder {name!r} not found in {[str(r) for r in roots]}: set {DATA_ENV} to the "
+        "folder that holds it, or put ../shared beside the checkout"
+    )
+
+
+def splits(recipe_: Recipe, *, smoke: bool = False) -> tuple[Dataset, Dataset]:
+    """``(train, held_out)`` of the recipe's dataset at 64 px (first items only for smoke)."""
+    key = recipe_.dataset
+    if key == "classroom":
+        from sketchwidgets.data.builtin import EmbeddedDataset
+
+        n = sum(SMOKE_ITEMS) if smoke else 2000
+        share = SMOKE_ITEMS[1] / n if smoke else 0.1
+        parts = [
+            EmbeddedDataset(n, size=64, seed=0, split=s, val_fraction=share)
+            for s in ("train", "val")
+        ]
+        return parts[0], parts[1]
+    train, held_out = _shared_splits(key, shared_data_folder(DATASETS[key]["source"]), recipe_)
+    if smoke:
+        train, held_out = _first(train, SMOKE_ITEMS[0]), _first(held_out, SMOKE_ITEMS[1])
+    return train, held_out
+
+
+def _shared_splits(key: str, root: Path, recipe_: Recipe) -> tuple[Dataset, Dataset]:
+    if key == "faces":
+        from sketchwidgets.data.datasets import JointImageDataset, train_val_split
+
+        faces = JointImageDataset(root / "pairs_64x128", size=64)
+        return train_val_split(faces, 0.1, seed=recipe_.seed)
+    if key == "shoes_handbags":
+        from sketchwidgets.data.edgegan_format import shoes_handbags
+
+        return shoes_handbags(root, split="train"), shoes_handbags(root, split="val")
+    from sketchwidgets.data.sketchy import import_sketchy_pairs, split_by_photo
+
+    return split_by_photo(import_sketchy_pairs(root, size=64), 0.2, seed=recipe_.seed)
+
+
+def _first(dataset: Dataset, n: int) -> Subset:
+    return Subset(dataset, list(range(min(n, len(dataset)))))  # type: ignore[arg-type]
+
+
+def class_names_of(dataset: Dataset) -> tuple[str, ...]:
+    """The class names of a dataset or of the dataset under a Subset."""
+    while isinstance(dataset, Subset):
+        dataset = dataset.dataset
+    return tuple(getattr(dataset, "class_names", ()))
