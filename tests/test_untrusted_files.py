@@ -15,7 +15,9 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pytest
 import torch
 
@@ -23,6 +25,7 @@ import sketchwidgets as sw
 from sketchwidgets.cli import main as cli_main
 from sketchwidgets.config import StoredPathIgnored
 from sketchwidgets.eval.metrics import InceptionFeatures, evaluate, fid, find_fid_weights
+from sketchwidgets.export.exporter import exported_inputs, run_exported
 from sketchwidgets.export.search import load_encoder, load_networks
 from sketchwidgets.io import UnsafeFileError
 from sketchwidgets.models import build_model
@@ -39,6 +42,7 @@ from tests.crafted_files import (
     ran,
     torchscript_writing,
 )
+from tests.models.tiny_configs import TINY_CONFIGS
 
 CLASSES = ("apple", "ball", "mug", "house")
 
@@ -297,15 +301,23 @@ def _export_folder(folder: Path, **names: str) -> Path:
                 warnings.simplefilter("ignore", DeprecationWarning)
                 torch.jit.script(torch.nn.Identity()).save(str(folder / name))
     spec = {
-        "file": names["file"],
-        "discriminator": {"file": names["discriminator"]},
+        **_entry(folder, names["file"]),
+        "discriminator": _entry(folder, names["discriminator"]),
         "outputs": [{"name": "joint"}],
         "search": vars(search_settings()) | {"z_dim": 8},  # complete: only the names are off
     }
     if "encoder" in names:
-        spec["encoder"] = {"file": names["encoder"]}
+        spec["encoder"] = _entry(folder, names["encoder"])
     (folder / "cgan.pt.json").write_text(json.dumps(spec))
     return folder / "cgan.pt"
+
+
+def _entry(folder: Path, name: Any) -> dict[str, Any]:
+    """A side file's entry for graph ``name``: the name, and the SHA-256 of the bare ones."""
+    graph = folder / name if isinstance(name, str) and Path(name).name == name else None
+    if graph is None or not graph.is_file():
+        return {"file": name}
+    return {"file": name, "sha256": hashlib.sha256(graph.read_bytes()).hexdigest()}
 
 
 def _elsewhere(tmp_path: Path, evil: Path, form: str) -> str:
@@ -357,3 +369,38 @@ def test_exported_search_loads_bare_names_beside_the_side_file(tmp_path):
     x = torch.ones(2)
     assert torch.equal(generator(x), x) and torch.equal(discriminator(x), x)
     assert torch.equal(encoder(x), x)
+
+
+@pytest.mark.parametrize("role", ["file", "discriminator", "encoder"])
+def test_exported_search_refuses_a_graph_swapped_after_the_export(tmp_path, marker, role):
+    names = {"file": "g.pt", "discriminator": "d.pt", "encoder": "e.pt"}
+    path = _export_folder(tmp_path / "export", **names)
+    torchscript_writing(path.with_name(names[role]), marker)  # same name, other bytes
+    with pytest.raises(ValueError, match=rf"refusing exported graph .*{names[role]}: its SHA-256"):
+        _, _, spec = load_networks(path)
+        load_encoder(path, spec)
+    assert ran(marker) == []
+
+
+def test_exported_search_refuses_a_side_file_without_the_graphs_hash(tmp_path, marker):
+    path = _export_folder(tmp_path / "export", file="g.pt", discriminator="d.pt")
+    torchscript_writing(path.with_name("g.pt"), marker)
+    side = path.with_name("cgan.pt.json")
+    spec = json.loads(side.read_text())
+    side.write_text(json.dumps({k: v for k, v in spec.items() if k != "sha256"}))
+    with pytest.raises(ValueError, match="records no sha256 for g.pt"):
+        load_networks(path)
+    assert ran(marker) == []
+
+
+def test_run_exported_runs_only_the_graph_the_export_wrote(tmp_path, marker):
+    model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
+    result = sw.export.to_torchscript(model, tmp_path / "p2p.pt")
+    sketch = np.full((1, 32, 32), 255, np.uint8)
+    sketch[0, 8:24, 16] = 0
+    inputs = exported_inputs(model, sketch, seed=0)
+    assert run_exported(result.files[0], inputs)["image"].shape == (1, 32, 32, 3)
+    torchscript_writing(result.files[0], marker)  # replaced after the export, side file kept
+    with pytest.raises(ValueError, match=r"refusing exported graph .*p2p\.pt: its SHA-256"):
+        run_exported(result.files[0], inputs)
+    assert ran(marker) == [] and ran(Path(str(marker) + ".forward")) == []

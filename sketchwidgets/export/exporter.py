@@ -44,6 +44,7 @@ so the search's descent cannot run on them.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import warnings
@@ -60,9 +61,10 @@ from torch import nn
 from sketchwidgets.export.graph import Draw, SketchGraph, portable_copy, recorded_draws
 from sketchwidgets.export.search import ExportFileError as ExportFileError  # re-exported
 from sketchwidgets.export.search import (
-    check_graph_file,
     graph_load_error,
+    load_torchscript,
     read_side_file,
+    verified_graph_bytes,
 )
 from sketchwidgets.io import StagedFiles, staged_files
 from sketchwidgets.models.base import SketchModel
@@ -72,6 +74,7 @@ from sketchwidgets.models.latent_search import frozen, search_settings
 FORMATS = ("onnx", "torchscript")
 OPSET = 18  # ONNX opset of the exported graphs
 TRACE_BATCH = 3  # batch of the traced example; the check runs another batch size
+COMPANIONS = ("discriminator", "encoder")  # the Contextual GAN's graphs beside G
 INSTALL_HINT = "pip install 'sketchwidgets[export]' (or: pip install onnx onnxruntime)"
 WITHIN_GREY_LEVELS = 1  # the exported images may differ from generate() by this much ...
 MIN_SHARE_WITHIN = 0.999  # ... on at least this share of the values
@@ -210,8 +213,9 @@ def _export_one_shot(
             data = _graph_bytes(graph, tensors, list(example), list(model.output_names), format)
     written = staged.write_bytes(path, data)
     spec = _one_shot_spec(model, path, format, [draw for draw, _ in recorded])
+    spec["sha256"] = sha256_of(data)
     if check:
-        check_export(model, written, format)
+        check_export(model, written, format, spec["sha256"])
     return ExportResult((path,), side_file_path(path), spec)
 
 
@@ -321,27 +325,53 @@ def run_exported(
     output_names: Sequence[str] = (),
     *,
     format: str | None = None,
+    sha256: str | None = None,
 ) -> dict[str, np.ndarray]:
     """Run an exported graph file (ONNX by onnxruntime, else TorchScript) on one thread.
 
     ``inputs`` in the graph's input order; outputs by name (``output_names``, by default
     those of the JSON side file); ``format`` by default from the suffix (``.onnx`` or not).
-    A missing, corrupt or incomplete side file or graph file raises :class:`ExportFileError`
-    naming it.
+    The graph runs only when its bytes have the SHA-256 its side file records (or ``sha256``,
+    given): a TorchScript graph is code, so only the file the export wrote is loaded. A
+    missing, corrupt, changed or incomplete side file or graph file raises
+    :class:`ExportFileError` naming it.
     """
     path = Path(path)
     if not output_names:
-        spec = read_side_file(path)
-        output_names = [output["name"] for output in spec["outputs"]]
-    check_graph_file(path)
+        output_names = [output["name"] for output in read_side_file(path)["outputs"]]
+    expected = sha256 or _recorded_sha256(path)
+    data = verified_graph_bytes(path, expected, _recording_side_file(path))
     if (format or _format_of(path)) == "onnx":
-        values = _loaded(path, onnx_session).run(list(output_names), inputs)
+        values = _loaded(path, lambda _: onnx_session(data)).run(list(output_names), inputs)
     else:
-        module = _loaded(path, _torchscript)
+        module = load_torchscript(data, path)
         with torch.no_grad():
             values = module(*(torch.from_numpy(np.ascontiguousarray(v)) for v in inputs.values()))
         values = [t.numpy() for t in (values if isinstance(values, tuple) else (values,))]
     return dict(zip(output_names, values, strict=True))
+
+
+def _recorded_sha256(path: Path) -> str | None:
+    """The SHA-256 the export recorded for graph ``path``: in its own side file, or, for the
+    Contextual GAN's D and E, in the entry of the generator's side file that names it."""
+    side_file = _recording_side_file(path)
+    if not side_file.is_file():
+        return None
+    spec = read_side_file(side_file.with_suffix(""))
+    if side_file == side_file_path(path):
+        return spec.get("sha256")
+    entries = [spec.get(role) for role in COMPANIONS]
+    named = [e for e in entries if isinstance(e, dict) and e.get("file") == path.name]
+    return named[0].get("sha256") if named else None
+
+
+def _recording_side_file(path: Path) -> Path:
+    """The side file that records graph ``path``: its own, or its generator's for D and E."""
+    for role in COMPANIONS:
+        tail = f".{role}{path.suffix}"
+        if path.name.endswith(tail) and not side_file_path(path).is_file():
+            return side_file_path(path.with_name(path.name[: -len(tail)] + path.suffix))
+    return side_file_path(path)
 
 
 def _format_of(path: Path) -> str:
@@ -358,20 +388,15 @@ def _loaded(path: Path, load: Any) -> Any:
         raise graph_load_error(path, error) from error
 
 
-def _torchscript(path: Path) -> Any:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
-        return torch.jit.load(str(path), map_location="cpu")
-
-
-def onnx_session(path: str | os.PathLike) -> Any:
-    """An onnxruntime CPU session on one thread."""
+def onnx_session(path: str | os.PathLike | bytes) -> Any:
+    """An onnxruntime CPU session on one thread, from a file or from a graph's bytes."""
     require("onnx")
     import onnxruntime
 
     options = onnxruntime.SessionOptions()
     options.intra_op_num_threads = options.inter_op_num_threads = 1
-    return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    source = path if isinstance(path, bytes) else str(path)
+    return onnxruntime.InferenceSession(source, options, providers=["CPUExecutionProvider"])
 
 
 def share_within(actual: np.ndarray, expected: np.ndarray, levels: int = WITHIN_GREY_LEVELS):
@@ -380,14 +405,19 @@ def share_within(actual: np.ndarray, expected: np.ndarray, levels: int = WITHIN_
     return float((difference <= levels).mean())
 
 
-def check_export(model: SketchModel, path: Path, format: str) -> None:
+def sha256_of(data: bytes) -> str:
+    """The SHA-256 a side file records for a graph's bytes."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def check_export(model: SketchModel, path: Path, format: str, sha256: str) -> None:
     """Run the written file on a new batch (size 2, one sketch inverted, other labels and
     noise) and raise :class:`ExportError` unless it matches eager ``generate``."""
     sketches, labels = _example_batch(model, 2, seed=1)
     sketches = np.stack([sketches[0], 255 - sketches[1]])  # the second one white on black
     inputs = exported_inputs(model, sketches, seed=1, label=labels)
     expected = model.generate(sketches, seed=1, label=labels, outputs=True)
-    actual = run_exported(path, inputs, model.output_names, format=format)
+    actual = run_exported(path, inputs, model.output_names, format=format, sha256=sha256)
     for name in model.output_names:
         share = share_within(actual[name], expected[name])
         if actual[name].shape != expected[name].shape or share < MIN_SHARE_WITHIN:
@@ -452,7 +482,8 @@ def _export_joint_gan(
             encoder_copy = _Named(portable_copy(model.encoder))
             known = (joint[..., :size],)
             graphs[e_path] = _graph_bytes(encoder_copy, known, ["known"], ["z"], format)
-    written = {target: staged.write_bytes(target, data) for target, data in graphs.items()}
+    for target, data in graphs.items():
+        staged.write_bytes(target, data)
     joint_shape = ["batch", 3, size, 2 * size]
     meaning = "joint image in [-1, 1]: sketch left, photo right"
     spec = _spec(
@@ -462,13 +493,15 @@ def _export_joint_gan(
         [{"name": "z", "dtype": "float32", "shape": ["batch", z_dim], "meaning": "uniform[-1, 1]"}],
         [{"name": "joint", "dtype": "float32", "shape": joint_shape, "meaning": meaning}],
     )
+    spec["sha256"] = sha256_of(graphs[path])
     spec["discriminator"] = {
         "file": d_path.name,
+        "sha256": sha256_of(graphs[d_path]),
         "inputs": [{"name": "joint", "dtype": "float32", "shape": joint_shape}],
         "outputs": [{"name": "logit", "dtype": "float32", "shape": ["batch"]}],
     }
     if e_path is not None:
-        spec["encoder"] = _encoder_spec(model, e_path)
+        spec["encoder"] = _encoder_spec(model, e_path) | {"sha256": sha256_of(graphs[e_path])}
     spec["search"] = vars(search_settings(model.config)) | {"z_dim": z_dim}
     spec["note"] = (
         "generation is a search over z with gradients through G and D, started from E's code "
@@ -477,7 +510,7 @@ def _export_joint_gan(
         "the search"
     )
     if check:
-        _check_joint(model, format, written[path], written[d_path], written.get(e_path))
+        _check_joint(model, format, graphs[path], graphs[d_path], graphs.get(e_path))
     files = (path, d_path) if e_path is None else (path, d_path, e_path)
     return ExportResult(files, side_file_path(path), spec)
 
@@ -512,7 +545,7 @@ def _search_networks(model: ContextualGAN) -> tuple[nn.Module, nn.Module]:
 
 
 def _check_joint(
-    model: ContextualGAN, format: str, g_path: Path, d_path: Path, e_path: Path | None = None
+    model: ContextualGAN, format: str, g_graph: bytes, d_graph: bytes, e_graph: bytes | None = None
 ) -> None:
     """G, D (and E) files against the model's networks on a new batch (float32 rounding); E
     on the sketch halves G draws for that batch."""
@@ -522,20 +555,21 @@ def _check_joint(
         joint = generator_net(z)
         logit = discriminator_net(joint)
     known = joint[..., : model.image_size].contiguous()
-    checks = [("G", g_path, "z", z, joint), ("D", d_path, "joint", joint, logit)]
-    if e_path is not None:
+    checks = [("G", g_graph, "z", z, joint), ("D", d_graph, "joint", joint, logit)]
+    if e_graph is not None:
         assert model.encoder is not None
         with frozen(model.encoder), torch.no_grad():
-            checks.append(("E", e_path, "known", known, model.encoder(known)))
-    for name, path, input_name, value, want in checks:
-        got, want = _run_single(path, format, input_name, value.cpu()), want.cpu().numpy()
+            checks.append(("E", e_graph, "known", known, model.encoder(known)))
+    for name, graph, input_name, value, want in checks:
+        got, want = _run_single(graph, format, input_name, value.cpu()), want.cpu().numpy()
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
             raise ExportError(f"the exported {name} of contextual_gan differs from the model's")
 
 
-def _run_single(path: Path, format: str, name: str, value: torch.Tensor) -> np.ndarray:
+def _run_single(graph: bytes, format: str, name: str, value: torch.Tensor) -> np.ndarray:
+    """One exported network, from the bytes the export just made, on one input."""
     if format == "onnx":
-        return onnx_session(path).run(None, {name: value.numpy()})[0]
+        return onnx_session(graph).run(None, {name: value.numpy()})[0]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
-        return torch.jit.load(str(path), map_location="cpu")(value).numpy()
+        return torch.jit.load(BytesIO(graph), map_location="cpu")(value).numpy()

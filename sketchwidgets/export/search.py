@@ -23,6 +23,8 @@ descend).
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import math
 import os
@@ -202,9 +204,8 @@ def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     path = Path(path)
     side_file = path.with_name(path.name + ".json")
     spec = read_side_file(path, search=True)
-    generator = _load_graph(graph_beside(side_file, spec["file"], "file"))
-    d_name = spec["discriminator"]["file"]
-    discriminator = _load_graph(graph_beside(side_file, d_name, "discriminator file"))
+    generator = _load_graph(side_file, spec, "file")
+    discriminator = _load_graph(side_file, spec["discriminator"], "discriminator file")
     return generator, discriminator, spec
 
 
@@ -214,7 +215,7 @@ def load_encoder(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
     if "encoder" not in spec:
         return None
     side_file = Path(path).with_name(Path(path).name + ".json")
-    return _load_graph(graph_beside(side_file, spec["encoder"]["file"], "encoder file"))
+    return _load_graph(side_file, spec["encoder"], "encoder file")
 
 
 def graph_beside(side_file: Path, name: Any, key: str) -> Path:
@@ -234,14 +235,40 @@ def graph_beside(side_file: Path, name: Any, key: str) -> Path:
     return graph
 
 
-def _load_graph(path: Path) -> Any:
+def verified_graph_bytes(path: Path, expected: Any, side_file: Path) -> bytes:
+    """The bytes of graph ``path`` once their SHA-256 is ``expected``, the one its side file
+    records (a TorchScript graph is code: it is loaded only as the export wrote it, from these
+    bytes, so it cannot change in between); :class:`ExportFileError` otherwise."""
     check_graph_file(path)
+    if not (isinstance(expected, str) and len(expected) == 64):
+        raise ExportFileError(
+            f"{side_file} records no sha256 for {path.name}: a graph is loaded only when it "
+            "matches what the export wrote; export the model again"
+        )
+    data = path.read_bytes()
+    if hashlib.sha256(data).hexdigest() != expected:
+        raise ExportFileError(
+            f"refusing exported graph {path}: its SHA-256 differs from the one {side_file.name} "
+            "records (the file was changed, truncated or replaced after the export)"
+        )
+    return data
+
+
+def load_torchscript(data: bytes, path: Path) -> Any:
+    """A TorchScript graph from verified bytes, in eval mode; one line naming ``path`` when
+    the bytes do not load."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated, works
-            return torch.jit.load(str(path), map_location="cpu").eval()
+            return torch.jit.load(io.BytesIO(data), map_location="cpu").eval()
     except Exception as error:
         raise graph_load_error(path, error) from error
+
+
+def _load_graph(side_file: Path, entry: dict[str, Any], key: str) -> Any:
+    """The graph a side-file entry names (``file``, ``sha256``): beside the side file, checked."""
+    path = graph_beside(side_file, entry["file"], key)
+    return load_torchscript(verified_graph_bytes(path, entry.get("sha256"), side_file), path)
 
 
 def brightness(images: torch.Tensor) -> torch.Tensor:
