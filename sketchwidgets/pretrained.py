@@ -37,6 +37,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import DataLoader, Dataset, Subset
 
+from sketchwidgets.line_stats import LineStats
+
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "pretrained"
 PREFIX = "pretrained:"
 DATA_ENV = "SKETCHWIDGETS_DATA"
@@ -221,7 +223,8 @@ def load_shipped(path: str | os.PathLike) -> Any:
     """A model from a file written by :func:`save_float16` (safe loading, plain data only).
 
     Networks the file lists as ``"dropped"`` keep their fresh initial weights; any other
-    missing or unexpected weight is an error naming the file.
+    missing or unexpected weight is an error naming the file. A file saved without the line
+    statistics of its training sketches gets them from the card beside it (``"line_stats"``).
     """
     from sketchwidgets.config import config_from_dict
     from sketchwidgets.io import load_torch
@@ -230,12 +233,25 @@ def load_shipped(path: str | os.PathLike) -> Any:
     state = load_torch(path)
     cls = model_class(state["model_name"])
     model = cls(config_from_dict(cls.config_class, state["config"]))
+    if model.line_stats is None:
+        stats = card_line_stats(Path(path).with_suffix(".json"))
+        if stats is not None:
+            model.record_line_stats(stats)
     dropped = tuple(state.get("dropped", ()))
     missing, unexpected = model.load_state_dict(state["state_dict"], strict=False)
     wrong = [k for k in missing if k.split(".")[0] not in dropped] + list(unexpected)
     if wrong:
         raise ValueError(f"{path}: weights do not fit {state['model_name']}: {wrong[:5]}")
     return model.eval()
+
+
+def card_line_stats(path: str | os.PathLike) -> LineStats | None:
+    """The ``"line_stats"`` of the card at ``path`` (None when there is no card or no entry)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    values = json.loads(path.read_text()).get("line_stats")
+    return None if values is None else LineStats.from_dict(values)
 
 
 def classroom_models(*, device: str | torch.device | None = None) -> dict[str, Any]:
@@ -419,6 +435,7 @@ def pretrain(
         "heldout": heldout_metrics(shipped, held_out, seed=spec.seed),
         "heldout_float32": float32_scores,
         "nearest_neighbour": nearest_neighbour_metrics(train, held_out),
+        "line_stats": model.line_stats.to_dict() if model.line_stats else None,
         "file_bytes": path.stat().st_size,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
     }

@@ -26,6 +26,8 @@ import numpy as np
 import torch
 
 from sketchwidgets.io import check_min_size, image_to_tensor, tensor_to_image, to_gray, to_uint8
+from sketchwidgets.line_stats import LineStats, is_white_on_black
+from sketchwidgets.sketch_normaliser import normalise_sketch
 
 # A sketch has strokes when its darkest pixel is at least this many grey levels below its
 # lightest. Blank paper, scanned or JPEG-compressed, varies by less; a faint pencil line by more.
@@ -40,12 +42,6 @@ class PreparedSketch:
     tensor: torch.Tensor  # (N, 1, S, S) in [-1, 1], black ink = -1
     original_sizes: list[tuple[int, int]]  # (H, W) per sketch
     batched: bool
-
-
-def is_white_on_black(gray: np.ndarray) -> bool:
-    """True when a grayscale sketch is mostly dark, i.e. light ink on a dark background."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(np.median(border)) < 128 and float(gray.mean()) < 128
 
 
 def has_strokes(gray: np.ndarray) -> bool:
@@ -97,11 +93,15 @@ def _single_gray(item: Any, index: int) -> np.ndarray:
     return gray
 
 
-def prepare_sketch(sketch: Any, size: int, *, invert: bool | None = None) -> PreparedSketch:
+def prepare_sketch(
+    sketch: Any, size: int, *, invert: bool | None = None, line_stats: LineStats | None = None
+) -> PreparedSketch:
     """Sketch(es) -> ``(N, 1, size, size)`` tensor in [-1, 1], black ink on white.
 
     ``invert=None`` detects white-on-black drawings; ``True``/``False`` forces the choice.
     Empty, too small or non-finite sketches raise ``ValueError`` (see the module docstring).
+    ``line_stats`` (a model's training sketches'): each sketch is redrawn in that style
+    (:func:`~sketchwidgets.sketch_normaliser.normalise_sketch`) instead of merely resized.
     """
     items, batched = _items(sketch)
     if not items:
@@ -112,7 +112,9 @@ def prepare_sketch(sketch: Any, size: int, *, invert: bool | None = None) -> Pre
     for gray in grays:
         flip = is_white_on_black(gray) if invert is None else invert
         gray = 255 - gray if flip else gray
-        if gray.shape != (size, size):
+        if line_stats is not None:
+            gray = normalise_sketch(gray, line_stats.at_size(size))
+        elif gray.shape != (size, size):
             gray = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
         resized.append(gray)
     tensor = image_to_tensor(np.stack(resized)[..., None])

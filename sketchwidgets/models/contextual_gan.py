@@ -116,7 +116,7 @@ import torch
 from torch import nn
 
 from sketchwidgets.losses import GANLoss, reconstruction_loss
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
 from sketchwidgets.models.latent_search import (
@@ -134,7 +134,7 @@ from sketchwidgets.models.layers import init_weights
 
 
 @dataclass(frozen=True)
-class ContextualGANConfig:
+class ContextualGANConfig(ModelConfig):
     """Hyperparameters. Network, search and loss defaults are the paper's and its reference
     code's; the training defaults marked "measured" are the data-limited recipe that this
     project measured on the 832 CelebA joint images (see the module docstring).

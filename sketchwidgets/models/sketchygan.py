@@ -47,7 +47,7 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 from sketchwidgets.device import full_precision
 from sketchwidgets.losses import GANLoss
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.layers import set_requires_grad
 from sketchwidgets.models.mru import (
     ACTIVATIONS,
@@ -66,7 +66,7 @@ EMBEDDED_CLASSES = ("apple", "ball", "mug", "house", "tree", "car", "fish", "bot
 
 
 @dataclass(frozen=True)
-class SketchyGANConfig:
+class SketchyGANConfig(ModelConfig):
     """SketchyGAN hyperparameters; defaults from the reference code (source in each comment)."""
 
     image_size: int = 64  # main_single.py --small_img 1: 64x64 (models_mru asserts 64)
