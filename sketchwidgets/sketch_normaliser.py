@@ -13,16 +13,24 @@ recorded in the model's :class:`~sketchwidgets.line_stats.LineStats`:
    clearly darker than its surroundings (the local mean minus :data:`LOCAL_CONTRAST`), so
    grey pencil lines stay and smooth shading goes; specks smaller than a dot are dropped;
 4. **thinned** -- the lines' centres (:func:`~sketchwidgets.line_stats.skeleton`);
-5. **redrawn** -- anti-aliased at the training width and grey level, at
+5. **redrawn** -- anti-aliased around the centre lines, each as wide as it was drawn times
+   one factor that brings the typical width to the training width (so a filled area stays
+   wider than a line), at the training grey level, at
    :func:`~sketchwidgets.line_stats.measure_side` and area-averaged down to the model's
    side; the width and darkness are corrected from what the result measures (a few
    rounds, the closest kept), so the output's ``stroke_width`` and ``line_grey`` come out
    as recorded.
 
-The work runs at :func:`~sketchwidgets.line_stats.measure_side` (256 px for a 64-px model).
+A drawing whose lines already look like the training sketches'
+(:func:`~sketchwidgets.style_gap.in_style`: same polarity, width, grey and shading within
+tolerances) is left as it is, merely resized: a sketch of the training kind gives the image it
+always gave. The work runs at :func:`~sketchwidgets.line_stats.measure_side` (256 px for a
+64-px model).
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import cv2
 import numpy as np
@@ -35,6 +43,7 @@ from sketchwidgets.line_stats import (
     resize_gray,
     skeleton,
 )
+from sketchwidgets.style_gap import in_style
 
 LOCAL_CONTRAST = 12  # grey levels a line pixel is darker than its neighbourhood's mean
 DARK_LEVEL = 128  # a pixel darker than this is line whatever surrounds it
@@ -70,10 +79,37 @@ def drop_specks(mask: np.ndarray, *, min_area: int) -> np.ndarray:
     return keep[labels] if count > 1 else mask.astype(bool)
 
 
-def draw_lines(distance: np.ndarray, width: float, grey: float) -> np.ndarray:
-    """Anti-aliased lines of ``width`` px and core ``grey`` around the centre lines whose
-    distance map is ``distance`` (uint8, white paper)."""
-    coverage = np.clip(width / 2 + 0.5 - distance, 0.0, 1.0)
+@dataclass(frozen=True)
+class CentreLines:
+    """A drawing's lines as centre lines: for every pixel, the distance to the nearest centre
+    pixel and that centre pixel's line radius (px, at the working side)."""
+
+    distance: np.ndarray
+    radius: np.ndarray
+
+    @classmethod
+    def of(cls, lines: np.ndarray) -> CentreLines | None:
+        """The centre lines of a bool line mask (None when it has none)."""
+        centre = skeleton(lines)
+        if not centre.any():
+            return None
+        inside = cv2.distanceTransform(np.pad(lines, 1).astype(np.uint8), cv2.DIST_L2, 5)
+        distance, labels = cv2.distanceTransformWithLabels(
+            (~centre).astype(np.uint8), cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL
+        )
+        by_label = np.zeros(int(labels.max()) + 1, np.float32)
+        by_label[labels[centre]] = np.maximum(inside[1:-1, 1:-1][centre] - 0.5, 0.5)
+        return cls(distance=distance, radius=by_label[labels])
+
+    def median_width(self) -> float:
+        """Twice the median radius of the centre pixels."""
+        return float(2 * np.median(self.radius[self.distance == 0]))
+
+
+def draw_lines(lines: CentreLines, scale: float, grey: float) -> np.ndarray:
+    """The lines redrawn anti-aliased, each ``scale`` times as wide as drawn, core ``grey``
+    (uint8, white paper)."""
+    coverage = np.clip(scale * lines.radius + 0.5 - lines.distance, 0.0, 1.0)
     return np.round(255.0 - coverage * (255.0 - grey)).astype(np.uint8)
 
 
@@ -86,20 +122,21 @@ def style_distance(measured: LineStats, target: LineStats) -> float:
     return width + abs(measured.line_grey - target.line_grey) / 64
 
 
-def _redraw(distance: np.ndarray, target: LineStats, scale: float) -> np.ndarray:
+def _redraw(lines: CentreLines, target: LineStats, work: int) -> np.ndarray:
     """Draw, measure, correct; the drawing whose width and grey come closest to ``target``."""
-    width = max(target.stroke_width, 0.25) * scale
+    wanted = max(target.stroke_width, 0.25) * work / target.size
+    scale = wanted / lines.median_width()
     # a line under a pixel wide is greyed by the area-averaging: start darker by as much
     darkness = min(255.0, (255.0 - target.line_grey) / min(1.0, max(target.stroke_width, 0.25)))
     tries = []
     for _ in range(1 + CORRECTIONS):
-        drawn = resize_gray(draw_lines(distance, width, 255.0 - darkness), target.size)
+        drawn = resize_gray(draw_lines(lines, scale, 255.0 - darkness), target.size)
         measured = line_stats(drawn, target.size)
         tries.append((style_distance(measured, target), len(tries), drawn))
         if measured.stroke_width <= 0:  # too faint to count as a line: darker
             darkness = min(255.0, 2 * darkness)
             continue
-        width *= target.stroke_width / measured.stroke_width
+        scale *= target.stroke_width / measured.stroke_width
         darkness *= (255.0 - target.line_grey) / max(1.0, 255.0 - measured.line_grey)
         darkness = min(255.0, darkness)
     return min(tries)[2]
@@ -107,14 +144,20 @@ def _redraw(distance: np.ndarray, target: LineStats, scale: float) -> np.ndarray
 
 def normalise_sketch(gray: np.ndarray, target: LineStats) -> np.ndarray:
     """A dark-on-light uint8 sketch of any size -> ``target.size`` square uint8, redrawn in
-    the style ``target`` describes (see the module docstring). A drawing whose lines all
-    vanish as specks is returned merely resized."""
+    the style ``target`` describes (see the module docstring). A drawing already in that
+    style (:func:`~sketchwidgets.style_gap.in_style`), or whose lines all vanish as specks,
+    is returned merely resized (:func:`plain_resize`)."""
+    gray = np.asarray(gray, np.uint8)
+    if in_style(line_stats(gray, target.size), target):
+        return plain_resize(gray, target.size)
     work = measure_side(target.size)
-    lines = line_mask(flatten_background(resize_gray(np.asarray(gray, np.uint8), work)))
-    centre = skeleton(lines)
-    if not centre.any():
-        drawn = resize_gray(np.asarray(gray, np.uint8), target.size)
-    else:
-        distance = cv2.distanceTransform((~centre).astype(np.uint8), cv2.DIST_L2, 5)
-        drawn = _redraw(distance, target, work / target.size)
+    lines = CentreLines.of(line_mask(flatten_background(resize_gray(gray, work))))
+    drawn = plain_resize(gray, target.size) if lines is None else _redraw(lines, target, work)
     return drawn if target.dark_on_light else 255 - drawn
+
+
+def plain_resize(gray: np.ndarray, size: int) -> np.ndarray:
+    """What a sketch becomes without normalising: area-resized to ``size x size``."""
+    if gray.shape == (size, size):
+        return gray
+    return cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
