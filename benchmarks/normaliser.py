@@ -3,9 +3,9 @@
 Two kinds of drawing unlike the machine-made training sketches, each with a ground-truth photo:
 
 * **thick canvas strokes** -- each held-out sketch of a model's dataset traced into canvas
-  strokes (its centre lines, :func:`sketchwidgets.line_stats.skeleton`, split into polylines)
-  and drawn by the SketchCanvas's rasteriser on a 256-px canvas at pen widths 2 to 12; scored
-  against the held-out photos;
+  strokes (its centre lines, :func:`sketchwidgets.data.trace.trace_sketch`) and drawn by the
+  SketchCanvas's rasteriser on a 256-px canvas at pen widths 2 to 12; scored against the
+  held-out photos;
 * **CUFS artist sketches** (``../shared/data/cufs_train``, shaded pencil) for the face models,
   both halves cropped to CelebA's framing (eyes and mouth where CelebA's are); scored against
   the cropped photos, beside two references: the mean CelebA training photo, and the artist
@@ -32,11 +32,11 @@ import numpy as np
 import torch
 
 from sketchwidgets import pretrained
-from sketchwidgets.data.builtin import _walk_open_curves
 from sketchwidgets.data.sketchify import XDOG_CONTEXTUAL_GAN, xdog
-from sketchwidgets.data.strokes import Sketch, Stroke, rasterize
+from sketchwidgets.data.strokes import Sketch, rasterize
+from sketchwidgets.data.trace import trace_sketch, with_pen
 from sketchwidgets.io import image_to_tensor, read_image, tensor_to_image, to_gray, write_image
-from sketchwidgets.line_stats import ink_mask, resize_gray, skeleton
+from sketchwidgets.line_stats import resize_gray
 from sketchwidgets.metrics import psnr, ssim
 
 CANVAS = 256
@@ -49,24 +49,9 @@ CUFS_CROP = (slice(108, 218), slice(45, 155))
 # --------------------------------------------------------------------------- drawings
 
 
-def traced(sketch: np.ndarray, canvas: int = CANVAS) -> Sketch:
-    """A machine-made sketch (uint8, dark on light) traced into canvas strokes of width 1."""
-    big = resize_gray(sketch, canvas)
-    centre = skeleton(ink_mask(big)).astype(np.uint8)
-    contours, _ = cv2.findContours(centre, cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    strokes = []
-    for contour in contours:
-        for piece in _walk_open_curves(contour):
-            if len(piece) >= 3:
-                simple = cv2.approxPolyDP(piece[:, None, :], 1.0, False)[:, 0, :] + 0.5
-                strokes.append(Stroke([tuple(p) for p in simple.tolist()], width=1.0))
-    return Sketch(canvas, canvas, strokes)
-
-
-def with_pen(sketch: Sketch, width: float) -> np.ndarray:
+def drawn(sketch: Sketch, width: float) -> np.ndarray:
     """``sketch`` drawn by the canvas rasteriser with every stroke ``width`` px wide."""
-    strokes = [Stroke(s.points, width=width) for s in sketch.strokes]
-    return rasterize(Sketch(sketch.width, sketch.height, strokes), sketch.width)
+    return rasterize(with_pen(sketch, width), sketch.width)
 
 
 def held_out(name: str, items: int) -> tuple[list[np.ndarray], torch.Tensor, torch.Tensor]:
@@ -118,10 +103,10 @@ def model_rows(name: str, items: int, grid: list) -> None:
     sketches, photos, labels = held_out(name, items)
     print(f"{name}  ({len(sketches)} held-out items; line stats {model.line_stats})")
     compare(model, sketches, photos, labels, "machine", grid)
-    strokes = [traced(s) for s in sketches]
+    strokes = [trace_sketch(s, canvas=CANVAS) for s in sketches]
     for width in PEN_WIDTHS:
-        drawn = [with_pen(s, width) for s in strokes]
-        compare(model, drawn, photos, labels, f"canvas pen {width}", grid)
+        drawings = [drawn(s, width) for s in strokes]
+        compare(model, drawings, photos, labels, f"canvas pen {width}", grid)
 
 
 def cufs_rows(name: str, items: int, root: Path, grid: list) -> None:

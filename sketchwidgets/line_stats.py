@@ -178,7 +178,10 @@ def line_stats(gray: np.ndarray, size: int) -> LineStats:
     reach = round(2 * scale)
     lines = half_peak_mask(fine, reach)
     centre = skeleton(lines)
-    core = cv2.erode(fine, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * reach + 1,) * 2))
+    # the darkest model pixel within one pixel of each centre point (the upsampling would
+    # otherwise grey the core of a one-pixel line)
+    darkest = cv2.erode(small, np.ones((3, 3), np.uint8))
+    core = cv2.resize(darkest, fine.shape[::-1], interpolation=cv2.INTER_NEAREST)
     return LineStats(
         size=int(size),
         ink_share=float(ink_mask(small).mean()),

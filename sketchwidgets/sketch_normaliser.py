@@ -5,21 +5,23 @@ draws another (thick canvas strokes, shaded pencil, white chalk on black). Befor
 sees a drawing, :func:`normalise_sketch` redraws it in the training sketches' style, as
 recorded in the model's :class:`~sketchwidgets.line_stats.LineStats`:
 
-1. **polarity** -- a light-on-dark drawing is turned dark-on-light (the caller's choice
-   when it forces one), and the result is turned back when the model trained on light lines;
+1. **polarity** -- :func:`~sketchwidgets.sketch_input.prepare_sketch` has turned a
+   light-on-dark drawing dark-on-light (detected, or its ``invert=``); the result is turned
+   back when the model trained on light lines;
 2. **background flattened** -- the paper's own tone (a grey scan, uneven light) is divided
    out: each pixel over the paper's brightness around it (a grey closing wider than a line);
 3. **binarised adaptively** -- a pixel is line when it is dark outright (below mid-grey) or
    clearly darker than its surroundings (the local mean minus :data:`LOCAL_CONTRAST`), so
    grey pencil lines stay and smooth shading goes; specks smaller than a dot are dropped;
 4. **thinned** -- the lines' centres (:func:`~sketchwidgets.line_stats.skeleton`);
-5. **redrawn** -- anti-aliased around the centre lines, each as wide as it was drawn times
-   one factor that brings the typical width to the training width (so a filled area stays
-   wider than a line), at the training grey level, at
+5. **redrawn** -- training lines about a pixel wide (edge maps) as such: every model pixel
+   a centre line crosses, at the training grey. Wider ones anti-aliased around the centre
+   lines, each as wide as it was drawn times one factor that brings the typical width to the
+   training width (so a filled area stays wider than a line), at the training grey, at
    :func:`~sketchwidgets.line_stats.measure_side` and area-averaged down to the model's
-   side; the width and darkness are corrected from what the result measures (a few
-   rounds, the closest kept), so the output's ``stroke_width`` and ``line_grey`` come out
-   as recorded.
+   side; the width and darkness are corrected from what the result measures (a few rounds,
+   the closest kept), so the output's ``stroke_width`` and ``line_grey`` come out as
+   recorded.
 
 A drawing whose lines already look like the training sketches'
 (:func:`~sketchwidgets.style_gap.in_style`: same polarity, width, grey and shading within
@@ -47,6 +49,7 @@ from sketchwidgets.style_gap import in_style
 
 LOCAL_CONTRAST = 12  # grey levels a line pixel is darker than its neighbourhood's mean
 DARK_LEVEL = 128  # a pixel darker than this is line whatever surrounds it
+PIXEL_LINE = 1.25  # training lines at most this wide (px) are redrawn one pixel wide
 CORRECTIONS = 3  # rounds of width / darkness correction after the first drawing
 
 
@@ -122,8 +125,21 @@ def style_distance(measured: LineStats, target: LineStats) -> float:
     return width + abs(measured.line_grey - target.line_grey) / 64
 
 
+def pixel_lines(lines: CentreLines, target: LineStats) -> np.ndarray:
+    """Every model pixel a centre line crosses, at the training grey (uint8, white paper)."""
+    centre = (lines.distance == 0).astype(np.float32)
+    crossed = cv2.resize(centre, (target.size, target.size), interpolation=cv2.INTER_AREA) > 0
+    return np.where(crossed, round(target.line_grey), 255).astype(np.uint8)
+
+
 def _redraw(lines: CentreLines, target: LineStats, work: int) -> np.ndarray:
-    """Draw, measure, correct; the drawing whose width and grey come closest to ``target``."""
+    """Draw, measure, correct; the drawing whose width and grey come closest to ``target``.
+
+    Lines at most :data:`PIXEL_LINE` px wide are drawn as the training edge maps hold them:
+    one model pixel wide, at the training grey (:func:`pixel_lines`).
+    """
+    if target.stroke_width <= PIXEL_LINE:
+        return pixel_lines(lines, target)
     wanted = max(target.stroke_width, 0.25) * work / target.size
     scale = wanted / lines.median_width()
     # a line under a pixel wide is greyed by the area-averaging: start darker by as much
