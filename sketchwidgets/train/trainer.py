@@ -346,8 +346,9 @@ class Trainer:
         self._loader = self._make_loader()
 
     def _record_line_stats(self) -> None:
-        """Give a model without ``line_stats`` those of its first batches' sketches."""
-        if getattr(self.model, "line_stats", True) is not None:
+        """Give a model whose config has ``line_stats = None`` those of its first batches'
+        sketches (a config without the field is left alone)."""
+        if getattr(getattr(self.model, "config", None), "line_stats", True) is not None:
             return
         stats = first_batches_line_stats(
             self.train_data, self.model.image_size, batch_size=self.batch_size, seed=self.seed,
