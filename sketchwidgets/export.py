@@ -286,6 +286,9 @@ def _spec(model: SketchModel, format: str, path: Path, inputs: list, outputs: li
         "file": path.name,
         "inputs": inputs,
         "outputs": outputs,
+        # the training sketches' line statistics: a drawing is redrawn to them first
+        # (sketchwidgets.sketch_normaliser; the exported search does it), the graph does not
+        "line_stats": model.line_stats.to_dict() if model.line_stats is not None else None,
     }
     if format == "onnx":
         spec["opset"] = OPSET
