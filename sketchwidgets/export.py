@@ -150,10 +150,12 @@ def require(format: str) -> None:
 def exported_inputs(
     model: SketchModel, sketch: np.ndarray, *, seed: int | None = 0, label: Any = None
 ) -> dict[str, np.ndarray]:
-    """The exported graph's inputs that reproduce ``model.generate(sketch, seed, label)``.
+    """The exported graph's inputs that reproduce ``model.generate(sketch, seed, label,
+    normalise=False)``.
 
-    ``sketch``: uint8 ``(N, S, S)`` (or one ``(S, S)``) at the model's size; the noise inputs
-    are the very draws ``generate`` makes from ``seed``.
+    ``sketch``: uint8 ``(N, S, S)`` (or one ``(S, S)``) at the model's size, as the graph
+    takes it (a drawing is first redrawn in the training style by ``model.model_input``); the
+    noise inputs are the very draws ``generate`` makes from ``seed``.
     """
     if isinstance(model, ContextualGAN):
         raise ExportError(
@@ -255,7 +257,8 @@ def _one_shot_spec(model: SketchModel, path: Path, format: str, draws: list[Draw
             "name": "sketch",
             "dtype": "uint8",
             "shape": ["batch", size, size],
-            "meaning": "grayscale sketch, dark ink on white (white on black is flipped)",
+            "meaning": "grayscale sketch, dark ink on white (white on black is flipped); "
+            "redraw a drawing to line_stats first (sketchwidgets.sketch_normaliser)",
         }
     ]
     if model.needs_label:
@@ -344,7 +347,8 @@ def check_export(model: SketchModel, path: Path, format: str) -> None:
     sketches, labels = _example_batch(model, 2, seed=1)
     sketches = np.stack([sketches[0], 255 - sketches[1]])  # the second one white on black
     inputs = exported_inputs(model, sketches, seed=1, label=labels)
-    expected = model.generate(sketches, seed=1, label=labels, outputs=True)
+    # the graph takes the sketch as given: compare with generate() not normalising it
+    expected = model.generate(sketches, seed=1, label=labels, outputs=True, normalise=False)
     actual = run_exported(path, inputs, model.output_names)
     for name in model.output_names:
         share = share_within(actual[name], expected[name])

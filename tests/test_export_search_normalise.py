@@ -54,3 +54,14 @@ def test_search_sees_what_generate_sees(exported):
     np.testing.assert_array_equal(normalised["photo"], given["photo"])
     np.testing.assert_allclose(normalised["contextual"], given["contextual"])
     assert not np.allclose(normalised["contextual"], raw["contextual"])
+
+
+@pytest.mark.parametrize("name", ["pix2pix", "sketchygan"])
+def test_a_model_with_line_statistics_exports_and_passes_the_check(name, tmp_path):
+    """The graph takes the sketch as given; the export check compares with generate() raw."""
+    with torch_threads(1):
+        torch.manual_seed(0)
+        model = build_model(name, **TINY_CONFIGS[name], class_names=("a", "b")).eval()
+        model.record_line_stats(LineStats(SIZE, 0.3, 3.0, 120.0, 0.0, True))  # far from any
+        result = export(model, tmp_path / "m.pt", format="torchscript")  # check=True: raises
+    assert json.loads(result.side_file.read_text())["line_stats"]["stroke_width"] == 3.0
