@@ -12,11 +12,15 @@ lines whatever the polarity:
 ``ink_share``
     Share of pixels that are ink.
 ``stroke_width``
-    Width of a typical line in pixels: ``2 d - 1`` for ``d`` the median distance-transform
-    value of the ink mask on its skeleton (a 1-px line is 1 wide, a 3-px line 3).
+    Width of a typical line in pixels at ``size``, sub-pixel: the sketch at ``size`` is
+    upsampled to :func:`measure_side` (4x, up to 256 px), its lines taken at half their
+    darkness (:func:`half_peak_mask`: a light grey line is as wide as a black one drawn with
+    the same pen), and the width is ``2 d - 1/2`` for ``d`` the median distance-transform value
+    on their skeleton, divided by the upsampling (:func:`stroke_width`).
 ``line_grey``
-    Median grey level (0 black .. 255 white) of the ink on its skeleton, measured at the
-    sketch's own resolution (at least ``size``): about 0 for pen strokes, 100-180 for pencil.
+    Median grey level (0 black .. 255 white) of the lines' cores: the darkest pixel at
+    ``size`` within a pixel of each skeleton point: about 0 for pen strokes, lighter for
+    pencil and for lines thinner than a pixel at ``size``.
 ``shading_share``
     Share of pixels that are grey paper: lighter than ink, darker than :data:`PAPER_LEVEL`
     (light pencil shading, scanned paper tone).
