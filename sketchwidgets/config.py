@@ -41,10 +41,15 @@ def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
     unknown = sorted(set(values) - known)
     if unknown:
         raise KeyError(f"unknown {cls.__name__} key(s) {unknown}; known keys: {sorted(known)}")
-    tuples = _tuple_fields(cls)
-    return cls(
-        **{k: tuple(v) if k in tuples and isinstance(v, list) else v for k, v in values.items()}
-    )
+    tuples, nested = _tuple_fields(cls), _dataclass_fields(cls)
+    built = {}
+    for key, value in values.items():
+        if key in tuples and isinstance(value, list):
+            value = tuple(value)
+        elif key in nested and isinstance(value, dict):
+            value = config_from_dict(nested[key], value)
+        built[key] = value
+    return cls(**built)
 
 
 class StoredPathIgnored(UserWarning):
@@ -80,6 +85,17 @@ def _tuple_fields(cls: type) -> set[str]:
     return {
         name for name, hint in hints.items() if hint is tuple or typing.get_origin(hint) is tuple
     }
+
+
+def _dataclass_fields(cls: type) -> dict[str, type]:
+    """The fields annotated as a dataclass (or ``X | None``): their dataclass, by name."""
+    found = {}
+    for name, hint in typing.get_type_hints(cls).items():
+        options = typing.get_args(hint) or (hint,)
+        kinds = [k for k in options if isinstance(k, type) and dataclasses.is_dataclass(k)]
+        if kinds:
+            found[name] = kinds[0]
+    return found
 
 
 def _coerce(text: str, annotation: Any, key: str) -> Any:

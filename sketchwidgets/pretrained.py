@@ -33,6 +33,8 @@ from typing import Any
 
 import torch
 
+from sketchwidgets.drawing.line_stats import LineStats
+
 PACKAGE_FOLDER = Path(__file__).resolve().parent / "pretrained"
 SHIPPED_FOLDER = PACKAGE_FOLDER  # where shipped checkpoints are read (tests point it at a copy)
 RESTORE_HINT = (
@@ -267,7 +269,8 @@ def load_shipped(path: str | os.PathLike) -> Any:
     """A model from a file written by :func:`save_float16` (safe loading, plain data only).
 
     Networks the file lists as ``"dropped"`` keep their fresh initial weights; any other
-    missing or unexpected weight is an error naming the file.
+    missing or unexpected weight is an error naming the file. A file saved without the line
+    statistics of its training sketches gets them from the card beside it (``"line_stats"``).
     """
     from sketchwidgets.config import stored_config
     from sketchwidgets.io import load_torch
@@ -277,6 +280,10 @@ def load_shipped(path: str | os.PathLike) -> Any:
     state = load_torch(path)
     cls = model_class(state["model_name"])
     model = cls(stored_config(cls.config_class, state["config"], path))
+    if model.line_stats is None:
+        stats = card_line_stats(Path(path).with_suffix(".json"))
+        if stats is not None:
+            model.record_line_stats(stats)
     dropped = tuple(state.get("dropped", ()))
     load_weights(
         model, state["state_dict"], source=str(path), stored_config=state["config"], dropped=dropped
@@ -303,6 +310,15 @@ def shipped_name(path: str | os.PathLike) -> str | None:
         if isinstance(card, dict) and card.get("sha256") == digest:
             return name
     return None
+
+
+def card_line_stats(path: str | os.PathLike) -> LineStats | None:
+    """The ``"line_stats"`` of the card at ``path`` (None when there is no card or no entry)."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    values = json.loads(path.read_text()).get("line_stats")
+    return None if values is None else LineStats.from_dict(values)
 
 
 def classroom_models(*, device: str | torch.device | None = None) -> dict[str, Any]:

@@ -32,6 +32,8 @@ import cv2
 import numpy as np
 import torch
 
+from sketchwidgets.drawing.line_stats import LineStats, is_white_on_black
+from sketchwidgets.drawing.normaliser import normalise_sketch
 from sketchwidgets.export.search import check_sketch_values
 from sketchwidgets.io import check_min_size, image_to_tensor, tensor_to_image, to_gray, to_uint8
 
@@ -48,12 +50,6 @@ class PreparedSketch:
     tensor: torch.Tensor  # (N, 1, S, S) in [-1, 1], black ink = -1
     original_sizes: list[tuple[int, int]]  # (H, W) per sketch
     batched: bool
-
-
-def is_white_on_black(gray: np.ndarray) -> bool:
-    """True when a grayscale sketch is mostly dark, i.e. light ink on a dark background."""
-    border = np.concatenate([gray[0], gray[-1], gray[:, 0], gray[:, -1]])
-    return float(np.median(border)) < 128 and float(gray.mean()) < 128
 
 
 def has_strokes(gray: np.ndarray) -> bool:
@@ -131,11 +127,15 @@ def _single_gray(item: Any, index: int) -> np.ndarray:
     return gray
 
 
-def prepare_sketch(sketch: Any, size: int, *, invert: bool | None = None) -> PreparedSketch:
+def prepare_sketch(
+    sketch: Any, size: int, *, invert: bool | None = None, line_stats: LineStats | None = None
+) -> PreparedSketch:
     """Sketch(es) -> ``(N, 1, size, size)`` tensor in [-1, 1], black ink on white.
 
     ``invert=None`` detects white-on-black drawings; ``True``/``False`` forces the choice.
     Empty, too small or non-finite sketches raise ``ValueError`` (see the module docstring).
+    ``line_stats`` (a model's training sketches'): each sketch is redrawn in that style
+    (:func:`~sketchwidgets.drawing.normaliser.normalise_sketch`) instead of merely resized.
     """
     _refuse_non_image(sketch, 0)
     items, batched = _items(sketch)
@@ -147,7 +147,9 @@ def prepare_sketch(sketch: Any, size: int, *, invert: bool | None = None) -> Pre
     for gray in grays:
         flip = is_white_on_black(gray) if invert is None else invert
         gray = 255 - gray if flip else gray
-        if gray.shape != (size, size):
+        if line_stats is not None:
+            gray = normalise_sketch(gray, line_stats.at_size(size))
+        elif gray.shape != (size, size):
             gray = cv2.resize(gray, (size, size), interpolation=cv2.INTER_AREA)
         resized.append(gray)
     tensor = image_to_tensor(np.stack(resized)[..., None])

@@ -13,6 +13,7 @@ import sketchwidgets as sw
 from sketchwidgets import pretrained
 from sketchwidgets.cli import main as cli_main
 from sketchwidgets.data.builtin import EmbeddedDataset
+from sketchwidgets.drawing.line_stats import LineStats
 from sketchwidgets.eval import baselines, checkpoint_cards
 from sketchwidgets.models import MODELS, build_model, model_class
 from sketchwidgets.train import recipe_data, recipes
@@ -117,6 +118,35 @@ def test_shipped_checkpoint_is_float16_plain_data(name):
     assert image.shape == (64, 64, 3) and image.dtype.name == "uint8" and image.std() > 0
 
 
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_card_gives_the_line_statistics_the_checkpoint_lacks(name):
+    card = pretrained.read_card(name)
+    state = torch.load(pretrained.checkpoint_path(name), weights_only=True)
+    assert state["config"].get("line_stats") is None  # trained before models recorded them
+    model = pretrained.load_pretrained(name, device="cpu")
+    assert model.line_stats == LineStats.from_dict(card["line_stats"])
+    assert model.line_stats.size == model.image_size and model.line_stats.dark_on_light
+    assert 0 < model.line_stats.ink_share < 0.5 and 0 < model.line_stats.stroke_width < 3
+
+
+def test_card_line_statistics_fill_only_a_config_without_them(tmp_path):
+    model = build_model("pix2pix", image_size=32, ngf=4, ndf=4)
+    path = pretrained.save_float16(model, tmp_path / "m.pt")
+    assert pretrained.load_shipped(path).line_stats is None  # no card beside it
+    from_card = LineStats(32, 0.1, 2.0, 0.0, 0.0, True)
+    card = path.with_suffix(".json")
+    card.write_text(json.dumps({"line_stats": from_card.to_dict()}))
+    assert pretrained.load_shipped(path).line_stats == from_card
+    recorded = LineStats(32, 0.2, 1.0, 90.0, 0.0, True)
+    model.record_line_stats(recorded)
+    path = pretrained.save_float16(model, tmp_path / "m.pt")
+    assert pretrained.load_shipped(path).line_stats == recorded  # the checkpoint's own win
+    bare = pretrained.save_float16(build_model("pix2pix", image_size=32, ngf=4, ndf=4), path)
+    card.write_text(json.dumps({"line_stats": {"size": 32}}))
+    with pytest.raises(ValueError, match="exactly the keys"):
+        pretrained.load_shipped(bare)
+
+
 def test_studio_opens_with_the_classroom_checkpoints():
     from sketchwidgets.widgets import SketchStudio
 
@@ -214,4 +244,5 @@ def test_pretrain_runs_every_recipe_in_smoke_mode(name, tmp_path, shared_data, c
         assert all(math.isfinite(v) for v in card[key].values())
     model = pretrained.load_shipped(pretrained.checkpoint_path(name, tmp_path))
     assert model.name == recipe.model
+    assert card["line_stats"] == card["config"]["line_stats"] == model.line_stats.to_dict()
     assert "heldout" in capsys.readouterr().out

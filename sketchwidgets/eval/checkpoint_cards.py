@@ -59,6 +59,7 @@ def pretrain(
         "heldout": heldout_metrics(shipped, held_out, seed=spec.seed),
         "heldout_float32": float32_scores,
         "nearest_neighbour": nearest_neighbour_metrics(train, held_out),
+        "line_stats": model.line_stats.to_dict() if model.line_stats else None,
         "domain_gap": _domain_gap(shipped, spec, train, held_out, smoke),
         "file_bytes": path.stat().st_size,
         "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),

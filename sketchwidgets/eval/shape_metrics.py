@@ -2,7 +2,7 @@
 
 Both images are line drawings, dark ink on light paper: uint8 ``HxW`` / ``HxWx3`` arrays, or
 float tensors ``(N, 1|3, H, W)`` in [-1, 1] (a model's ``"edge"`` output, a batch's
-``"sketch"``). Ink is a pixel darker than mid-grey.
+``"sketch"``). Ink is :func:`sketchwidgets.drawing.line_stats.ink_mask`'s: grey below 200 of 255.
 
 ``dilated_iou(a, b, radius=2)``
     Intersection over union of the two ink masks after each is dilated by a disk of
@@ -36,9 +36,8 @@ import cv2
 import numpy as np
 import torch
 
+from sketchwidgets.drawing.line_stats import ink_mask as gray_ink_mask
 from sketchwidgets.io import tensor_to_image, to_gray
-
-INK_LEVEL = 200  # uint8 grey below this is ink (resized thin strokes are light grey)
 
 
 def ink_mask(drawing: Any) -> np.ndarray:
@@ -50,7 +49,7 @@ def ink_mask(drawing: Any) -> np.ndarray:
         raise ValueError(
             f"a drawing must be a uint8 HxW[xC] array, got {array.dtype} {array.shape}"
         )
-    return to_gray(array) < INK_LEVEL
+    return gray_ink_mask(to_gray(array))
 
 
 def _pair(a: Any, b: Any) -> tuple[np.ndarray, np.ndarray]:

@@ -162,10 +162,12 @@ def require(format: str) -> None:
 def exported_inputs(
     model: SketchModel, sketch: np.ndarray, *, seed: int | None = 0, label: Any = None
 ) -> dict[str, np.ndarray]:
-    """The exported graph's inputs that reproduce ``model.generate(sketch, seed, label)``.
+    """The exported graph's inputs that reproduce ``model.generate(sketch, seed, label,
+    normalise=False)``.
 
-    ``sketch``: uint8 ``(N, S, S)`` (or one ``(S, S)``) at the model's size; the noise inputs
-    are the very draws ``generate`` makes from ``seed``.
+    ``sketch``: uint8 ``(N, S, S)`` (or one ``(S, S)``) at the model's size, as the graph
+    takes it (a drawing is first redrawn in the training style by ``model.model_input``); the
+    noise inputs are the very draws ``generate`` makes from ``seed``.
     """
     if isinstance(model, ContextualGAN):
         raise ExportError(
@@ -279,7 +281,8 @@ def _one_shot_spec(model: SketchModel, path: Path, format: str, draws: list[Draw
             "name": "sketch",
             "dtype": "uint8",
             "shape": ["batch", size, size],
-            "meaning": "grayscale sketch, dark ink on white (white on black is flipped)",
+            "meaning": "grayscale sketch, dark ink on white (white on black is flipped); "
+            "redraw a drawing to line_stats first (sketchwidgets.drawing.normaliser)",
         }
     ]
     if model.needs_label:
@@ -310,6 +313,9 @@ def _spec(model: SketchModel, format: str, path: Path, inputs: list, outputs: li
         "file": path.name,
         "inputs": inputs,
         "outputs": outputs,
+        # the training sketches' line statistics: a drawing is redrawn to them first
+        # (sketchwidgets.drawing.normaliser; the exported search does it), the graph does not
+        "line_stats": model.line_stats.to_dict() if model.line_stats is not None else None,
     }
     if format == "onnx":
         spec["opset"] = OPSET
@@ -416,7 +422,8 @@ def check_export(model: SketchModel, path: Path, format: str, sha256: str) -> No
     sketches, labels = _example_batch(model, 2, seed=1)
     sketches = np.stack([sketches[0], 255 - sketches[1]])  # the second one white on black
     inputs = exported_inputs(model, sketches, seed=1, label=labels)
-    expected = model.generate(sketches, seed=1, label=labels, outputs=True)
+    # the graph takes the sketch as given: compare with generate() not normalising it
+    expected = model.generate(sketches, seed=1, label=labels, outputs=True, normalise=False)
     actual = run_exported(path, inputs, model.output_names, format=format, sha256=sha256)
     for name in model.output_names:
         share = share_within(actual[name], expected[name])

@@ -93,7 +93,7 @@ def recorded_draws(
     """
     recorder = _Draws()
     with recorder:
-        model.generate(sketches, seed=seed, label=label)
+        model.generate(sketches, seed=seed, label=label, normalise=False)
     batch, named, others = len(sketches), [], 0
     for distribution, value in recorder.recorded:
         shape = tuple(value.shape)

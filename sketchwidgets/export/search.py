@@ -1,8 +1,11 @@
 """Contextual GAN's search run from its exported TorchScript files: a reference loop.
 
-Self-contained on purpose (torch, numpy and the standard library; nothing from sketchwidgets):
-copy it beside ``cgan.pt``, ``cgan.discriminator.pt``, ``cgan.encoder.pt`` (written for a model
-with a sketch encoder) and ``cgan.pt.json`` written by
+Self-contained on purpose (torch, numpy and the standard library; from sketchwidgets only the
+sketch normaliser, imported when ``normalise=True`` and the side file holds the model's
+``line_stats``, so that a drawing is redrawn in the training sketches' style exactly as
+``generate`` does; ``normalise=False`` runs without sketchwidgets): copy it beside
+``cgan.pt``, ``cgan.discriminator.pt``, ``cgan.encoder.pt`` (written for a model with a
+sketch encoder) and ``cgan.pt.json`` written by
 ``sketchwidgets.export.export(model, "cgan.pt", format="torchscript")`` and run::
 
     photos = search("cgan.pt", sketches)["photo"]  # uint8 (N, S, S) sketches -> uint8 RGB
@@ -366,6 +369,20 @@ def starting_candidates(
     return rng.uniform(-bound, bound, (len(known), settings["n_init"], settings["z_dim"]))
 
 
+def normalised_sketches(sketches: np.ndarray, spec: dict[str, Any]) -> np.ndarray:
+    """uint8 ``(N, S, S)`` sketches redrawn to the side file's ``line_stats`` by sketchwidgets'
+    one normaliser (unchanged when the side file records none)."""
+    array = np.asarray(sketches, dtype=np.uint8)
+    if spec.get("line_stats") is None:
+        return array
+    from sketchwidgets.drawing.line_stats import LineStats
+    from sketchwidgets.drawing.normaliser import normalise_sketch
+
+    target = LineStats.from_dict(spec["line_stats"]).at_size(array.shape[-1])
+    flat = array.reshape(-1, *array.shape[-2:])
+    return np.stack([normalise_sketch(sketch, target) for sketch in flat]).reshape(array.shape)
+
+
 def search(
     path: str | os.PathLike,
     sketches: np.ndarray,
@@ -373,9 +390,13 @@ def search(
     candidates: np.ndarray | None = None,
     iterations: int | None = None,
     seed: int = 0,
+    normalise: bool = True,
 ) -> dict[str, np.ndarray]:
     """Complete sketches ``(N, S, S)`` (dark ink on white; uint8 0..255 or float in [-1, 1],
     as :func:`sketch_values` takes them) into photos.
+
+    ``normalise``: redraw each sketch in the training sketches' style first
+    (:func:`normalised_sketches`) when the side file records their line statistics.
 
     ``candidates`` ``(N, n_init, z_dim)`` replaces the initial codes: the encoder's code when
     the export has an encoder (``seed`` then unused), else random ones drawn from ``seed``;
@@ -386,6 +407,9 @@ def search(
     generator, discriminator, spec = load_networks(path)
     settings = spec["search"]
     steps = settings["iterations"] if iterations is None else iterations
+    if normalise and spec.get("line_stats") is not None:
+        as_uint8 = ((gray + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).numpy()
+        gray = sketch_values(normalised_sketches(as_uint8, spec))
     known = gray.reshape(-1, 1, *gray.shape[-2:]).expand(-1, 3, -1, -1).contiguous()
     if candidates is None:
         candidates = starting_candidates(load_encoder(path, spec), known, settings, seed)

@@ -13,14 +13,28 @@ from __future__ import annotations
 import dataclasses
 import os
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 import torch
 from torch import nn
 
-from sketchwidgets.io import save_torch
+from sketchwidgets.drawing.line_stats import LineStats
+from sketchwidgets.io import save_torch, tensor_to_image
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sketchwidgets.sketch_input import PreparedSketch
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModelConfig:
+    """What every model's config holds besides its paper's hyperparameters."""
+
+    # the line statistics of the training sketches (set by the Trainer; None: never trained)
+    line_stats: LineStats | None = None
+
 
 SEED_RANGE = (-(2**63), 2**64 - 1)  # what torch.Generator.manual_seed takes
 
@@ -42,7 +56,12 @@ class SketchModel(nn.Module):
         each with its source in a trailing comment. ``config.image_size`` is the square side of the
         photo the model makes (a joint model makes ``image_size x 2*image_size`` internally).
         Every config has ``class_names: tuple[str, ...] = ()`` (empty: the model knows no classes),
-        saved in checkpoints with the rest of the config.
+        saved in checkpoints with the rest of the config. Every config derives from
+        :class:`ModelConfig`, so it also has ``line_stats``: the
+        :class:`~sketchwidgets.drawing.line_stats.LineStats` of the sketches the model trained
+        on (ink share, stroke width at ``image_size``, line grey, shading, polarity), recorded by
+        the Trainer from its first batches; ``None`` for a model never trained (a shipped checkpoint
+        saved without them gets them from its card when loaded).
 
     ``configure_optimizers() -> dict[str, Optimizer]``
         The optimizers, by name (``"G"``, ``"D"``, ...). The trainer creates them once, checkpoints
@@ -88,7 +107,7 @@ class SketchModel(nn.Module):
         in [-1, 1] (EdgeGAN: ``("image", "edge")``). Default: ``{"image": generate_tensor(...)}``.
 
     ``generate(sketch, *, seed=None, generator=None, label=None, z=None, keep_size=False,
-    invert=None, outputs=False)``
+    invert=None, outputs=False, normalise=True)``
         The one-call inference API, implemented here once: takes a uint8 HxW / HxWx3 array, a PIL
         image or a tensor, one sketch or a batch, of any size and either polarity, and returns
         uint8 RGB (HxWx3, or NxHxWx3 for a batch); ``outputs=True`` returns ``{name: uint8 array}``
@@ -98,7 +117,10 @@ class SketchModel(nn.Module):
         grey) raises ``ValueError("empty sketch: nothing drawn ...")``, as do a sketch under
         16 px (``io.MIN_IMAGE_SIDE``) and a float sketch holding NaN or inf or values outside
         [-1, 1]. ``seed`` is a whole number from -2**63 to 2**64 - 1 (else ``ValueError``).
-        See :mod:`sketchwidgets.sketch_input`.
+        See :mod:`sketchwidgets.sketch_input`. With ``normalise=True`` (the default) and
+        ``config.line_stats`` known, the drawing is first redrawn in the style of the training
+        sketches (:mod:`sketchwidgets.drawing.normaliser`); ``normalise=False`` shows the raw
+        behaviour. ``model_input(sketch, ...)`` returns that input as uint8: what the model sees.
 
     ``network_names``
         The attribute names of the trainable networks (e.g. ``("generator", "discriminator")``),
@@ -128,6 +150,15 @@ class SketchModel(nn.Module):
     def image_size(self) -> int:
         """Side of the square photo this model makes."""
         return int(self.config.image_size)
+
+    @property
+    def line_stats(self) -> LineStats | None:
+        """The line statistics of the sketches this model trained on (None: unknown)."""
+        return getattr(self.config, "line_stats", None)
+
+    def record_line_stats(self, stats: LineStats) -> None:
+        """Store the training sketches' line statistics in the config (the Trainer does)."""
+        self.config = dataclasses.replace(self.config, line_stats=stats)
 
     @property
     def device(self) -> torch.device:
@@ -306,11 +337,12 @@ class SketchModel(nn.Module):
         keep_size: bool = False,
         invert: bool | None = None,
         outputs: bool = False,
+        normalise: bool = True,
     ) -> np.ndarray | dict[str, np.ndarray]:
         """Sketch(es) in any common form -> uint8 RGB image(s); see the class docstring."""
-        from sketchwidgets.sketch_input import prepare_sketch, restore_size
+        from sketchwidgets.sketch_input import restore_size
 
-        prepared = prepare_sketch(sketch, self.image_size, invert=invert)
+        prepared = self.prepare(sketch, invert=invert, normalise=normalise)
         batch = prepared.tensor.shape[0]
         if generator is None and seed is not None:
             generator = torch.Generator(device="cpu").manual_seed(checked_seed(seed))
@@ -338,6 +370,23 @@ class SketchModel(nn.Module):
             name: restore_size(tensor, prepared, keep_size=keep_size)
             for name, tensor in results.items()
         }
+
+    def prepare(
+        self, sketch: Any, *, invert: bool | None = None, normalise: bool = True
+    ) -> PreparedSketch:
+        """The sketch(es) as this model's input batch (what :meth:`generate` feeds it)."""
+        from sketchwidgets.sketch_input import prepare_sketch
+
+        stats = self.line_stats if normalise else None
+        return prepare_sketch(sketch, self.image_size, invert=invert, line_stats=stats)
+
+    def model_input(
+        self, sketch: Any, *, invert: bool | None = None, normalise: bool = True
+    ) -> np.ndarray:
+        """What the model sees: the prepared input as uint8 ``SxS`` (``NxSxS`` for a batch)."""
+        prepared = self.prepare(sketch, invert=invert, normalise=normalise)
+        images = tensor_to_image(prepared.tensor)  # (N, S, S): one channel
+        return images if prepared.batched else images[0]
 
     # ------------------------------------------------------------------ saving
 

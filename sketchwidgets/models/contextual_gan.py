@@ -50,7 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
 from sketchwidgets.models.latent_search import (
@@ -69,7 +69,7 @@ from sketchwidgets.models.losses import GANLoss, reconstruction_loss
 
 
 @dataclass(frozen=True)
-class ContextualGANConfig:
+class ContextualGANConfig(ModelConfig):
     """Hyperparameters. Network and loss defaults are the paper's and its reference code's; the
     departures (the module docstring lists them) are the data-limited recipe measured on the
     832 CelebA joint images (docs/findings/contextual_gan.md). :meth:`paper` gives the paper's

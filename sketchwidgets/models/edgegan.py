@@ -47,7 +47,8 @@ from torch import nn
 
 from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.drawing.line_stats import INK_LEVEL
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.edgegan_layers import (
     ScalarPReLU,
     SpectralNormConv2d,
@@ -62,11 +63,10 @@ from sketchwidgets.models.edgegan_layers import (
 from sketchwidgets.models.losses import ink_balanced_weights
 
 REFERENCE_BATCH_SIZE = 64  # train.py batch_size 64 (outputs/edgegan/flags.json)
-INK_LEVEL = 200  # uint8 grey below this is ink, as sketchwidgets.eval.shape_metrics.INK_LEVEL
 
 
 @dataclass(frozen=True)
-class EdgeGANConfig:
+class EdgeGANConfig(ModelConfig):
     """EdgeGAN hyper-parameters; defaults from ``outputs/edgegan/flags.json`` and the code."""
 
     image_size: int = 64  # flags.json output_height 64 (joint image 64x128)

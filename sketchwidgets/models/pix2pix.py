@@ -38,7 +38,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.fast.inference_unet import InferenceUnet, can_fold, weights_key
 from sketchwidgets.models.layers import (
     NORM_KINDS,
@@ -59,7 +59,7 @@ from sketchwidgets.models.losses import (
 
 
 @dataclass(frozen=True)
-class Pix2PixConfig:
+class Pix2PixConfig(ModelConfig):
     """pix2pix hyperparameters; the defaults are the paper's (source in each comment)."""
 
     image_size: int = 256  # Sec. 4 / App. 6.2: 256x256 images (reference 'unet_256')

@@ -49,7 +49,7 @@ from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
 from sketchwidgets.device import full_precision
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.features.networks import load_feature_network
 from sketchwidgets.models.layers import set_requires_grad
 from sketchwidgets.models.losses import GANLoss
@@ -70,7 +70,7 @@ EMBEDDED_CLASSES = ("apple", "ball", "mug", "house", "tree", "car", "fish", "bot
 
 
 @dataclass(frozen=True)
-class SketchyGANConfig:
+class SketchyGANConfig(ModelConfig):
     """SketchyGAN hyperparameters; defaults from the reference code (source in each comment).
 
     ``perceptual_weights`` names a file, so it is a setting the user gives each time: a

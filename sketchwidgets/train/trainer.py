@@ -14,6 +14,9 @@ What it does decide, once:
   resumed run draws exactly the batches the uninterrupted run would have drawn;
 * the random streams: seeded from ``seed`` at the start, restored from the checkpoint on a
   resume (validation and sampling preserve them), so resuming continues *exactly*;
+* what the model records of its data: a model whose config has no ``line_stats`` yet gets
+  those of the sketches of its first :data:`LINE_STATS_BATCHES` batches (the line statistics
+  its generate() later normalises drawings to, :mod:`sketchwidgets.drawing.line_stats`);
 * the run folder: locked for the whole run (:mod:`sketchwidgets.train.lock`; a second run
   there stops at once), and the ``.*.tmp`` files a killed run left are deleted at the start;
 * several processes under ``torchrun``: each rank takes its slice of the global batch and the
@@ -43,6 +46,7 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from sketchwidgets.data.class_match import matched_to_model
 from sketchwidgets.device import autocast_context, pick_device, seed_everything, set_rng_state
 from sketchwidgets.device import rng_state as current_rng_state
+from sketchwidgets.drawing.line_stats import LineStats, tensor_line_stats
 from sketchwidgets.io import remove_stale_temporaries
 from sketchwidgets.train import distributed
 from sketchwidgets.train.callbacks import Callback, TrainingDiverged, default_callbacks
@@ -55,6 +59,19 @@ from sketchwidgets.train.checkpoint import (
 )
 from sketchwidgets.train.history import History
 from sketchwidgets.train.lock import run_folder_lock
+
+LINE_STATS_BATCHES = 8  # the first batches whose sketches give a model its config.line_stats
+
+
+def first_batches_line_stats(
+    data: Dataset, size: int, *, batch_size: int, seed: int, steps: int
+) -> LineStats | None:
+    """The line statistics of the sketches of the first :data:`LINE_STATS_BATCHES` batches a
+    Trainer with these settings draws (None when it draws none)."""
+    stop = min(steps, LINE_STATS_BATCHES)
+    sampler = StepBatchSampler(len(data), batch_size=batch_size, seed=seed, start=0, stop=stop)
+    sketches = [data[i]["sketch"] for batch in sampler for i in batch]
+    return tensor_line_stats(sketches, size) if sketches else None
 
 
 class StepBatchSampler(Sampler[list[int]]):
@@ -332,8 +349,21 @@ class Trainer:
         if self.dist.enabled:
             distributed.wrap_networks(self.model, self.device)
         self.model.train()
+        self._record_line_stats()  # before seeding: reading items may draw random numbers
         self._seed(state)
         self._loader = self._make_loader()
+
+    def _record_line_stats(self) -> None:
+        """Give a model whose config has ``line_stats = None`` those of its first batches'
+        sketches (a config without the field is left alone)."""
+        if getattr(getattr(self.model, "config", None), "line_stats", True) is not None:
+            return
+        stats = first_batches_line_stats(
+            self.train_data, self.model.image_size, batch_size=self.batch_size, seed=self.seed,
+            steps=self.steps,
+        )  # fmt: skip
+        if stats is not None:
+            self.model.record_line_stats(stats)
 
     def _restore(self) -> dict[str, Any]:
         assert self.resume_from is not None

@@ -6,6 +6,12 @@ a re-roll button only when ``model.has_noise`` (another seed can give another im
 whose generation is a search that reports its steps (``model.search_progress(on_step)``, as
 Contextual GAN's latent search) also gets a progress bar; the caption reads "search 40/100"
 while it runs and the latency once it is done.
+
+Beside the outputs, "what the model sees": the model's input, small, as
+:meth:`~sketchwidgets.models.base.SketchModel.model_input` prepares it (the drawing redrawn
+in the training sketches' style when the model knows their line statistics), and under them
+a one-line gap hint when the raw drawing is far from those sketches
+(:func:`~sketchwidgets.drawing.style_gap.gap_hint`).
 """
 
 from __future__ import annotations
@@ -86,8 +92,12 @@ class ModelTile(VBox):
             view.add_class(f"sketchwidgets-output-{slug(output)}")
             self.images[output] = view
         self.image = self.images["image"]
+        self.input_view = Image(format="png", width=tile // 2, height=tile // 2)
+        self.input_view.add_class("sketchwidgets-model-input")
         self.caption = Label(name)
-        children: list[Any] = [self._outputs_row(), self.caption]
+        self.hint = Label("", layout=Layout(display="none", max_width=f"{tile * 2}px"))
+        self.hint.add_class("sketchwidgets-gap-hint")
+        children: list[Any] = [self._outputs_row(), self.caption, self.hint]
         self.progress: IntProgress | None = None
         self.throttle = Throttle(0.1)
         if reports_progress(model):
@@ -107,10 +117,18 @@ class ModelTile(VBox):
         super().__init__(children, layout=Layout(margin="0 6px 0 0"))
 
     def _outputs_row(self) -> Any:
-        """The main image alone, or every output over its name."""
+        """What the model sees, then every output (over its name when there are several)."""
+        seen = VBox([self.input_view, Label("sees")], layout=Layout(margin="0 4px 0 0"))
         if len(self.images) == 1:
-            return self.image
-        return HBox([VBox([view, Label(output)]) for output, view in self.images.items()])
+            return HBox([seen, self.image])
+        outputs = [VBox([view, Label(output)]) for output, view in self.images.items()]
+        return HBox([seen, *outputs])
+
+    def show_input(self, model_input: np.ndarray | None, hint: str | None) -> None:
+        """Show the model's input (None: blank) and the gap hint (None: hidden)."""
+        self.input_view.value = b"" if model_input is None else to_png(model_input)
+        self.hint.value = hint or ""
+        self.hint.layout.display = None if hint else "none"
 
     def show(self, outputs: Mapping[str, np.ndarray], caption: str) -> None:
         """Display each output (uint8) and the caption."""

@@ -14,6 +14,11 @@ What the controls offer follows the model contract (:mod:`sketchwidgets.models.b
 * a **re-roll** button per tile for a model with noise (``model.has_noise``: a latent code or
   another documented noise source), giving that model alone the next seed (so a new z), and
   one re-roll-all button (the view's ``seed`` + 1) while any shown model has noise;
+* "what the model sees" in each tile: the model's input, small, beside its outputs -- with
+  ``normalise`` on (the default; the checkbox), the sketch redrawn in that model's training
+  style (:mod:`sketchwidgets.drawing.normaliser`); with it off, the sketch merely resized, as
+  the model takes it raw. Under the tile, one line when the raw sketch is far from that
+  model's training sketches (:func:`~sketchwidgets.drawing.style_gap.gap_hint`);
 * a **progress bar** in the tile of a model whose generation is a search (Contextual GAN's
   latent search, through ``model.search_progress``): "search 40/100" while it runs, its
   latency when done. Such models run after the others, so a stroke shows the forward-pass
@@ -34,10 +39,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from ipywidgets import Button, Dropdown, HBox, Image, Label, Layout, Output, VBox
-from traitlets import Int, List, Unicode, observe
+from ipywidgets import Button, Checkbox, Dropdown, HBox, Image, Label, Layout, Output, VBox
+from traitlets import Bool, Int, List, Unicode, link, observe
 
 from sketchwidgets.data.strokes import Sketch
+from sketchwidgets.drawing.line_stats import line_stats
+from sketchwidgets.drawing.style_gap import gap_hint
 from sketchwidgets.io import write_image
 from sketchwidgets.sketch_input import has_strokes, sketch_gray
 from sketchwidgets.widgets._images import (
@@ -86,6 +93,9 @@ class CompareView(StaticFallback, VBox):
     seed = Int(0, help="Seed passed to every model's generate().").tag(sync=True)
     shown = List(Unicode(), help="Names of the models shown, in order.").tag(sync=True)
     generation = Int(0, read_only=True, help="Bumped after every update.").tag(sync=True)
+    normalise = Bool(
+        True, help="Redraw the sketch in each model's training style before it runs."
+    ).tag(sync=True)
 
     def __init__(
         self,
@@ -116,8 +126,10 @@ class CompareView(StaticFallback, VBox):
             description="re-roll all", icon="dice", tooltip="Next seed for every model with noise"
         )
         self.reroll_button.on_click(lambda _b: self.reroll())
+        self.normalise_box = Checkbox(True, description="normalise", indent=False)
+        self.normalise_box.add_class("sketchwidgets-normalise")
         self.row = HBox(layout=Layout(flex_flow="row wrap"))
-        controls: list[Any] = [self.reroll_button, self.status]
+        controls: list[Any] = [self.reroll_button, self.normalise_box, self.status]
         if self.class_picker is not None:
             controls.insert(0, self.class_picker)
         super().__init__([self.row, HBox(controls), self.output], seed=seed, **kwargs)
@@ -126,6 +138,7 @@ class CompareView(StaticFallback, VBox):
             if tile_widget.reroll_button is not None:
                 tile_widget.reroll_button.on_click(lambda _b, name=name: self.reroll(name))
         self.shown = list(self.models)
+        link((self, "normalise"), (self.normalise_box, "value"))
         if canvas is not None:
             self.connect(canvas)
 
@@ -209,6 +222,10 @@ class CompareView(StaticFallback, VBox):
         """The seed model ``name`` runs with: the view's seed plus its tile's re-rolls."""
         return self.seed + self.tiles[name].rolls
 
+    @observe("normalise")
+    def _normalise_changed(self, change: dict[str, Any]) -> None:
+        self.refresh()
+
     @observe("seed")
     def _seed_changed(self, change: dict[str, Any]) -> None:
         self.refresh([n for n in self.shown if self.models[n].has_noise])
@@ -264,6 +281,7 @@ class CompareView(StaticFallback, VBox):
         self._notes.clear()
         for name in self.shown:
             self.tiles[name].show_placeholder(placeholder("no sketch", self.tile), "")
+            self.tiles[name].show_input(None, None)
         self.status.value = EMPTY_MESSAGE
 
     def _generate(self, name: str) -> str | None:
@@ -278,10 +296,12 @@ class CompareView(StaticFallback, VBox):
             return note
         start = time.perf_counter()
         try:
+            seen = self._show_input(name)
             with self.tiles[name].searching():
                 outputs = model.generate(
-                    self._sketch, seed=self.seed_for(name), label=label, outputs=True
-                )
+                    seen, seed=self.seed_for(name), label=label, outputs=True, invert=False,
+                    normalise=False,
+                )  # fmt: skip
         except Exception as error:  # one failing model must not hide the others
             self.output.append_stderr(f"model {name!r} failed:\n{format_exception(error)}")
             self._show_problem(name, "error (see below)", f"{name}: error")
@@ -290,6 +310,21 @@ class CompareView(StaticFallback, VBox):
         self._outputs[name], self._latency[name] = outputs, latency
         self.tiles[name].show(outputs, f"{name}: {latency:.0f} ms")
         return None
+
+    def _show_input(self, name: str) -> np.ndarray:
+        """Show what model ``name`` sees of the sketch and its gap hint; return that input."""
+        model = self.models[name]
+        assert self._sketch is not None
+        seen = model.model_input(self._sketch, normalise=self.normalise)
+        self.tiles[name].show_input(seen, self.gap_hint(name))
+        return seen
+
+    def gap_hint(self, name: str) -> str | None:
+        """How the sketch differs from model ``name``'s training sketches (one line), or None."""
+        trained = self.models[name].line_stats
+        if self._sketch is None or trained is None:
+            return None
+        return gap_hint(line_stats(self._sketch, trained.size), trained)
 
     def _show_problem(self, name: str, text: str, caption: str) -> None:
         self.tiles[name].show_placeholder(placeholder(text, self.tile), caption)

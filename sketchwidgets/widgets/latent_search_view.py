@@ -32,7 +32,6 @@ from traitlets import Int, observe
 
 from sketchwidgets.data.strokes import Sketch
 from sketchwidgets.io import tensor_to_image
-from sketchwidgets.sketch_input import prepare_sketch
 from sketchwidgets.widgets._images import (
     StaticFallback,
     Throttle,
@@ -182,15 +181,15 @@ class LatentSearchView(StaticFallback, VBox):
         return result
 
     def _as_tensor(self, sketch: Any) -> torch.Tensor:
-        """Any accepted sketch input -> ``(N, 1, S, S)`` at the model's size."""
+        """Any accepted sketch input -> ``(N, 1, S, S)`` at the model's size, as generate()
+        prepares it (redrawn in the training style when the model knows it)."""
         if isinstance(sketch, torch.Tensor) and sketch.is_floating_point():
             return sketch if sketch.ndim == 4 else sketch.unsqueeze(0)
         if hasattr(sketch, "sketch") and isinstance(sketch.sketch, Sketch):
             sketch = sketch.sketch
-        size = self.model.image_size  # type: ignore[union-attr]
-        if isinstance(sketch, Sketch):
-            sketch = sketch.to_array(size)
-        return prepare_sketch(sketch, size).tensor
+        if isinstance(sketch, Sketch):  # drawn at canvas detail: the normaliser thins it
+            sketch = sketch.to_array(max(self.model.image_size, 256))  # type: ignore[union-attr]
+        return self.model.prepare(sketch).tensor  # type: ignore[union-attr]
 
     def replay(self, result: SearchResult) -> None:
         """Show a finished search (candidates need ``keep_candidates=True``)."""

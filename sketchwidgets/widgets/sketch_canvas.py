@@ -18,6 +18,11 @@ brush width slider     ``canvas.pen_width = 6``
 
 The mouse and touch handlers call exactly these methods.
 
+Give the canvas a model (``SketchCanvas(model=m)`` or ``canvas.model = m``) and it shows,
+beside the drawing, "what the model sees": the drawing as ``m.model_input`` prepares it
+(redrawn in the training sketches' style, :mod:`sketchwidgets.drawing.normaliser`), updated
+after every change.
+
 Live ink is drawn client-side: a transparent :class:`LiveInk` overlay (anywidget, stacked on the
 ipycanvas element, carrying the ``sketchwidgets-canvas`` DOM class) receives the pointer events
 (mouse, touch, pen), strokes each segment in the browser at once and sends the points to the
@@ -45,6 +50,7 @@ from ipywidgets import (
     FloatSlider,
     GridBox,
     HBox,
+    Image,
     Label,
     Layout,
     Output,
@@ -60,6 +66,7 @@ from sketchwidgets.widgets._images import (
     StaticFallback,
     format_exception,
     resize,
+    to_png,
 )
 
 try:
@@ -95,6 +102,8 @@ class SketchCanvas(StaticFallback, VBox):
         Opacity of the underlay over white.
     live_ink
         Draw the live stroke in the browser (:class:`LiveInk` overlay; needs anywidget).
+    model
+        A SketchModel whose input ("what the model sees") is shown beside the drawing.
     """
 
     tool = Enum(TOOLS, default_value="pen", help="Active tool: 'pen' or 'eraser'.").tag(sync=True)
@@ -112,6 +121,7 @@ class SketchCanvas(StaticFallback, VBox):
         underlay: np.ndarray | None = None,
         underlay_alpha: float = 0.3,
         live_ink: bool = True,
+        model: Any = None,
         **kwargs: Any,
     ) -> None:
         self.layers = MultiCanvas(2, width=width, height=height, layout=self._cell(width, height))
@@ -132,14 +142,22 @@ class SketchCanvas(StaticFallback, VBox):
         self._underlay: np.ndarray | None = None
         self.underlay_alpha = float(underlay_alpha)
         self.toolbar = self._build_toolbar()
+        self._model: Any = None
+        self.preview = Image(format="png", width=min(width, 128), height=min(height, 128))
+        self.preview.add_class("sketchwidgets-model-input")
+        self.preview_box = HBox(
+            [Label("the model sees"), self.preview], layout=Layout(display="none")
+        )
+        drawing = HBox([self._stack(width, height), self.preview_box])
         super().__init__(
-            children=[self.toolbar, self._stack(width, height), self.status, self.output],
+            children=[self.toolbar, drawing, self.status, self.output],
             pen_width=pen_width,
             **kwargs,
         )
         self.add_class("sketchwidgets-sketch-canvas")
         self.sketch = sketch if sketch is not None else Sketch(width=width, height=height)
         self.underlay = underlay
+        self.model = model
         self._connect_events()
 
     # ----- layout ---------------------------------------------------------------------------
@@ -410,10 +428,33 @@ class SketchCanvas(StaticFallback, VBox):
         with hold_canvas():
             self._paint_underlay()
 
+    @property
+    def model(self) -> Any:
+        """The model whose input is previewed beside the drawing (None: no preview)."""
+        return self._model
+
+    @model.setter
+    def model(self, model: Any) -> None:
+        self._model = model
+        self.preview_box.layout.display = None if model is not None else "none"
+        self.update_preview()
+
+    def update_preview(self) -> None:
+        """Show what the model sees of the drawing now (blank while nothing is drawn)."""
+        if self._model is None or self.sketch.is_empty:
+            self.preview.value = b""
+            return
+        try:
+            self.preview.value = to_png(self._model.model_input(self.to_array()))
+        except ValueError:  # every stroke erased: an empty sketch, nothing to see
+            self.preview.value = b""
+
     def _changed(self, *, redraw: bool = False) -> None:
         """After a finished change: repaint if asked, update counters, schedule the hooks."""
         if redraw:
             self.redraw()
+        if getattr(self, "_model", None) is not None:
+            self.update_preview()
         count = len(self.sketch.strokes)
         self.undo_button.disabled = not self.sketch.can_undo
         self.redo_button.disabled = not self.sketch.can_redo

@@ -3,7 +3,8 @@
 For each name in ``MODELS`` (a tiny config from ``tiny_configs.TINY_CONFIGS``): build it with
 the classes of a small labelled embedded dataset, train 2 steps with the Trainer and its
 standard callbacks, save, load, generate with and without a seed, with an explicit z where the
-model has one, every output, the class names through the checkpoint, and evaluate().
+model has one, every output, the class names and the training sketches' line statistics
+through the checkpoint, and evaluate().
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ from torch.utils.data import DataLoader
 
 from sketchwidgets.data.builtin import EmbeddedDataset
 from sketchwidgets.device import torch_threads
+from sketchwidgets.drawing.line_stats import LineStats
 from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.models import MODELS, build_model, load_model
-from sketchwidgets.models.base import SketchModel
+from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.train.callbacks import SampleGrid, default_callbacks
-from sketchwidgets.train.trainer import Trainer
+from sketchwidgets.train.trainer import Trainer, first_batches_line_stats
 from tests.models.tiny_configs import TINY_CONFIGS
 
 CLASSES = ("apple", "ball", "mug")
@@ -163,3 +165,22 @@ def test_class_names_are_a_tuple_config_field_of_every_model() -> None:
         default = fields["class_names"].default
         assert isinstance(default, tuple), f"{name}: class_names should default to a tuple"
         assert bool(default) == cls.needs_label, f"{name}: classes by default iff it needs one"
+
+
+def test_training_records_the_line_statistics_of_the_first_batches(trained, labelled) -> None:
+    model, loaded, trainer = trained
+    expected = first_batches_line_stats(labelled[0], SIZE, batch_size=4, seed=0, steps=2)
+    assert isinstance(model.line_stats, LineStats) and model.line_stats == expected
+    assert loaded.line_stats == expected  # saved with the config, loaded back
+    thick = np.full((128, 128), 255, np.uint8)
+    thick[30:98, 30:98] = 0
+    thick[50:78, 50:78] = 255  # a square outline drawn with a pen 20 px wide
+    seen = loaded.model_input(thick)
+    assert seen.shape == (SIZE, SIZE) and seen.dtype == np.uint8
+    assert not np.array_equal(seen, loaded.model_input(thick, normalise=False))
+
+
+def test_every_config_derives_from_the_common_model_config() -> None:
+    for name, cls in MODELS.items():
+        assert issubclass(cls.config_class, ModelConfig), name
+        assert cls.config_class().line_stats is None, name
