@@ -13,7 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sketchwidgets.data.builtin import _walk_open_curves
+from sketchwidgets.data.stroke_tracing import walk_open_curves
 from sketchwidgets.data.strokes import Sketch, Stroke
 from sketchwidgets.drawing.line_stats import half_peak_mask, resize_gray, skeleton
 
@@ -26,7 +26,7 @@ def trace_sketch(sketch: np.ndarray, *, canvas: int = 256, width: float = 1.0) -
     contours, _ = cv2.findContours(centre.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     strokes = []
     for contour in contours:
-        for piece in _walk_open_curves(contour):
+        for piece in walk_open_curves(contour):
             if len(piece) >= 3:
                 simple = cv2.approxPolyDP(piece[:, None, :], 1.0, False)[:, 0, :] + 0.5
                 strokes.append(Stroke([tuple(p) for p in simple.tolist()], width=width))
