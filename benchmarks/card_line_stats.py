@@ -20,6 +20,7 @@ import json
 
 from sketchwidgets import pretrained
 from sketchwidgets.models import model_class
+from sketchwidgets.train import recipe_data
 from sketchwidgets.train.trainer import LINE_STATS_BATCHES, first_batches_line_stats
 
 NOTE = (
@@ -32,7 +33,7 @@ NOTE = (
 def measure(name: str) -> dict:
     """The line statistics of recipe ``name``'s training sketches, as a card stores them."""
     recipe = pretrained.recipe(name)
-    train, _ = pretrained.splits(recipe)
+    train, _ = recipe_data.splits(recipe)
     size = int(
         recipe.overrides.get("image_size", model_class(recipe.model).config_class().image_size)
     )

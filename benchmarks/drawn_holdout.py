@@ -73,7 +73,7 @@ def line_statistics(dataset: Dataset, limit: int = 200) -> dict[str, float]:
     """Mean ink share, line width (px) and ink darkness (0 white .. 1 black) of sketches."""
     import numpy as np
 
-    from sketchwidgets.data.skeleton import thin
+    from sketchwidgets.drawing.skeleton import thin
 
     first = Subset(dataset, list(range(min(limit, len(dataset)))))  # type: ignore[arg-type]
     shares, widths, darkness = [], [], []

@@ -36,8 +36,10 @@ from sketchwidgets.data.sketchify import XDOG_CONTEXTUAL_GAN, xdog
 from sketchwidgets.data.strokes import Sketch, rasterize
 from sketchwidgets.data.trace import trace_sketch, with_pen
 from sketchwidgets.drawing.line_stats import resize_gray
+from sketchwidgets.eval import baselines
 from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.io import image_to_tensor, read_image, tensor_to_image, to_gray, write_image
+from sketchwidgets.train import recipe_data
 
 CANVAS = 256
 PEN_WIDTHS = (2, 6, 12)
@@ -56,8 +58,8 @@ def drawn(sketch: Sketch, width: float) -> np.ndarray:
 
 def held_out(name: str, items: int) -> tuple[list[np.ndarray], torch.Tensor, torch.Tensor]:
     """``(sketches uint8, photos (N, 3, S, S), labels)``: the first held-out items."""
-    _, data = pretrained.splits(pretrained.recipe(name))
-    stacked = pretrained.stack_dataset(data)
+    _, data = recipe_data.splits(pretrained.recipe(name))
+    stacked = baselines.stack_dataset(data)
     n = min(items, len(stacked["sketch"]))
     sketches = list(tensor_to_image(stacked["sketch"][:n]))
     return sketches, stacked["photo"][:n], stacked["label"][:n]
@@ -114,8 +116,8 @@ def cufs_rows(name: str, items: int, root: Path, grid: list) -> None:
     sketches, photos = cufs(root, items)
     labels = torch.full((len(sketches),), -1)
     print(f"{name} on CUFS artist sketches ({len(sketches)} pairs)")
-    train, _ = pretrained.splits(pretrained.recipe(name))
-    mean = pretrained.stack_dataset(train)["photo"].mean(dim=0, keepdim=True)
+    train, _ = recipe_data.splits(pretrained.recipe(name))
+    mean = baselines.stack_dataset(train)["photo"].mean(dim=0, keepdim=True)
     print(f"  {'mean training photo':<33} {scores(mean.expand_as(photos), photos)}")
     redrawn = [xdog(cv2.cvtColor(resize_gray(s, 64), cv2.COLOR_GRAY2RGB), **XDOG_CONTEXTUAL_GAN)
                for s in sketches]  # fmt: skip
@@ -148,7 +150,7 @@ def main() -> None:
     parser.add_argument("--grid", type=Path, default=None, help="write the pictures here")
     args = parser.parse_args()
     torch.set_num_threads(1)
-    root = args.data or pretrained.shared_data_folder("cufs_train").parent
+    root = args.data or recipe_data.shared_data_folder("cufs_train").parent
     grid: list = []
     for name in args.models or pretrained.shipped_names():
         model_rows(name, args.items, grid)

@@ -131,7 +131,7 @@ def test_shipped_card_gives_the_line_statistics_the_checkpoint_lacks(name):
 
 def test_card_line_statistics_fill_only_a_config_without_them(tmp_path):
     model = build_model("pix2pix", image_size=32, ngf=4, ndf=4)
-    path = pretrained.save_float16(model, tmp_path / "m.pt")
+    path = recipes.save_float16(model, tmp_path / "m.pt")
     assert pretrained.load_shipped(path).line_stats is None  # no card beside it
     from_card = LineStats(32, 0.1, 2.0, 0.0, 0.0, True)
     card = path.with_suffix(".json")
@@ -139,9 +139,9 @@ def test_card_line_statistics_fill_only_a_config_without_them(tmp_path):
     assert pretrained.load_shipped(path).line_stats == from_card
     recorded = LineStats(32, 0.2, 1.0, 90.0, 0.0, True)
     model.record_line_stats(recorded)
-    path = pretrained.save_float16(model, tmp_path / "m.pt")
+    path = recipes.save_float16(model, tmp_path / "m.pt")
     assert pretrained.load_shipped(path).line_stats == recorded  # the checkpoint's own win
-    bare = pretrained.save_float16(build_model("pix2pix", image_size=32, ngf=4, ndf=4), path)
+    bare = recipes.save_float16(build_model("pix2pix", image_size=32, ngf=4, ndf=4), path)
     card.write_text(json.dumps({"line_stats": {"size": 32}}))
     with pytest.raises(ValueError, match="exactly the keys"):
         pretrained.load_shipped(bare)

@@ -7,7 +7,7 @@ Two sources, so that a model does not learn one detector's habits:
   gradients, so a flat photo and a busy one give a similar amount of line;
 * ``"xdog"``: the centre lines of an XDoG drawing of every colour channel
   (:func:`~sketchwidgets.data.sketchify.xdog`, the style of the face data), thinned to a
-  skeleton (:func:`~sketchwidgets.data.skeleton.thin`), specks left out.
+  skeleton (:func:`~sketchwidgets.drawing.skeleton.thin`), specks left out.
 
 The photo is first enlarged to the canvas (bicubic): lines are found where a drawing on the
 canvas would put them, in the canvas's own pixels.
@@ -18,8 +18,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from sketchwidgets.data.skeleton import thin
 from sketchwidgets.data.sketchify import xdog
+from sketchwidgets.drawing.skeleton import thin
 from sketchwidgets.io import to_rgb
 
 LINE_SOURCES = ("canny", "xdog")

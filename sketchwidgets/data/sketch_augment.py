@@ -3,8 +3,8 @@
 :func:`augment_sketch` takes a sketch array (uint8, black ink on white) and, each with its
 own chance, changes what a drawing varies in and a machine edge map does not:
 
-* **pen width**: the ink is thinned to a skeleton (:func:`~sketchwidgets.data.skeleton.thin`)
-  and redrawn with a round pen of a random width (:func:`~sketchwidgets.data.skeleton.redraw`);
+* **pen width**: the ink is thinned to a skeleton (:func:`~sketchwidgets.drawing.skeleton.thin`)
+  and redrawn with a round pen of a random width (:func:`~sketchwidgets.drawing.skeleton.redraw`);
 * **stroke dropout**: whole connected strokes are left out, and a few short gaps cut;
 * **affine warp**: a small turn, scale and shift of the drawing (not of the photo);
 * **elastic warp**: a smooth random displacement of a pixel or two;
@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from sketchwidgets.data.skeleton import redraw, thin
+from sketchwidgets.drawing.skeleton import redraw, thin
 from sketchwidgets.io import to_gray
 
 CANVAS = 256.0

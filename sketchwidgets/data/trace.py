@@ -2,7 +2,7 @@
 
 :func:`trace_sketch` turns a sketch array (uint8, dark on light) into a
 :class:`~sketchwidgets.data.strokes.Sketch` whose strokes follow the sketch's centre lines
-(:func:`sketchwidgets.drawing.line_stats.skeleton` of its lines at half their darkness, so that a
+(:func:`sketchwidgets.drawing.skeleton.thin` of its lines at half their darkness, so that a
 light grey edge map is traced whole), split into single-pass polylines and
 simplified, so that the same drawing can be re-drawn by the canvas rasteriser at any pen width
 (what the normaliser's tests and benchmark draw).
@@ -15,14 +15,15 @@ import numpy as np
 
 from sketchwidgets.data.stroke_tracing import walk_open_curves
 from sketchwidgets.data.strokes import Sketch, Stroke
-from sketchwidgets.drawing.line_stats import half_peak_mask, resize_gray, skeleton
+from sketchwidgets.drawing.line_stats import half_peak_mask, resize_gray
+from sketchwidgets.drawing.skeleton import thin
 
 
 def trace_sketch(sketch: np.ndarray, *, canvas: int = 256, width: float = 1.0) -> Sketch:
     """The centre lines of ``sketch`` (resized to ``canvas`` px) as strokes ``width`` wide."""
     big = resize_gray(np.asarray(sketch, np.uint8), canvas)
     reach = max(1, round(2 * canvas / min(np.asarray(sketch).shape[:2])))
-    centre = skeleton(half_peak_mask(big, reach))
+    centre = thin(half_peak_mask(big, reach))
     contours, _ = cv2.findContours(centre.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
     strokes = []
     for contour in contours:

@@ -43,6 +43,7 @@ import cv2
 import numpy as np
 import torch
 
+from sketchwidgets.drawing.skeleton import thin
 from sketchwidgets.io import tensor_to_image
 
 INK_LEVEL = 200  # uint8 grey below this is ink (resized thin strokes are light grey)
@@ -93,54 +94,16 @@ def is_white_on_black(gray: np.ndarray) -> bool:
     return float(np.median(border)) < 128 and float(gray.mean()) < 128
 
 
-def _neighbours(image: np.ndarray) -> list[np.ndarray]:
-    """The 8 neighbours P2..P9 (clockwise from north) of every inner pixel of a padded image."""
-    return [
-        image[:-2, 1:-1],
-        image[:-2, 2:],
-        image[1:-1, 2:],
-        image[2:, 2:],
-        image[2:, 1:-1],
-        image[2:, :-2],
-        image[1:-1, :-2],
-        image[:-2, :-2],
-    ]
-
-
-def _thinning_pass(image: np.ndarray, second: bool) -> bool:
-    """One Zhang-Suen sub-iteration in place on a padded 0/1 image; True when it removed any."""
-    p = _neighbours(image)
-    count = sum(n.astype(np.int16) for n in p)
-    ring = p + [p[0]]
-    crossings = sum(((ring[i] == 0) & (ring[i + 1] == 1)).astype(np.int16) for i in range(8))
-    p2, p4, p6, p8 = p[0], p[2], p[4], p[6]
-    if second:
-        open_sides = ((p2 & p4 & p8) == 0) & ((p2 & p6 & p8) == 0)
-    else:
-        open_sides = ((p2 & p4 & p6) == 0) & ((p4 & p6 & p8) == 0)
-    centre = image[1:-1, 1:-1]
-    remove = (centre == 1) & (count >= 2) & (count <= 6) & (crossings == 1) & open_sides
-    centre[remove] = 0
-    return bool(remove.any())
-
-
-def skeleton(mask: np.ndarray) -> np.ndarray:
-    """The one-pixel-wide centre lines of a bool mask (Zhang and Suen, CACM 1984)."""
-    image = np.pad(np.asarray(mask, dtype=np.uint8), 1)
-    while _thinning_pass(image, False) | _thinning_pass(image, True):
-        pass
-    return image[1:-1, 1:-1].astype(bool)
-
-
 def stroke_width(ink: np.ndarray, centre: np.ndarray | None = None) -> float:
     """Typical line width (px) of a line mask: ``2 d - 1/2``, d the median distance-transform
-    value on the centre lines (``centre``, default: :func:`skeleton`); 0 without lines.
+    value on the centre lines (``centre``, default:
+    :func:`~sketchwidgets.drawing.skeleton.thin`); 0 without lines.
 
     (A line n px wide has ``d = (n + 1) / 2`` on its centre when n is odd and ``n / 2`` when
     n is even; ``2 d - 1/2`` is off by half a pixel either way.)"""
     if not ink.any():
         return 0.0
-    centre = skeleton(ink) if centre is None else centre
+    centre = thin(ink) if centre is None else centre
     distance = cv2.distanceTransform(np.pad(ink, 1).astype(np.uint8), cv2.DIST_L2, 5)[1:-1, 1:-1]
     return float(2 * np.median(distance[centre]) - 0.5) if centre.any() else 0.0
 
@@ -181,7 +144,7 @@ def line_stats(gray: np.ndarray, size: int) -> LineStats:
     scale = fine.shape[0] / size
     reach = round(2 * scale)
     lines = half_peak_mask(fine, reach)
-    centre = skeleton(lines)
+    centre = thin(lines)
     # the darkest model pixel within one pixel of each centre point (the upsampling would
     # otherwise grey the core of a one-pixel line)
     darkest = cv2.erode(small, np.ones((3, 3), np.uint8))

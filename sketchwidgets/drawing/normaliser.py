@@ -13,7 +13,7 @@ recorded in the model's :class:`~sketchwidgets.drawing.line_stats.LineStats`:
 3. **binarised adaptively** -- a pixel is line when it is dark outright (below mid-grey) or
    clearly darker than its surroundings (the local mean minus :data:`LOCAL_CONTRAST`), so
    grey pencil lines stay and smooth shading goes; specks smaller than a dot are dropped;
-4. **thinned** -- the lines' centres (:func:`~sketchwidgets.drawing.line_stats.skeleton`);
+4. **thinned** -- the lines' centres (:func:`~sketchwidgets.drawing.skeleton.thin`);
 5. **redrawn** -- training lines about a pixel wide (edge maps) as such: every model pixel
    a centre line crosses, at the training grey. Wider ones anti-aliased around the centre
    lines, each as wide as it was drawn times one factor that brings the typical width to the
@@ -43,8 +43,8 @@ from sketchwidgets.drawing.line_stats import (
     line_stats,
     measure_side,
     resize_gray,
-    skeleton,
 )
+from sketchwidgets.drawing.skeleton import thin
 from sketchwidgets.drawing.style_gap import in_style
 
 LOCAL_CONTRAST = 12  # grey levels a line pixel is darker than its neighbourhood's mean
@@ -93,7 +93,7 @@ class CentreLines:
     @classmethod
     def of(cls, lines: np.ndarray) -> CentreLines | None:
         """The centre lines of a bool line mask (None when it has none)."""
-        centre = skeleton(lines)
+        centre = thin(lines)
         if not centre.any():
             return None
         inside = cv2.distanceTransform(np.pad(lines, 1).astype(np.uint8), cv2.DIST_L2, 5)

@@ -16,8 +16,8 @@ from sketchwidgets.data.drawn_style import (
 )
 from sketchwidgets.data.pairs import read_joint
 from sketchwidgets.data.photo_lines import photo_lines
-from sketchwidgets.data.skeleton import thin
 from sketchwidgets.data.strokes import rasterize
+from sketchwidgets.drawing.skeleton import thin
 from sketchwidgets.io import to_gray
 
 

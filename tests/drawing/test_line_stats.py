@@ -12,9 +12,9 @@ from sketchwidgets.drawing.line_stats import (
     batch_line_stats,
     ink_mask,
     line_stats,
-    skeleton,
     tensor_line_stats,
 )
+from sketchwidgets.drawing.skeleton import thin
 from sketchwidgets.eval import shape_metrics
 
 
@@ -64,7 +64,7 @@ def test_light_grey_paper_counts_as_shading_not_ink():
 def test_skeleton_of_a_thick_bar_is_one_pixel_wide_and_unbroken():
     bar = np.zeros((40, 80), bool)
     bar[10:25, 10:70] = True
-    centre = skeleton(bar)
+    centre = thin(bar)
     columns = centre[:, 20:60].sum(axis=0)
     assert (columns == 1).all()  # one pixel per column along the bar
     assert not centre[~bar].any()

@@ -37,6 +37,7 @@ from sketchwidgets.drawing.line_stats import LineStats, line_stats
 from sketchwidgets.drawing.normaliser import normalise_sketch
 from sketchwidgets.io import tensor_to_image
 from sketchwidgets.sketch_input import prepare_sketch
+from sketchwidgets.train import recipe_data
 from sketchwidgets.widgets import SketchCanvas
 
 SIZE = 64
@@ -90,7 +91,7 @@ def drawings() -> dict[int, np.ndarray]:
 def held_out_faces(shared_data, n: int = 4) -> list[Sketch]:
     """The first ``n`` held-out XDoG faces of the face recipe, traced into canvas strokes."""
     shared_data(pretrained.DATASETS["faces"]["source"])
-    _, held_out = pretrained.splits(pretrained.recipe(CARDS["faces"]))
+    _, held_out = recipe_data.splits(pretrained.recipe(CARDS["faces"]))
     return [trace_sketch(tensor_to_image(held_out[i]["sketch"])) for i in range(n)]
 
 

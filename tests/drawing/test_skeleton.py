@@ -6,8 +6,8 @@ import cv2
 import numpy as np
 import pytest
 
-from sketchwidgets.data.skeleton import redraw, thin, zhang_suen
 from sketchwidgets.data.stroke_tracing import polyline_length, trace_polylines
+from sketchwidgets.drawing.skeleton import redraw, thin, zhang_suen
 
 
 def _bar(thickness: int) -> np.ndarray:
