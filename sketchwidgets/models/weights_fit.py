@@ -60,6 +60,10 @@ class Differences:
         return ", ".join(parts)
 
 
+# config fields that describe the data, not the networks: never why weights do not fit
+NOT_ARCHITECTURE = frozenset({"line_stats"})
+
+
 def differences(
     model: nn.Module, saved: Mapping[str, Any], dropped: Sequence[str] = ()
 ) -> Differences:
@@ -126,7 +130,7 @@ def mismatch_reason(
     theirs = _plain(dict(stored_config or {}))
     changed = {
         k: (theirs.get(k), ours.get(k))
-        for k in sorted(set(ours) | set(theirs))
+        for k in sorted((set(ours) | set(theirs)) - NOT_ARCHITECTURE)
         if stored_config is not None and theirs.get(k) != ours.get(k)
     }
     if changed:
