@@ -32,7 +32,7 @@ from sketchwidgets.models.latent_encoder import SketchEncoder
 from tests.models.tiny_configs import TINY_CONFIGS
 
 EXPORT_MODULE = importlib.import_module("sketchwidgets.export.exporter")
-RUNNER = Path(__file__).resolve().parent / "cli_runner.py"
+RUNNER = Path(__file__).resolve().parents[1] / "cli_runner.py"
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 FORMATS = sorted(SUFFIX)
 
