@@ -86,7 +86,7 @@ def row_config(row: str, args: argparse.Namespace) -> ContextualGANConfig:
         gf_dim=WIDTH,
         df_dim=WIDTH,
         batch_size=args.batch or base.batch_size,
-        search_iters=args.search_iters,
+        search=dataclasses.replace(base.search, iterations=args.search_iters),
         # the encoder as wide as D, like the default's
         **{"encoder_width": WIDTH if base.encoder_width else 0, **changes},
     )

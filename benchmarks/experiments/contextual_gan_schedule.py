@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         gf_dim=args.width,
         df_dim=args.width,
         generator_updates=args.generator_updates,
-        search_iters=args.search_iters,
+        **{"search.iterations": args.search_iters},
     )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cgan-schedule-") as run_dir:
