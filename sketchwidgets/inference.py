@@ -23,4 +23,3 @@ def load(path: str | os.PathLike, *, device: str | torch.device | None = None) -
         return load_pretrained(str(path), device=device)
     target = pick_device(str(device) if device is not None else None)
     return load_model(path, map_location="cpu").to(target).eval()
-

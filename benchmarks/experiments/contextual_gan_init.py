@@ -113,7 +113,7 @@ def fit_encoder(model: ContextualGAN, steps: int) -> None:
 def curve(model: ContextualGAN, test: dict, iters: int) -> list[tuple[int, float, float, float]]:
     """(iteration, contextual loss, SSIM, PSNR) every 5 iterations of one search."""
     result = model.search(
-        test["sketch"], iterations=iters, generator=torch.Generator().manual_seed(0),
+        test["sketch"], iterations=iters, rng=torch.Generator().manual_seed(0),
         snapshot_every=5,
     )  # fmt: skip
     size = model.image_size

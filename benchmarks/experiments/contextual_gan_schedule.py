@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         model,
         DataLoader(test, batch_size=32),
         max_images=args.test_images,
-        generate=lambda sketch, g: model.search(sketch, generator=g).completion,
+        generate=lambda sketch, g: model.search(sketch, rng=g).completion,
     )
     print(
         f"search ({args.search_iters} iterations) on {args.test_images} held-out faces: "

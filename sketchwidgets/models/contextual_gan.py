@@ -375,9 +375,9 @@ class ContextualGAN(SketchModel):
         whatever the seed; True when it starts from randomly drawn codes (the paper)."""
         return self.encoder is None
 
-    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_z(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
         """``(n, z_dim)`` codes uniform in [-1, 1] on the model's device (DCGAN, not N(0, 1))."""
-        return draw_candidates(n, 1, self.config.z_dim, generator, self.device)[:, 0]
+        return draw_candidates(n, 1, self.config.z_dim, rng, self.device)[:, 0]
 
     def train_step(
         self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer]
@@ -558,7 +558,7 @@ class ContextualGAN(SketchModel):
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -568,11 +568,11 @@ class ContextualGAN(SketchModel):
         initialisation's random candidates (the search then starts from ``z`` alone,
         ``n_init`` = 1) and the photo is the completion found from there, not ``G(z)``.
         Without ``z`` the search starts from the encoder's code when the model has one, else
-        from ``n_init`` candidates drawn from ``generator``. ``label``
+        from ``n_init`` candidates drawn from ``rng``. ``label``
         is ignored (the model is unconditional).
         """
         if z is None:
-            return self.search(sketch, generator=generator).completion
+            return self.search(sketch, rng=rng).completion
         candidates = self.latent_codes(sketch.shape[0], z=z).unsqueeze(1)  # (N, 1, z_dim)
         return self.search(sketch, z_candidates=candidates).completion
 

@@ -300,11 +300,11 @@ def prepare_known_half(known: torch.Tensor, size: int, mask_side: str = "left") 
 
 
 def draw_candidates(
-    n: int, n_init: int, z_dim: int, generator: torch.Generator | None, device: torch.device
+    n: int, n_init: int, z_dim: int, rng: torch.Generator | None, device: torch.device
 ) -> torch.Tensor:
-    """``(n, n_init, z_dim)`` latent codes, uniform in [-1, 1] (as DCGAN), from ``generator``."""
-    where = generator.device if generator is not None else torch.device("cpu")
-    z = torch.rand((n, n_init, z_dim), generator=generator, device=where) * 2 - 1
+    """``(n, n_init, z_dim)`` latent codes, uniform in [-1, 1] (as DCGAN), from ``rng``."""
+    where = rng.device if rng is not None else torch.device("cpu")
+    z = torch.rand((n, n_init, z_dim), generator=rng, device=where) * 2 - 1
     return z.to(device)
 
 
@@ -512,7 +512,7 @@ def latent_search(
     *,
     mask_side: str = "left",
     settings: SearchSettings | None = None,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     z_candidates: torch.Tensor | None = None,
     callback: Callback | None = None,
     snapshot_every: int = 0,
@@ -534,7 +534,7 @@ def latent_search(
         left half) or photos (``mask_side="right"``). Other sizes are resized with a warning.
     settings, overrides
         :class:`SearchSettings`; keywords such as ``iterations=200`` or ``n_init=10`` override.
-    generator
+    rng
         ``torch.Generator`` for the initial candidates (same seed -> same result).
     z_candidates
         ``(N, n_init, z_dim)`` initial candidates to use instead of drawing them.
@@ -559,7 +559,7 @@ def latent_search(
     known = prepare_known_half(known_half, size, mask_side).to(device, dtype)
     with frozen(generator_net, discriminator_net), torch.enable_grad():
         z0, chosen, scores, candidates = _initialise(
-            generator_net, known, z_candidates, settings, generator, mask_side, keep_candidates
+            generator_net, known, z_candidates, settings, rng, mask_side, keep_candidates
         )
         if callback is not None:
             callback(
@@ -609,7 +609,7 @@ def _initialise(
     known: torch.Tensor,
     z_candidates: torch.Tensor | None,
     settings: SearchSettings,
-    generator: torch.Generator | None,
+    rng: torch.Generator | None,
     mask_side: str,
     keep_candidates: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -624,7 +624,7 @@ def _initialise(
 
     z_dim = int(generator_net.z_dim)  # type: ignore[arg-type]
     if z_candidates is None and settings.init_pool > 0:
-        pool = draw_candidates(1, settings.init_pool, z_dim, generator, device)[0]
+        pool = draw_candidates(1, settings.init_pool, z_dim, rng, device)[0]
         pool = pool.to(dtype) * settings.truncation
         z0, _, table = pool_initialisation(
             generator_net, known, pool, settings, mask_side=mask_side
@@ -637,7 +637,7 @@ def _initialise(
             images = torch.stack(columns, dim=1)  # (N, n_init, 3, S, 2S)
         return z0, torch.zeros(len(known), dtype=torch.long, device=z0.device), scores, images
     if z_candidates is None:
-        z_candidates = draw_candidates(len(known), settings.n_init, z_dim, generator, device)
+        z_candidates = draw_candidates(len(known), settings.n_init, z_dim, rng, device)
         z_candidates = z_candidates * settings.truncation
     return refined_initialisation(
         generator_net,

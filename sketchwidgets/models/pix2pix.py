@@ -300,14 +300,14 @@ class Pix2Pix(SketchModel):
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``val/l1``: mean |G(sketch) - photo| in eval mode (no dropout, running BN statistics)."""
         noise = torch.Generator(device="cpu").manual_seed(0)
-        fake = self.generate_tensor(batch["sketch"], generator=noise, protocol=False)
+        fake = self.generate_tensor(batch["sketch"], rng=noise, protocol=False)
         return {"val/l1": (fake - batch["photo"]).abs().mean()}
 
     def generate_tensor(
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
         protocol: bool | None = None,
@@ -315,19 +315,19 @@ class Pix2Pix(SketchModel):
         """Sketches ``(N, 1, S, S)`` in [-1, 1] -> photos ``(N, 3, S, S)`` in [-1, 1].
 
         Eval mode by default; with ``config.paper_protocol_eval`` (or ``protocol=True``) the
-        generator runs as in training: dropout on (drawn from ``generator``), batch statistics.
+        generator runs as in training: dropout on (drawn from ``rng``), batch statistics.
         The model's mode and BatchNorm running statistics are left as they were. pix2pix has
         no explicit latent code (``latent_dim == 0``): a ``z`` raises ``ValueError``; its noise
-        (dropout, the ``noise_input`` channel) comes from ``generator``. ``label`` is ignored.
+        (dropout, the ``noise_input`` channel) comes from ``rng``. ``label`` is ignored.
         """
         self.check_z(z, sketch.shape[0])
         paper = self.config.paper_protocol_eval if protocol is None else protocol
         with torch.inference_mode():
-            x = self._generator_input(sketch, generator)
+            x = self._generator_input(sketch, rng)
             folded = None if paper else self._inference_unet()
             if folded is not None:
                 return folded(x)
-            with _generator_mode(self.generator, paper, generator):
+            with _generator_mode(self.generator, paper, rng):
                 return self.generator(x)
 
     @property
@@ -349,20 +349,20 @@ class Pix2Pix(SketchModel):
         return self._folded[1]
 
     def _generator_input(
-        self, sketch: torch.Tensor, generator: torch.Generator | None = None
+        self, sketch: torch.Tensor, rng: torch.Generator | None = None
     ) -> torch.Tensor:
         """The sketch, plus one channel of N(0, 1) noise for the ``noise_input`` variant."""
         if not self.config.noise_input:
             return sketch
         n, _, h, w = sketch.shape
-        device = generator.device if generator is not None else sketch.device
-        noise = torch.randn(n, 1, h, w, generator=generator, device=device)
+        device = rng.device if rng is not None else sketch.device
+        noise = torch.randn(n, 1, h, w, generator=rng, device=device)
         return torch.cat([sketch, noise.to(sketch.device, sketch.dtype)], 1)  # (N, 2, S, S)
 
 
 @contextlib.contextmanager
 def _generator_mode(
-    net: nn.Module, paper_protocol: bool, generator: torch.Generator | None
+    net: nn.Module, paper_protocol: bool, rng: torch.Generator | None
 ) -> Iterator[None]:
     """Eval mode, or the paper's test protocol: train mode without updating BN statistics."""
     was_training = net.training
@@ -372,8 +372,8 @@ def _generator_mode(
     for m in norms:  # batch statistics in train mode, running buffers untouched
         m.track_running_stats = not paper_protocol and m.track_running_stats
     try:
-        if paper_protocol and generator is not None:  # dropout masks drawn from `generator`
-            seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
+        if paper_protocol and rng is not None:  # dropout masks drawn from `rng`
+            seed = int(torch.randint(2**62, (1,), generator=rng, device=rng.device))
             cuda = [p.device for p in net.parameters() if p.device.type == "cuda"][:1]
             with torch.random.fork_rng(devices=cuda):
                 torch.manual_seed(seed)

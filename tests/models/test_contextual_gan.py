@@ -208,7 +208,7 @@ def test_validation_losses_change_nothing(trained, pairs):
 
 def test_search_lowers_contextual_loss_on_every_sketch(trained, sketches):
     model = trained[0]
-    result = model.search(sketches, generator=torch.Generator().manual_seed(0), iterations=30)
+    result = model.search(sketches, rng=torch.Generator().manual_seed(0), iterations=30)
     assert result.contextual.shape == (31, 6)
     assert torch.all(result.contextual[-1] < result.contextual[0])
     mean = result.mean_contextual
@@ -276,9 +276,7 @@ def test_nesterov_step_is_torch_sgd_with_nesterov():
 def test_photo_to_sketch_masks_the_other_half(trained, pairs):
     model = trained[0]
     photos = pairs["photo"][101:104]
-    result = photo_to_sketch(
-        model, photos, generator=torch.Generator().manual_seed(0), iterations=10
-    )
+    result = photo_to_sketch(model, photos, rng=torch.Generator().manual_seed(0), iterations=10)
     assert result.mask_side == "right"
     assert result.completion.shape == (3, 3, 64, 64)
     assert torch.equal(result.completion, result.images[..., :64])
@@ -322,7 +320,7 @@ def test_search_that_produces_nan_stops_and_names_the_sketch(trained, sketches):
             model.discriminator,
             sketches,
             settings=search_settings(TINY),
-            generator=torch.Generator().manual_seed(0),
+            rng=torch.Generator().manual_seed(0),
         )
     assert error.value.sketch_indices == [1] and error.value.iteration == 3
     assert poisoned.count == 5 + 4  # stopped at once
@@ -655,7 +653,7 @@ def test_reconstruction_codes_stay_inside_the_search_box():
     codes = model.encode(sketch)
     assert codes.shape == (4, 8) and float(codes.abs().max()) <= 0.3
     assert not model.has_noise  # one sketch, one code, one completion: no re-roll
-    first, again = (model.generate_tensor(sketch[:1], generator=torch.Generator().manual_seed(s))
+    first, again = (model.generate_tensor(sketch[:1], rng=torch.Generator().manual_seed(s))
                     for s in (1, 2))  # fmt: skip
     assert torch.equal(first, again)
     assert ContextualGAN(ContextualGANConfig.paper(image_size=32, gf_dim=4, df_dim=4)).has_noise

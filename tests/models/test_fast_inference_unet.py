@@ -105,7 +105,7 @@ def test_noise_input_variant_is_folded_with_its_extra_channel() -> None:
     torch.manual_seed(0)
     model = Pix2Pix(Pix2PixConfig(image_size=32, ngf=8, ndf=8, noise_input=True))
     sketch = torch.rand(1, 1, 32, 32) * 2 - 1
-    a = model.generate_tensor(sketch, generator=torch.Generator().manual_seed(3))
+    a = model.generate_tensor(sketch, rng=torch.Generator().manual_seed(3))
     noise = torch.randn(1, 1, 32, 32, generator=torch.Generator().manual_seed(3))
     expected = _eval_output(model, torch.cat([sketch, noise], 1))
     assert torch.allclose(a, expected, atol=1e-5)
@@ -116,6 +116,6 @@ def test_paper_protocol_still_uses_dropout() -> None:
     model = Pix2Pix(Pix2PixConfig(image_size=64, ngf=8, ndf=8))  # dropout from 64 px up
     sketch = torch.rand(1, 1, 64, 64) * 2 - 1
     g1, g2 = torch.Generator().manual_seed(1), torch.Generator().manual_seed(2)
-    a = model.generate_tensor(sketch, generator=g1, protocol=True)
-    b = model.generate_tensor(sketch, generator=g2, protocol=True)
+    a = model.generate_tensor(sketch, rng=g1, protocol=True)
+    b = model.generate_tensor(sketch, rng=g2, protocol=True)
     assert not torch.allclose(a, b)

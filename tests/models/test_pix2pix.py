@@ -286,7 +286,7 @@ def test_default_eval_is_deterministic_and_paper_protocol_samples_dropout():
     buffers = {k: v.clone() for k, v in paper.state_dict().items()}
 
     def sample(seed):
-        return paper.generate_tensor(sketch, generator=torch.Generator().manual_seed(seed))
+        return paper.generate_tensor(sketch, rng=torch.Generator().manual_seed(seed))
 
     assert torch.equal(sample(1), sample(1))
     assert not torch.equal(sample(1), sample(2))
