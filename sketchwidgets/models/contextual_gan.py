@@ -24,7 +24,7 @@ and search; the measurements behind each default are in docs/findings/contextual
 * ``ema_decay``: a moving average of G draws the samples and runs the search;
 * ``standing_stats``: the search's G re-estimates its batch-norm statistics (BigGAN);
 * ``generator_updates``: 1, the paper's; the authors' code updates G twice per D step;
-* ``r1_gamma``, ``r1_every``: a lazy R1 penalty on D (off by default);
+* ``r1_gamma``: a lazy R1 penalty on D, every :data:`R1_EVERY` D steps (off by default);
 * ``lr_d``: D's own learning rate, TTUR (off by default);
 * ``mismatch_share``: a matching-aware D, as GAN-CLS (off by default);
 * ``encoder_width``: a sketch encoder E (:mod:`~sketchwidgets.models.latent_encoder`) whose
@@ -68,6 +68,8 @@ from sketchwidgets.models.latent_search import (
 from sketchwidgets.models.layers import init_weights
 from sketchwidgets.models.losses import GANLoss, reconstruction_loss
 
+R1_EVERY = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et al. 2020)
+
 
 @dataclass(frozen=True)
 class ContextualGANConfig:
@@ -104,7 +106,6 @@ class ContextualGANConfig:
     # 0 = sample from G itself
     ema_decay: float = 0.99
     r1_gamma: float = 0.0  # R1 penalty gamma/2 * |grad D(real)|^2 (Mescheder et al. 2018); 0 = off
-    r1_every: int = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et al. 2020)
     lr_d: float = 0.0  # D's learning rate, TTUR (Heusel et al. 2017); 0 = lr, as DCGAN
     # matching-aware D: real sketches joined to another item's real photo are fakes too, and
     # take this share of D's fake term (GAN-CLS, Reed et al. 2016, Sec. 4.1: 0.5), so D (and
@@ -144,6 +145,8 @@ class ContextualGANConfig:
         "init_pool": "search.init_pool",
         "truncation": "search.truncation",
     }
+    # settings a stored config may still hold, at the value that behaves as this version
+    retired_fields: ClassVar[dict[str, Any]] = {"r1_every": R1_EVERY}
 
     def __post_init__(self) -> None:
         """Reject sizes the architecture cannot make and values out of range (the search's
@@ -166,8 +169,8 @@ class ContextualGANConfig:
         parse_policy(self.augment)
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay={self.ema_decay}: expected 0 (off) or a value in (0, 1)")
-        if self.r1_gamma < 0 or self.r1_every < 1 or self.lr_d < 0:
-            raise ValueError("r1_gamma and lr_d must be >= 0 and r1_every >= 1")
+        if self.r1_gamma < 0 or self.lr_d < 0:
+            raise ValueError(f"r1_gamma={self.r1_gamma}, lr_d={self.lr_d}: expected >= 0")
 
     @classmethod
     def paper(cls, **overrides: Any) -> ContextualGANConfig:
@@ -442,7 +445,7 @@ class ContextualGAN(SketchModel):
     ) -> dict[str, torch.Tensor]:
         optimizer.zero_grad(set_to_none=True)
         cfg = self.config
-        lazy_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_every == 0
+        lazy_r1 = cfg.r1_gamma > 0 and self._d_steps % R1_EVERY == 0
         self._d_steps += 1
         real = real.detach().requires_grad_(lazy_r1)
         real_logits = self.discriminator(self._augment(real))
@@ -456,7 +459,7 @@ class ContextualGAN(SketchModel):
             loss_mismatch = self.gan_loss(mismatch_logits, False)
         share = cfg.mismatch_share
         total = loss_real + (1 - share) * loss_fake + share * loss_mismatch
-        (total + cfg.r1_gamma / 2 * cfg.r1_every * penalty).backward()
+        (total + cfg.r1_gamma / 2 * R1_EVERY * penalty).backward()
         optimizer.step()
         losses = {
             "D/real": loss_real.detach(),

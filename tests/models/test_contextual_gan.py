@@ -465,7 +465,7 @@ def test_minibatch_std_scores_images_one_by_one_in_eval_mode(pairs):
     [
         {"augment": "color,translation,cutout"},
         {"spectral_norm": True, "minibatch_std": True},
-        {"r1_gamma": 1.0, "r1_every": 1},
+        {"r1_gamma": 1.0},
         {"ema_decay": 0.9, "lr_d": 4e-4, "standing_stats": 64},
         {"mismatch_share": 0.5},
     ],
@@ -722,3 +722,16 @@ def test_the_shipped_cards_flat_configs_read_as_the_defaults_search():
         config = config_from_dict(ContextualGANConfig, stored)
         assert config.search == SearchSettings() == ContextualGANConfig().search
         assert (config.search.iterations, config.search.lr, config.search.blur) == (10, 1e-5, 1.5)
+
+
+def test_a_stored_r1_every_reads_at_the_fixed_interval_and_is_refused_at_another():
+    """``r1_every`` left the config (every R1_EVERY-th D step): the shipped cards store 4."""
+    from sketchwidgets import pretrained
+    from sketchwidgets.config import RetiredSetting
+    from sketchwidgets.models.contextual_gan import R1_EVERY
+
+    stored = pretrained.read_card("contextual_gan/faces")["config"]
+    assert stored["r1_every"] == R1_EVERY == 4
+    assert config_from_dict(ContextualGANConfig, stored).r1_gamma == 0.0
+    with pytest.raises(RetiredSetting, match="r1_every=1: this setting was removed"):
+        config_from_dict(ContextualGANConfig, {**stored, "r1_every": 1})
