@@ -6,6 +6,11 @@ through exactly the same code path as a full run, only smaller.
 A config field that names a file (a config class lists them in ``path_fields``, e.g.
 SketchyGAN's ``perceptual_weights``) is a setting the user gives each time: a config read back
 from a checkpoint never points at a file (:func:`stored_config`).
+
+A config may hold another frozen dataclass (Contextual GAN's ``search``): it is stored as a
+nested dict, and ``--set`` reaches its fields by a dotted key (``search.iterations=20``).
+A config read back from a file written before a field moved or went away is upgraded first
+(:func:`upgraded`, from the class's ``renamed_fields`` and ``retired_fields``).
 """
 
 from __future__ import annotations
@@ -36,7 +41,9 @@ def config_to_dict(config: Any) -> dict[str, Any]:
 
 
 def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
-    """Build ``cls`` from a dict, rejecting unknown keys with a message that lists known ones."""
+    """Build ``cls`` from a (possibly nested) dict, rejecting unknown keys with a message that
+    lists known ones; a dict stored by an older version is read through :func:`upgraded`."""
+    values = upgraded(cls, values)
     known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     unknown = sorted(set(values) - known)
     if unknown:
@@ -50,6 +57,44 @@ def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
             value = config_from_dict(nested[key], value)
         built[key] = value
     return cls(**built)
+
+
+class RetiredSetting(ValueError):
+    """A stored config sets a field this version no longer has to a value it cannot honour."""
+
+
+def upgraded(cls: type, values: dict[str, Any]) -> dict[str, Any]:
+    """``values`` (a config as an older version stored it) in the form ``cls`` reads.
+
+    ``cls.renamed_fields`` maps an old key to where the field lives now, a name or a dotted
+    path into a nested config (``{"search_iters": "search.iterations"}``); a key stored under
+    both names keeps the new one. ``cls.retired_fields`` maps a removed field to the value that
+    behaves as this version does: a stored key with that value is dropped, any other value
+    raises :class:`RetiredSetting` naming it.
+    """
+    renamed: dict[str, str] = getattr(cls, "renamed_fields", {})
+    retired: dict[str, Any] = getattr(cls, "retired_fields", {})
+    if not isinstance(values, dict) or not (set(values) & (set(renamed) | set(retired))):
+        return values
+    current = {k: v for k, v in values.items() if k not in renamed and k not in retired}
+    for key in sorted(set(values) & set(retired)):
+        if values[key] != retired[key]:
+            raise RetiredSetting(
+                f"{key}={values[key]!r}: this setting was removed from {cls.__name__} "
+                f"(only {retired[key]!r}, what this version does, can be read)"
+            )
+    for key in sorted(set(values) & set(renamed)):
+        *parents, name = renamed[key].split(".")
+        node = current
+        for parent in parents:
+            inner = node.get(parent, {})
+            if not isinstance(inner, dict):  # the nested config given whole: it wins
+                break
+            node[parent] = dict(inner)  # a copy: the caller's dict stays as it was
+            node = node[parent]
+        else:
+            node.setdefault(name, values[key])
+    return current
 
 
 class StoredPathIgnored(UserWarning):
@@ -128,8 +173,9 @@ def _coerce(text: str, annotation: Any, key: str) -> Any:
 def apply_overrides(config: T, overrides: list[str] | dict[str, Any]) -> T:
     """Return a copy of a dataclass ``config`` with ``key=value`` overrides, type-checked.
 
-    ``overrides`` is a list of ``"key=value"`` strings (from ``--set``) or a dict.
-    An unknown key raises ``KeyError`` naming the known keys.
+    ``overrides`` is a list of ``"key=value"`` strings (from ``--set``) or a dict. A dotted key
+    sets a field of a nested config (``search.iterations=20``). An unknown key raises
+    ``KeyError`` naming the known keys (or the new name of a renamed one).
     """
     if isinstance(overrides, dict):
         pairs = [(k, v) for k, v in overrides.items()]
@@ -141,12 +187,40 @@ def apply_overrides(config: T, overrides: list[str] | dict[str, Any]) -> T:
             key, value = item.split("=", 1)
             pairs.append((key.strip(), value))
     hints = typing.get_type_hints(type(config))
-    fields = {f.name for f in dataclasses.fields(config)}  # type: ignore[arg-type]
     changes: dict[str, Any] = {}
+    nested: dict[str, dict[str, Any]] = {}
     for key, value in pairs:
-        if key not in fields:
-            raise KeyError(
-                f"unknown {type(config).__name__} key {key!r}; known keys: {sorted(fields)}"
-            )
-        changes[key] = _coerce(value, hints[key], key) if isinstance(value, str) else value
+        head, dot, rest = key.partition(".")
+        _check_key(config, head if dot else key, hints, nested=bool(dot))
+        if dot:
+            nested.setdefault(head, {})[rest] = value
+        else:
+            changes[key] = _coerce(value, hints[key], key) if isinstance(value, str) else value
+    for head, inner in nested.items():
+        changes[head] = apply_overrides(changes.get(head, getattr(config, head)), inner)
     return dataclasses.replace(config, **changes)  # type: ignore[type-var]
+
+
+def _check_key(config: Any, key: str, hints: dict[str, Any], nested: bool) -> None:
+    """Raise ``KeyError`` unless ``key`` is a field of ``config`` (one holding a nested config,
+    when ``nested``), naming the field's new key when it was renamed."""
+    cls = type(config)
+    renamed = getattr(cls, "renamed_fields", {})
+    if key in renamed:
+        raise KeyError(f"{cls.__name__} key {key!r} is now {renamed[key]!r}")
+    fields = {f.name for f in dataclasses.fields(config)}
+    if key not in fields or (nested and not dataclasses.is_dataclass(hints[key])):
+        raise KeyError(f"unknown {cls.__name__} key {key!r}; known keys: {known_keys(config)}")
+
+
+def known_keys(config: Any) -> list[str]:
+    """The keys ``--set`` takes for ``config``, sorted: its fields, and a nested config's
+    fields as dotted keys (``search.iterations``)."""
+    keys = []
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if dataclasses.is_dataclass(value):
+            keys += [f"{f.name}.{inner}" for inner in known_keys(value)]
+        else:
+            keys.append(f.name)
+    return sorted(keys)

@@ -126,7 +126,7 @@ _EDGEGAN = {
     "zl_trains": "encoder_and_edge_generator",
 }
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
-_CONTEXTUAL_SMOKE = {"search_iters": 2, "n_init": 2, "init_pool": 16}
+_CONTEXTUAL_SMOKE = {"search.iterations": 2, "search.n_init": 2, "search.init_pool": 16}
 _SKETCHYGAN_SMOKE = {"ngf": 4, "ndf": 4, "latent_dim": 8}
 _EDGEGAN_SMOKE = {"gf_dim": 4, "df_dim": 4, "ef_dim": 4, "classifier_dim": 2}
 _D = ("discriminator",)

@@ -84,3 +84,20 @@ def test_python_dash_m_runs_the_cli():
         [sys.executable, "-m", "sketchwidgets", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0 and "build-dataset" in result.stdout
+
+
+def test_set_reaches_a_search_setting_by_its_dotted_key(tmp_path, capsys):
+    from sketchwidgets.models import load_model
+
+    run = tmp_path / "run"
+    args = ["train", "contextual_gan", "--data", "embedded:16", "--steps", "1"]
+    args += ["--batch-size", "4", "--run-dir", str(run), "--set", "image_size=32"]
+    args += ["--set", "gf_dim=4", "--set", "df_dim=4", "--set", "encoder_width=4"]
+    assert main([*args, "--set", "search.iterations=3", "--set", "search.init_pool=8"]) == 0
+    search = load_model(run / "model.pt").config.search
+    assert (search.iterations, search.init_pool, search.lr) == (3, 8, 1e-5)
+    capsys.readouterr()
+    assert main([*args, "--set", "search_iters=3"]) == 2
+    assert "ContextualGANConfig key 'search_iters' is now 'search.iterations'" in (
+        capsys.readouterr().err
+    )

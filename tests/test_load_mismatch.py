@@ -92,8 +92,10 @@ def test_load_model_names_the_file_the_field_and_the_first_tensor(
 
 
 def test_a_switch_is_named_when_flipping_it_fits(tmp_path):
-    path = _edited(tmp_path, "pix2pix", {"noise_input": True})
-    with pytest.raises(WeightsMismatch, match="noise_input=True in the config, the weights fit "):
+    path = _edited(tmp_path, "contextual_gan", {"minibatch_std": False})
+    with pytest.raises(
+        WeightsMismatch, match="minibatch_std=False in the config, the weights fit "
+    ):
         load_model(path)
 
 

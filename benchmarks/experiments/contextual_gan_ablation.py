@@ -86,7 +86,7 @@ def row_config(row: str, args: argparse.Namespace) -> ContextualGANConfig:
         gf_dim=WIDTH,
         df_dim=WIDTH,
         batch_size=args.batch or base.batch_size,
-        search_iters=args.search_iters,
+        search=dataclasses.replace(base.search, iterations=args.search_iters),
         # the encoder as wide as D, like the default's
         **{"encoder_width": WIDTH if base.encoder_width else 0, **changes},
     )
@@ -167,7 +167,7 @@ def main(argv: list[str] | None = None) -> None:
         model = train_model(config, train, args.steps)
         trained = time.perf_counter() - start
         result = model.search(
-            test["sketch"], generator=torch.Generator().manual_seed(0), snapshot_every=10**6
+            test["sketch"], rng=torch.Generator().manual_seed(0), snapshot_every=10**6
         )
         initial = result.snapshots[0][1][..., result.images.shape[-2] :]  # photo half, step 0
         label = row if row in ("defaults", "paper") else f"{row} flipped"

@@ -43,59 +43,57 @@ from pathlib import Path
 import torch
 from contextual_gan_ablation import baselines, load_split, spread_ratio, train_model
 
+from sketchwidgets.config import apply_overrides
 from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.models import load_model
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
 from sketchwidgets.models.latent_encoder import encoder_step
 
 PAPER_SEARCH = {
-    "contextual": "l1",
-    "contextual_blur": 0.0,
-    "init_score": "kl",
-    "init_pool": 0,
-    "n_init": 30,
-    "truncation": 1.0,
-    "search_lr": 0.01,
+    "search.contextual": "l1",
+    "search.blur": 0.0,
+    "search.init_score": "kl",
+    "search.init_pool": 0,
+    "search.n_init": 30,
+    "search.truncation": 1.0,
+    "search.lr": 0.01,
 }
-POOL = {"init_score": "contextual", "init_pool": 1024, "truncation": 1.0, "search_lr": 1e-4}
+POOL = {
+    "search.init_score": "contextual",
+    "search.init_pool": 1024,
+    "search.truncation": 1.0,
+    "search.lr": 1e-4,
+}
 ROWS: dict[str, dict[str, object]] = {
     "paper": PAPER_SEARCH,
-    "pool l1 blur 0": {**POOL, "contextual": "l1", "contextual_blur": 0.0},
-    "pool ink_l1 blur 0": {**POOL, "contextual": "ink_l1", "contextual_blur": 0.0},
-    "pool ink_l1 blur 1.5": {**POOL, "contextual": "ink_l1", "contextual_blur": 1.5},
-    "pool ink_l1 blur 1.5 trunc 0.7": {**POOL, "contextual": "ink_l1", "truncation": 0.7},
-    "pool ink_l1 blur 1.5 trunc 0.3": {**POOL, "contextual": "ink_l1", "truncation": 0.3},
-    "encoder": {"encoder_width": 16, "truncation": 1.0},
+    "pool l1 blur 0": {**POOL, "search.contextual": "l1", "search.blur": 0.0},
+    "pool ink_l1 blur 0": {**POOL, "search.contextual": "ink_l1", "search.blur": 0.0},
+    "pool ink_l1 blur 1.5": {**POOL, "search.contextual": "ink_l1", "search.blur": 1.5},
+    "pool ink_l1 blur 1.5 trunc 0.7": {
+        **POOL,
+        "search.contextual": "ink_l1",
+        "search.truncation": 0.7,
+    },
+    "pool ink_l1 blur 1.5 trunc 0.3": {
+        **POOL,
+        "search.contextual": "ink_l1",
+        "search.truncation": 0.3,
+    },
+    "encoder": {"encoder_width": 16, "search.truncation": 1.0},
     # on a model trained with the reconstruction term (its encoder kept): the search's step size
     # from the encoder's code, and the pool start on the same G (the encoder dropped)
-    "encoder lr 1e-4": {"search_lr": 1e-4},
-    "encoder lr 3e-5": {"search_lr": 3e-5},
+    "encoder lr 1e-4": {"search.lr": 1e-4},
+    "encoder lr 3e-5": {"search.lr": 3e-5},
     "pool start": {"encoder_width": 0, "reconstruction_weight": 0.0},
     "defaults": {},
 }
 
 
-SEARCH_FIELDS = (
-    "n_init",
-    "lambda_perceptual",
-    "search_lr",
-    "momentum",
-    "search_iters",
-    "contextual",
-    "contextual_blur",
-    "init_score",
-    "init_pool",
-    "truncation",
-    "perceptual",
-)
-
-
 def variant(model: ContextualGAN, changes: dict[str, object]) -> ContextualGAN:
     """The model's weights under the present default search settings (a checkpoint keeps those
-    of its day) with ``changes`` (search settings, an encoder)."""
-    defaults = ContextualGANConfig()
-    search = {name: getattr(defaults, name) for name in SEARCH_FIELDS}
-    copy = ContextualGAN(dataclasses.replace(model.config, **{**search, **changes}))
+    of its day) with ``changes`` (search settings as dotted keys, an encoder)."""
+    config = dataclasses.replace(model.config, search=ContextualGANConfig().search)
+    copy = ContextualGAN(apply_overrides(config, changes))
     copy.load_state_dict(model.state_dict(), strict=False)  # a new encoder starts untrained
     return copy.eval()
 
@@ -115,7 +113,7 @@ def fit_encoder(model: ContextualGAN, steps: int) -> None:
 def curve(model: ContextualGAN, test: dict, iters: int) -> list[tuple[int, float, float, float]]:
     """(iteration, contextual loss, SSIM, PSNR) every 5 iterations of one search."""
     result = model.search(
-        test["sketch"], iterations=iters, generator=torch.Generator().manual_seed(0),
+        test["sketch"], iterations=iters, rng=torch.Generator().manual_seed(0),
         snapshot_every=5,
     )  # fmt: skip
     size = model.image_size

@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> None:
         gf_dim=args.width,
         df_dim=args.width,
         generator_updates=args.generator_updates,
-        search_iters=args.search_iters,
+        **{"search.iterations": args.search_iters},
     )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="cgan-schedule-") as run_dir:
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> None:
         model,
         DataLoader(test, batch_size=32),
         max_images=args.test_images,
-        generate=lambda sketch, g: model.search(sketch, generator=g).completion,
+        generate=lambda sketch, g: model.search(sketch, rng=g).completion,
     )
     print(
         f"search ({args.search_iters} iterations) on {args.test_images} held-out faces: "

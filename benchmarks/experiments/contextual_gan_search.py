@@ -44,7 +44,7 @@ def quality(images: torch.Tensor, photos: torch.Tensor) -> str:
 def curve(model: ContextualGAN, test: dict, iters: int) -> None:
     """One search with snapshots: the loss and quality at each checkpoint iteration."""
     result = model.search(
-        test["sketch"], iterations=iters, generator=torch.Generator().manual_seed(0),
+        test["sketch"], iterations=iters, rng=torch.Generator().manual_seed(0),
         snapshot_every=1,
     )  # fmt: skip
     for step, images in result.snapshots:
@@ -65,7 +65,7 @@ def random_code(model: ContextualGAN, test: dict) -> None:
 def timed(model: ContextualGAN, test: dict, threads: int, iters: int) -> float:
     torch.set_num_threads(threads)
     start = time.perf_counter()
-    model.search(test["sketch"], iterations=iters, generator=torch.Generator().manual_seed(0))
+    model.search(test["sketch"], iterations=iters, rng=torch.Generator().manual_seed(0))
     return time.perf_counter() - start
 
 

@@ -133,13 +133,19 @@ def case_config(name: str, cls: type, dry: bool) -> tuple[Any, str | None]:
     """(config, None) for model ``name``, or (None, why it is skipped).
 
     On CUDA: the model's own defaults at 64 px. Dry: the contract test's tiny config.
-    A model that needs labels and has no classes gets the embedded set's class names.
+    A model that needs labels gets the embedded set's class names (its training data's).
     """
     if dry:
         tiny = tiny_configs().get(name)
         if tiny is None:
             return None, f"no TINY_CONFIGS[{name!r}] in {TINY_CONFIGS_FILE.relative_to(REPO)}"
-        config = tiny if dataclasses.is_dataclass(tiny) else cls.config_class(**dict(tiny))
+        from sketchwidgets.config import apply_overrides  # dotted keys: nested settings
+
+        config = (
+            tiny
+            if dataclasses.is_dataclass(tiny)
+            else apply_overrides(cls.config_class(), dict(tiny))
+        )
     else:
         config = cls.config_class()
         if "image_size" in _fields(config):
@@ -404,9 +410,7 @@ def generate_check(model: Any, data: Any, device: torch.device) -> dict:
     tensor = torch.stack([data[i]["sketch"] for i in range(n)]).to(device)
     label = None if labels is None else torch.tensor(labels, device=device)
     with torch.no_grad():
-        outputs = model.generate_outputs(
-            tensor, generator=torch.Generator().manual_seed(0), label=label
-        )
+        outputs = model.generate_outputs(tensor, rng=torch.Generator().manual_seed(0), label=label)
     finite = {k: bool(torch.isfinite(v).all()) for k, v in outputs.items()}
     if not all(finite.values()) or list(outputs) != list(model.output_names):
         raise AssertionError(f"outputs {list(outputs)} finite {finite}")
@@ -468,7 +472,7 @@ def emulated_cuda_check(model: Any, data: Any, steps_out: list) -> dict:
         with torch.autocast("cpu", dtype=torch.bfloat16), torch.no_grad():
             model.eval()
             outputs = model.generate_outputs(
-                _channels_last(sketches), generator=torch.Generator().manual_seed(0), label=label
+                _channels_last(sketches), rng=torch.Generator().manual_seed(0), label=label
             )
     finite = {k: bool(torch.isfinite(v.float()).all()) for k, v in outputs.items()}
     if not all(finite.values()):

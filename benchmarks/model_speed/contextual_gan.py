@@ -51,7 +51,7 @@ def timed_search(
 
     start = time.perf_counter()
     seed = torch.Generator().manual_seed(0)
-    model.search(sketches, iterations=iters, n_init=n_init, callback=callback, generator=seed)
+    model.search(sketches, iterations=iters, n_init=n_init, callback=callback, rng=seed)
     return marks[0] - start, marks[1] - marks[0]
 
 

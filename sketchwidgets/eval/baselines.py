@@ -31,12 +31,12 @@ def heldout_images(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """``(generated, photos)`` on ``held_out``, on the CPU: the images :func:`heldout_metrics`
     scores (same batches, same seeded noise, each sketch with its own class)."""
-    generator = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     fakes, reals = [], []
     for batch in DataLoader(held_out, batch_size=EVAL_BATCH, shuffle=False):
         sketch = batch["sketch"].to(model.device)
         label = model.label_indices(batch["label"], len(sketch)) if model.needs_label else None
-        fakes.append(model.generate_tensor(sketch, generator=generator, label=label).float().cpu())
+        fakes.append(model.generate_tensor(sketch, rng=rng, label=label).float().cpu())
         reals.append(batch["photo"].float())
     return torch.cat(fakes), torch.cat(reals)
 

@@ -46,11 +46,11 @@ def photo_classifier(
     net = nn.Sequential(*blocks, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(128, n_classes))
     images = _classifier_input(photos)
     optimizer = torch.optim.Adam(net.parameters(), lr=2e-3, weight_decay=1e-4)
-    generator = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     net.train()
     for _ in range(steps):
-        pick = torch.randint(len(images), (min(32, len(images)),), generator=generator)
-        loss = F.cross_entropy(net(_augment(images[pick], generator)), labels[pick])
+        pick = torch.randint(len(images), (min(32, len(images)),), generator=rng)
+        loss = F.cross_entropy(net(_augment(images[pick], rng)), labels[pick])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -62,11 +62,11 @@ def _classifier_input(images: torch.Tensor) -> torch.Tensor:
     return F.adaptive_avg_pool2d(x, CLASSIFIER_SIZE) if x.shape[-1] != CLASSIFIER_SIZE else x
 
 
-def _augment(x: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+def _augment(x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
     """Random horizontal flips and one shift of up to 3 px (reflection padding)."""
-    flip = torch.rand(len(x), generator=generator) < 0.5
+    flip = torch.rand(len(x), generator=rng) < 0.5
     x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-    dx, dy = torch.randint(-3, 4, (2,), generator=generator).tolist()
+    dx, dy = torch.randint(-3, 4, (2,), generator=rng).tolist()
     return torch.roll(F.pad(x, (3, 3, 3, 3), mode="reflect"), (dy, dx), (2, 3))[..., 3:-3, 3:-3]
 
 
@@ -96,7 +96,7 @@ def seed_diversity(
         return 0.0
     label = label if model.needs_label else None
     samples = [
-        model.generate_tensor(sketch, generator=torch.Generator().manual_seed(s), label=label)
+        model.generate_tensor(sketch, rng=torch.Generator().manual_seed(s), label=label)
         for s in range(seeds)
     ]
     return diversity(samples)

@@ -161,21 +161,21 @@ def evaluate(
     model's by name; data with a class the model does not know raises ``ValueError`` listing
     both sets (:mod:`sketchwidgets.data.class_match`).
     Noise and z are drawn from one generator seeded with ``seed``, so a rerun gives the same
-    figures. ``generate(sketch_tensor, generator) -> image tensor`` overrides the model's
+    figures. ``generate(sketch_tensor, rng) -> image tensor`` overrides the model's
     ``generate_tensor`` (e.g. a latent search with fewer iterations).
     """
     weights = find_fid_weights(fid_weights)
     features = InceptionFeatures(weights) if weights is not None else None  # refused up front
     names = dataset_class_names(batches) if class_names is None else tuple(class_names)
     lookup = class_index_map(model, names, where=describe(batches))
-    generator = torch.Generator(device="cpu").manual_seed(seed)
+    rng = torch.Generator(device="cpu").manual_seed(seed)
     fakes, reals = [], []
     for batch in batches:
         sketch = batch["sketch"].to(model.device)
         if generate is not None:
-            fakes.append(generate(sketch, generator).float().cpu())
+            fakes.append(generate(sketch, rng).float().cpu())
         else:
-            fakes.append(_generate_batch(model, sketch, batch, generator, lookup).float().cpu())
+            fakes.append(_generate_batch(model, sketch, batch, rng, lookup).float().cpu())
         reals.append(batch["photo"].float().cpu())
         if max_images and sum(len(r) for r in reals) >= max_images:
             break
@@ -207,7 +207,7 @@ def _generate_batch(
     model: SketchModel,
     sketch: torch.Tensor,
     batch: dict[str, torch.Tensor],
-    generator: torch.Generator,
+    rng: torch.Generator,
     lookup: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The model's images for one batch, with the batch's labels (mapped to the model's
@@ -218,4 +218,4 @@ def _generate_batch(
             raise ValueError(f"model {model.name!r} needs labels: the batches have no 'label'")
         labels = remap_labels(torch.as_tensor(batch["label"]), lookup)
         label = model.label_indices(labels, len(sketch)).to(model.device)
-    return model.generate_tensor(sketch, generator=generator, label=label)
+    return model.generate_tensor(sketch, rng=rng, label=label)

@@ -99,13 +99,13 @@ def shape_similarity(sketches: torch.Tensor, edges: torch.Tensor, radius: int = 
 def same_class_shuffle(labels: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """Indices that send each item to a different item of the same class (where its class has
     at least two items; a class of one keeps its item)."""
-    generator = torch.Generator().manual_seed(seed)
+    rng = torch.Generator().manual_seed(seed)
     labels = torch.as_tensor(labels)
     order = torch.arange(len(labels))
     for label in labels.unique():
         members = torch.nonzero(labels == label)[:, 0]
         if len(members) > 1:
-            members = members[torch.randperm(len(members), generator=generator)]
+            members = members[torch.randperm(len(members), generator=rng)]
             order[members] = members.roll(1)  # a cycle: nobody keeps their own
     return order
 

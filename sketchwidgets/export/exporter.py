@@ -44,6 +44,7 @@ so the search's descent cannot run on them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -69,7 +70,7 @@ from sketchwidgets.export.search import (
 from sketchwidgets.io import StagedFiles, staged_files
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
-from sketchwidgets.models.latent_search import frozen, search_settings
+from sketchwidgets.models.latent_search import frozen
 
 FORMATS = ("onnx", "torchscript")
 OPSET = 18  # ONNX opset of the exported graphs
@@ -509,7 +510,7 @@ def _export_joint_gan(
     }
     if e_path is not None:
         spec["encoder"] = _encoder_spec(model, e_path) | {"sha256": sha256_of(graphs[e_path])}
-    spec["search"] = vars(search_settings(model.config)) | {"z_dim": z_dim}
+    spec["search"] = dataclasses.asdict(model.config.search) | {"z_dim": z_dim}
     spec["note"] = (
         "generation is a search over z with gradients through G and D, started from E's code "
         "when there is an encoder: sketchwidgets/export/search.py runs it from the TorchScript "

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from sketchwidgets.config import stored_config
+from sketchwidgets.config import apply_overrides, stored_config
 from sketchwidgets.io import load_torch
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
@@ -33,14 +33,14 @@ def model_class(name: str) -> type[SketchModel]:
 
 
 def build_model(name: str, config: Any = None, **overrides: Any) -> SketchModel:
-    """Build model ``name`` from a config (default: the paper's) with keyword overrides."""
+    """Build model ``name`` from a config (default: the class's defaults) with keyword
+    overrides; a dotted key sets a field of a nested config
+    (``build_model("contextual_gan", **{"search.iterations": 2})``)."""
     cls = model_class(name)
     if config is None:
-        config = cls.config_class(**overrides)
-    elif overrides:
-        import dataclasses
-
-        config = dataclasses.replace(config, **overrides)
+        config = cls.config_class()
+    if overrides:
+        config = apply_overrides(config, overrides)
     return cls(config)
 
 

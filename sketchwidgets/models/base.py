@@ -87,26 +87,26 @@ class SketchModel(nn.Module):
     without classes refuses any label (``ValueError``), rather than ignoring it.
 
     Latent code: ``latent_dim -> int`` (0: no explicit ``z``, as pix2pix), ``sample_z(n,
-    generator=None) -> (n, latent_dim)`` (N(0, 1) here; a model whose paper draws z otherwise
-    overrides it), ``latent_codes(n, generator=None, z=None)`` (the given ``z``, checked, or a
+    rng=None) -> (n, latent_dim)`` (N(0, 1) here; a model whose paper draws z otherwise
+    overrides it), ``latent_codes(n, rng=None, z=None)`` (the given ``z``, checked, or a
     draw) and ``has_noise -> bool`` (a new seed can change the image: ``latent_dim > 0`` unless a
     model documents another noise source).
 
-    ``generate_tensor(sketch, *, generator=None, label=None, z=None) -> Tensor``  (each model)
+    ``generate_tensor(sketch, *, rng=None, label=None, z=None) -> Tensor``  (each model)
         ``sketch`` ``(N, 1, H, W)`` in [-1, 1] with ``H == W == config.image_size`` ->
-        image ``(N, 3, H, W)`` in [-1, 1]. No gradients; randomness only from ``generator``
+        image ``(N, 3, H, W)`` in [-1, 1]. No gradients; randomness only from ``rng``
         (a ``torch.Generator``), so a fixed seed gives a fixed image. ``label``: ``(N,)`` long
         indices (from :meth:`SketchModel.label_indices`) or None. ``z``: ``(N, latent_dim)``
-        overriding the draw from ``generator``; a model with ``latent_dim == 0`` given a ``z``,
+        overriding the draw from ``rng``; a model with ``latent_dim == 0`` given a ``z``,
         or a ``z`` holding NaN or inf, raises ``ValueError``. Same ``z`` + sketch + label -> same
         image.
 
     ``output_names: ClassVar[tuple[str, ...]] = ("image",)`` and
-    ``generate_outputs(sketch, *, generator=None, label=None, z=None) -> dict[str, Tensor]``
+    ``generate_outputs(sketch, *, rng=None, label=None, z=None) -> dict[str, Tensor]``
         Every output by name, keys == ``output_names``, ``"image"`` first, each ``(N, 3, H, W)``
         in [-1, 1] (EdgeGAN: ``("image", "edge")``). Default: ``{"image": generate_tensor(...)}``.
 
-    ``generate(sketch, *, seed=None, generator=None, label=None, z=None, keep_size=False,
+    ``generate(sketch, *, seed=None, rng=None, label=None, z=None, keep_size=False,
     invert=None, outputs=False, normalise=True)``
         The one-call inference API, implemented here once: takes a uint8 HxW / HxWx3 array, a PIL
         image or a tensor, one sketch or a batch, of any size and either polarity, and returns
@@ -255,20 +255,20 @@ class SketchModel(nn.Module):
         """True when another seed can give another image (a re-roll makes sense)."""
         return self.latent_dim > 0
 
-    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``(n, latent_dim)`` codes from N(0, 1), drawn on ``generator``'s device."""
+    def sample_z(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
+        """``(n, latent_dim)`` codes from N(0, 1), drawn on ``rng``'s device."""
         if self.latent_dim == 0:
             raise ValueError(f"model {self.name!r} has no latent code (latent_dim == 0)")
-        where = generator.device if generator is not None else torch.device("cpu")
-        z = torch.randn((n, self.latent_dim), generator=generator, device=where)
+        where = rng.device if rng is not None else torch.device("cpu")
+        z = torch.randn((n, self.latent_dim), generator=rng, device=where)
         return z.to(self.device)
 
     def latent_codes(
-        self, n: int, generator: torch.Generator | None = None, z: torch.Tensor | None = None
+        self, n: int, rng: torch.Generator | None = None, z: torch.Tensor | None = None
     ) -> torch.Tensor:
-        """The given ``z`` checked to be ``(n, latent_dim)``, or ``sample_z(n, generator)``."""
+        """The given ``z`` checked to be ``(n, latent_dim)``, or ``sample_z(n, rng)``."""
         if z is None:
-            return self.sample_z(n, generator)
+            return self.sample_z(n, rng)
         self.check_z(z, n)
         return z.to(self.device)
 
@@ -308,7 +308,7 @@ class SketchModel(nn.Module):
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -318,12 +318,12 @@ class SketchModel(nn.Module):
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Every output by name (keys == ``output_names``); the default is the image alone."""
-        return {"image": self.generate_tensor(sketch, generator=generator, label=label, z=z)}
+        return {"image": self.generate_tensor(sketch, rng=rng, label=label, z=z)}
 
     @torch.no_grad()
     def generate(
@@ -331,7 +331,7 @@ class SketchModel(nn.Module):
         sketch: Any,
         *,
         seed: int | None = None,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: Any = None,
         z: torch.Tensor | None = None,
         keep_size: bool = False,
@@ -344,8 +344,8 @@ class SketchModel(nn.Module):
 
         prepared = self.prepare(sketch, invert=invert, normalise=normalise)
         batch = prepared.tensor.shape[0]
-        if generator is None and seed is not None:
-            generator = torch.Generator(device="cpu").manual_seed(checked_seed(seed))
+        if rng is None and seed is not None:
+            rng = torch.Generator(device="cpu").manual_seed(checked_seed(seed))
         labels = self.label_indices(label, batch)
         self.check_z(z, batch)
         was_training = self.training
@@ -353,7 +353,7 @@ class SketchModel(nn.Module):
             self.eval()
         try:
             kwargs: dict[str, Any] = {
-                "generator": generator,
+                "rng": rng,
                 "label": None if labels is None else labels.to(self.device),
                 "z": None if z is None else z.to(self.device),
             }

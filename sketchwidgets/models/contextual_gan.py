@@ -24,18 +24,20 @@ and search; the measurements behind each default are in docs/findings/contextual
 * ``ema_decay``: a moving average of G draws the samples and runs the search;
 * ``standing_stats``: the search's G re-estimates its batch-norm statistics (BigGAN);
 * ``generator_updates``: 1, the paper's; the authors' code updates G twice per D step;
-* ``r1_gamma``, ``r1_every``: a lazy R1 penalty on D (off by default);
+* ``r1_gamma``: a lazy R1 penalty on D, every :data:`R1_EVERY` D steps (off by default);
 * ``lr_d``: D's own learning rate, TTUR (off by default);
 * ``mismatch_share``: a matching-aware D, as GAN-CLS (off by default);
 * ``encoder_width``: a sketch encoder E (:mod:`~sketchwidgets.models.latent_encoder`) whose
   code starts the search instead of the refined initialisation (iGAN's start);
 * ``reconstruction_weight``: E and G trained so that G(E(sketch half of x)) gives back x;
-* ``search_lr`` 1e-5, ``search_iters`` 10 (reference code: 0.01, 1000);
-* ``contextual`` "ink_l1": ink and paper weighed as two equal classes (paper: "l1");
-* ``contextual_blur``: both sketch halves blurred before the contextual loss (paper: 0);
-* ``init_score``, ``init_pool``: candidates ranked by the contextual loss, from one pool;
-* ``truncation``: candidates drawn from, and ``z`` kept in, [-t, t] (paper: 1);
-* ``perceptual``: the paper's log(1 - D(G(z))), or the reference code's -log D(G(z)).
+* ``search``: the search's settings, one :class:`~.latent_search.SearchSettings`:
+* ``search.lr`` 1e-5, ``search.iterations`` 10 (reference code: 0.01, 1000);
+* ``search.contextual`` "ink_l1": ink and paper weighed as two equal classes (paper: "l1");
+* ``search.blur``: both sketch halves blurred before the contextual loss (paper: 0);
+* ``search.init_score``, ``search.init_pool``: candidates ranked by the contextual loss, from
+  one pool;
+* ``search.truncation``: candidates drawn from, and ``z`` kept in, [-t, t] (paper: 1);
+* ``search.perceptual``: the paper's log(1 - D(G(z))), or the reference code's -log D(G(z)).
 """
 
 from __future__ import annotations
@@ -44,20 +46,19 @@ import contextlib
 import copy
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
 
+from sketchwidgets.config import apply_overrides
 from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
 from sketchwidgets.models.latent_search import (
-    CONTEXTUAL_KINDS,
-    INIT_SCORES,
-    PERCEPTUAL_FORMS,
     SearchResult,
+    SearchSettings,
     draw_candidates,
     frozen,
     latent_search,
@@ -66,6 +67,8 @@ from sketchwidgets.models.latent_search import (
 )
 from sketchwidgets.models.layers import init_weights
 from sketchwidgets.models.losses import GANLoss, reconstruction_loss
+
+R1_EVERY = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et al. 2020)
 
 
 @dataclass(frozen=True)
@@ -85,33 +88,9 @@ class ContextualGANConfig(ModelConfig):
     # G updates per D update: the authors' code (from DCGAN-tensorflow) runs G's optimiser twice
     # "to make sure that d_loss does not go to zero (different from paper)"; 1 is the paper's
     generator_updates: int = 1
-    n_init: int = 30  # random z drawn per input for the refined initialisation (paper)
-    lambda_perceptual: float = 0.01  # weight of the perceptual loss in the search (paper)
-    # search step size; reference code --lr 0.01 (measured: the per-sketch sum of the contextual
-    # loss has gradients in the thousands, so larger steps overshoot)
-    search_lr: float = 1e-5
-    momentum: float = 0.9  # Nesterov momentum of the search (reference code --momentum 0.9)
-    # search iterations; reference code --nIter 1000. A short search for the widgets to show;
-    # search_iters=0 is the measured optimum
-    search_iters: int = 10
-    # "l1": ||M*G(z) - M*x||_1 (paper); "kl": the reference code's; "ink_l1": the L1 with ink
-    # and paper pixels of the sketch weighted as two equal classes (this project: the plain L1
-    # rewards a blank sketch half)
-    contextual: str = "ink_l1"
-    # sigma (pixels) of a Gaussian blur of both sketch halves before the contextual loss, so a
-    # stroke slightly off costs less than none (this project); 0 = none (paper)
-    contextual_blur: float = 1.5
-    # what the initialisation ranks candidates by: "kl" (paper: KL of the brightness
-    # distributions) or "contextual" (the search's own contextual loss)
-    init_score: str = "contextual"
-    # > 0: the initialisation retrieves from one pool of this many G(z) shared by all inputs
-    # (cost K passes, not N x n_init); 0 = n_init random candidates per input (paper)
-    init_pool: int = 1024
-    # the search's candidates are drawn from, and z is clipped to, [-t, t]: the truncation
-    # trick (Marchesi 2017; Brock et al. 2019, BigGAN Sec. 3.1), trading diversity for the
-    # better-learned middle of the prior; 1 = the whole prior (paper)
-    truncation: float = 0.5
-    perceptual: str = "paper"  # "paper": log(1 - D(G(z))); "nonsaturating": -log D(G(z))
+    # the latent search's settings (:class:`SearchSettings`: the data-limited recipe's search;
+    # ``SearchSettings.paper()`` is the paper's)
+    search: SearchSettings = field(default_factory=SearchSettings)
     class_names: tuple[str, ...] = ()  # unconditional joint-image DCGAN (paper)
     # ---- data-limited training options (off = the paper); defaults chosen by measurement
     # (docs/findings/contextual_gan.md, benchmarks/experiments/contextual_gan_ablation.py)
@@ -127,7 +106,6 @@ class ContextualGANConfig(ModelConfig):
     # 0 = sample from G itself
     ema_decay: float = 0.99
     r1_gamma: float = 0.0  # R1 penalty gamma/2 * |grad D(real)|^2 (Mescheder et al. 2018); 0 = off
-    r1_every: int = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et al. 2020)
     lr_d: float = 0.0  # D's learning rate, TTUR (Heusel et al. 2017); 0 = lr, as DCGAN
     # matching-aware D: real sketches joined to another item's real photo are fakes too, and
     # take this share of D's fake term (GAN-CLS, Reed et al. 2016, Sec. 4.1: 0.5), so D (and
@@ -149,49 +127,62 @@ class ContextualGANConfig(ModelConfig):
     # term of VAE-GAN (Larsen et al. 2016) and of BicycleGAN's cVAE-GAN (Zhu et al. 2017,
     # lambda 10), with the code read from the sketch half as at test time; it ties G's two
     # halves through one code that a sketch determines. E's codes lie in [-t, t]
-    # (``truncation``), where the search keeps z. Needs ``encoder_width``; 0 = off (paper).
+    # (``search.truncation``), where the search keeps z. Needs ``encoder_width``; 0 = off (paper).
     # 100 is pix2pix's L1 weight (Isola et al. 2017)
     reconstruction_weight: float = 100.0
 
+    # where a config stored before the search settings moved into ``search`` kept them
+    renamed_fields: ClassVar[dict[str, str]] = {
+        "search_iters": "search.iterations",
+        "n_init": "search.n_init",
+        "search_lr": "search.lr",
+        "momentum": "search.momentum",
+        "lambda_perceptual": "search.lambda_perceptual",
+        "contextual": "search.contextual",
+        "perceptual": "search.perceptual",
+        "contextual_blur": "search.blur",
+        "init_score": "search.init_score",
+        "init_pool": "search.init_pool",
+        "truncation": "search.truncation",
+    }
+    # settings a stored config may still hold, at the value that behaves as this version
+    retired_fields: ClassVar[dict[str, Any]] = {"r1_every": R1_EVERY}
+
     def __post_init__(self) -> None:
-        """Reject sizes the architecture cannot make and unknown loss names."""
+        """Reject sizes the architecture cannot make and values out of range (the search's
+        own settings check themselves)."""
         _layer_count(self.image_size)
-        if self.contextual not in CONTEXTUAL_KINDS:
-            raise ValueError(f"contextual={self.contextual!r}: expected one of {CONTEXTUAL_KINDS}")
+        if not isinstance(self.search, SearchSettings):
+            raise TypeError(f"search must be a SearchSettings, got {type(self.search).__name__}")
         if self.generator_updates < 1:
             raise ValueError(f"generator_updates={self.generator_updates}: expected >= 1")
-        if self.init_score not in INIT_SCORES:
-            raise ValueError(f"init_score={self.init_score!r}: expected one of {INIT_SCORES}")
-        if self.contextual_blur < 0 or self.init_pool < 0 or self.encoder_width < 0:
-            raise ValueError("contextual_blur, init_pool and encoder_width must be >= 0")
+        if self.encoder_width < 0:
+            raise ValueError(f"encoder_width={self.encoder_width}: expected >= 0")
         if self.reconstruction_weight < 0:
             raise ValueError(f"reconstruction_weight={self.reconstruction_weight}: expected >= 0")
         if self.reconstruction_weight > 0 and not self.encoder_width:
             raise ValueError(
                 "reconstruction_weight > 0 reads codes by an encoder: set encoder_width"
             )
-        if not 0.0 < self.truncation <= 1.0:
-            raise ValueError(f"truncation={self.truncation}: expected a value in (0, 1]")
         if not 0.0 <= self.mismatch_share < 1.0:
             raise ValueError(f"mismatch_share={self.mismatch_share}: expected a value in [0, 1)")
-        if self.perceptual not in PERCEPTUAL_FORMS:
-            raise ValueError(f"perceptual={self.perceptual!r}: expected one of {PERCEPTUAL_FORMS}")
         parse_policy(self.augment)
         if not 0.0 <= self.ema_decay < 1.0:
             raise ValueError(f"ema_decay={self.ema_decay}: expected 0 (off) or a value in (0, 1)")
-        if self.r1_gamma < 0 or self.r1_every < 1 or self.lr_d < 0:
-            raise ValueError("r1_gamma and lr_d must be >= 0 and r1_every >= 1")
+        if self.r1_gamma < 0 or self.lr_d < 0:
+            raise ValueError(f"r1_gamma={self.r1_gamma}, lr_d={self.lr_d}: expected >= 0")
 
     @classmethod
     def paper(cls, **overrides: Any) -> ContextualGANConfig:
-        """The paper's (and reference code's) training: DCGAN, lr 2e-4, batch 64, G twice,
-        none of the data-limited options."""
+        """The paper's (and reference code's) training and search: DCGAN, lr 2e-4, batch 64,
+        G twice, none of the data-limited options, :meth:`SearchSettings.paper`; keyword
+        overrides, a dotted one for a search setting (``**{"search.iterations": 30}``)."""
         values: dict[str, Any] = {
             **PAPER_TRAINING,
             **{"augment": "", "spectral_norm": False, "minibatch_std": False},
-            **PAPER_SEARCH,
+            "search": SearchSettings.paper(),
         }
-        return cls(**{**values, **overrides})
+        return apply_overrides(cls(**values), overrides)
 
 
 PAPER_TRAINING: dict[str, Any] = {
@@ -202,18 +193,7 @@ PAPER_TRAINING: dict[str, Any] = {
     "r1_gamma": 0.0,
     "lr_d": 0.0,
     "standing_stats": 0,
-}
-
-
-PAPER_SEARCH: dict[str, Any] = {
-    "search_lr": 0.01,  # reference code
-    "search_iters": 1000,  # reference code
-    "contextual": "l1",
-    "contextual_blur": 0.0,
-    "init_score": "kl",
-    "init_pool": 0,
-    "truncation": 1.0,
-    "encoder_width": 0,
+    "encoder_width": 0,  # the paper's search starts from random codes
     "reconstruction_weight": 0.0,
 }
 
@@ -398,9 +378,9 @@ class ContextualGAN(SketchModel):
         whatever the seed; True when it starts from randomly drawn codes (the paper)."""
         return self.encoder is None
 
-    def sample_z(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
+    def sample_z(self, n: int, rng: torch.Generator | None = None) -> torch.Tensor:
         """``(n, z_dim)`` codes uniform in [-1, 1] on the model's device (DCGAN, not N(0, 1))."""
-        return draw_candidates(n, 1, self.config.z_dim, generator, self.device)[:, 0]
+        return draw_candidates(n, 1, self.config.z_dim, rng, self.device)[:, 0]
 
     def train_step(
         self, batch: dict[str, torch.Tensor], optimizers: dict[str, torch.optim.Optimizer]
@@ -427,7 +407,7 @@ class ContextualGAN(SketchModel):
     def _code_bound(self) -> float:
         """Where the encoder's codes lie: [-t, t] when trained by reconstruction (the search's
         box), [-1, 1] (the prior) when trained on G's samples."""
-        return self.config.truncation if self.config.reconstruction_weight > 0 else 1.0
+        return self.config.search.truncation if self.config.reconstruction_weight > 0 else 1.0
 
     def _reconstruction_step(
         self, real: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
@@ -465,7 +445,7 @@ class ContextualGAN(SketchModel):
     ) -> dict[str, torch.Tensor]:
         optimizer.zero_grad(set_to_none=True)
         cfg = self.config
-        lazy_r1 = cfg.r1_gamma > 0 and self._d_steps % cfg.r1_every == 0
+        lazy_r1 = cfg.r1_gamma > 0 and self._d_steps % R1_EVERY == 0
         self._d_steps += 1
         real = real.detach().requires_grad_(lazy_r1)
         real_logits = self.discriminator(self._augment(real))
@@ -479,7 +459,7 @@ class ContextualGAN(SketchModel):
             loss_mismatch = self.gan_loss(mismatch_logits, False)
         share = cfg.mismatch_share
         total = loss_real + (1 - share) * loss_fake + share * loss_mismatch
-        (total + cfg.r1_gamma / 2 * cfg.r1_every * penalty).backward()
+        (total + cfg.r1_gamma / 2 * R1_EVERY * penalty).backward()
         optimizer.step()
         losses = {
             "D/real": loss_real.detach(),
@@ -525,8 +505,9 @@ class ContextualGAN(SketchModel):
     ) -> SearchResult:
         """:func:`latent_search` with this model's G, D and config; same keywords.
 
-        ``model.search(sketches, iterations=200, callback=show)``; setting names (``iterations``,
-        ``n_init``, ``lr``, ...) override the config for this call. With an encoder the search
+        ``model.search(sketches, iterations=200, callback=show)``; the names of
+        :class:`SearchSettings` (``iterations``, ``n_init``, ``lr``, ...) override
+        ``config.search`` for this call. With an encoder the search
         starts from its code for each sketch; ``random_start=True`` uses the refined
         initialisation (random codes, or the shared pool) instead, as the paper does. Inside
         :meth:`search_progress` a search without a ``callback`` reports its steps there.
@@ -580,7 +561,7 @@ class ContextualGAN(SketchModel):
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> torch.Tensor:
@@ -590,11 +571,11 @@ class ContextualGAN(SketchModel):
         initialisation's random candidates (the search then starts from ``z`` alone,
         ``n_init`` = 1) and the photo is the completion found from there, not ``G(z)``.
         Without ``z`` the search starts from the encoder's code when the model has one, else
-        from ``n_init`` candidates drawn from ``generator``. ``label``
+        from ``n_init`` candidates drawn from ``rng``. ``label``
         is ignored (the model is unconditional).
         """
         if z is None:
-            return self.search(sketch, generator=generator).completion
+            return self.search(sketch, rng=rng).completion
         candidates = self.latent_codes(sketch.shape[0], z=z).unsqueeze(1)  # (N, 1, z_dim)
         return self.search(sketch, z_candidates=candidates).completion
 

@@ -389,7 +389,7 @@ class EdgeGAN(SketchModel):
         whatever the seed (a re-roll would change nothing); True with the reference's noise."""
         return self.config.encoder_noise != "none"
 
-    def encode(self, edge: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
+    def encode(self, edge: torch.Tensor, rng: torch.Generator | None = None) -> torch.Tensor:
         """z = mu + eps * exp(log_sigma) with ONE scalar eps for the whole batch, as the code
         (mu alone with ``encoder_noise="none"``).
 
@@ -399,8 +399,8 @@ class EdgeGAN(SketchModel):
         mu, log_sigma = self.encoder(edge.expand(-1, 3, -1, -1))
         if self.config.encoder_noise == "none":
             return mu
-        where = generator.device if generator is not None else mu.device
-        eps = torch.randn((), generator=generator, device=where).to(mu.device, mu.dtype)
+        where = rng.device if rng is not None else mu.device
+        eps = torch.randn((), generator=rng, device=where).to(mu.device, mu.dtype)
         return mu + eps * log_sigma.exp()
 
     def _critic_loss(self, critic: nn.Module, real: torch.Tensor, fake: torch.Tensor) -> tuple:
@@ -596,7 +596,7 @@ class EdgeGAN(SketchModel):
         """``val/image_l1`` and ``val/edge_l1``: GI and GE from z = E(edge) against the pair."""
         noise = torch.Generator(device="cpu").manual_seed(0)
         labels = self._train_labels(batch["label"])
-        out = self.generate_outputs(batch["sketch"], generator=noise, label=labels)
+        out = self.generate_outputs(batch["sketch"], rng=noise, label=labels)
         edge = batch["sketch"].expand(-1, 3, -1, -1)
         return {
             "val/image_l1": (out["image"] - batch["photo"]).abs().mean(),
@@ -609,27 +609,27 @@ class EdgeGAN(SketchModel):
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Sketches ``(N, 1, S, S)`` + classes -> images ``(N, 3, S, S)``: GI(E(sketch), c)."""
-        return self.generate_outputs(sketch, generator=generator, label=label, z=z)["image"]
+        return self.generate_outputs(sketch, rng=rng, label=label, z=z)["image"]
 
     def generate_outputs(
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``{"image": GI(z, c), "edge": GE(z, c)}`` with z = E(sketch) (one scalar noise draw
-        from ``generator``). A given ``z`` ``(N, z_dim)`` replaces E(sketch)."""
+        from ``rng``). A given ``z`` ``(N, z_dim)`` replaces E(sketch)."""
         labels = self.label_indices(label, sketch.shape[0])
         with torch.inference_mode():
             if z is None:
-                z = self.encode(sketch, generator)
+                z = self.encode(sketch, rng)
             else:
                 z = self.latent_codes(sketch.shape[0], z=z)
             edge, image = self._generate(z, labels.to(self.device))
@@ -641,7 +641,7 @@ class EdgeGAN(SketchModel):
         label: Any,
         n: int | None = None,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         z: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """Class samples without a sketch: ``{"image", "edge"}`` from z ~ N(0, 1) (or ``z``).
@@ -650,7 +650,7 @@ class EdgeGAN(SketchModel):
         """
         count = n if n is not None else (z.shape[0] if z is not None else len(_as_list(label)))
         labels = self.label_indices(label, count).to(self.device)
-        codes = self.latent_codes(count, generator, z)
+        codes = self.latent_codes(count, rng, z)
         with torch.inference_mode():
             edge, image = self._generate(codes, labels)
         return {"image": image, "edge": edge}

@@ -136,46 +136,75 @@ def perceptual_loss(logits: torch.Tensor, form: str) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """The knobs of :func:`latent_search`. Defaults: the paper's and the reference code's search
-    (as :meth:`ContextualGANConfig.paper` sets it), not a model config's own defaults."""
+    """The knobs of :func:`latent_search`, and ``ContextualGANConfig.search``: one name each.
 
-    iterations: int = 1000
-    n_init: int = 30
-    lr: float = 0.01
-    momentum: float = 0.9
-    lambda_perceptual: float = 0.01
-    contextual: str = "l1"
-    perceptual: str = "paper"
-    blur: float = 0.0  # sigma of the Gaussian blur in the contextual loss; 0 = none (paper)
-    init_score: str = "kl"  # "kl": the paper's; "contextual": the search's own loss
-    init_pool: int = 0  # > 0: one pool of this many codes shared by all inputs, not n_init each
-    truncation: float = 1.0  # codes drawn from, and z clipped to, [-t, t]; 1 = the prior's
+    Defaults: the data-limited recipe (docs/findings/contextual_gan.md), as a model config
+    holds them; :meth:`paper` gives the paper's and the reference code's search.
+    """
+
+    # search iterations; reference code --nIter 1000. A short search for the widgets to show
+    iterations: int = 10
+    n_init: int = 30  # random z drawn per input for the refined initialisation (paper)
+    # step size; reference code --lr 0.01 (the per-sketch sum of the contextual loss has
+    # gradients in the thousands, so larger steps overshoot)
+    lr: float = 1e-5
+    momentum: float = 0.9  # Nesterov momentum (reference code --momentum 0.9)
+    lambda_perceptual: float = 0.01  # weight of the perceptual loss (paper)
+    # "l1": ||M*G(z) - M*x||_1 (paper); "kl": the reference code's; "ink_l1": the L1 with ink
+    # and paper pixels of the sketch weighted as two equal classes (this project: the plain L1
+    # rewards a blank sketch half)
+    contextual: str = "ink_l1"
+    perceptual: str = "paper"  # "paper": log(1 - D(G(z))); "nonsaturating": -log D(G(z))
+    # sigma (pixels) of a Gaussian blur of both sketch halves before the contextual loss, so a
+    # stroke slightly off costs less than none (this project); 0 = none (paper)
+    blur: float = 1.5
+    # what the initialisation ranks candidates by: "kl" (paper: KL of the brightness
+    # distributions) or "contextual" (the search's own contextual loss)
+    init_score: str = "contextual"
+    # > 0: the initialisation retrieves from one pool of this many G(z) shared by all inputs
+    # (cost K passes, not N x n_init); 0 = n_init random candidates per input (paper)
+    init_pool: int = 1024
+    # candidates are drawn from, and z is clipped to, [-t, t]: the truncation trick
+    # (Marchesi 2017; Brock et al. 2019, BigGAN Sec. 3.1); 1 = the whole prior (paper)
+    truncation: float = 0.5
+
+    def __post_init__(self) -> None:
+        """Reject unknown loss names and values out of range."""
+        if self.contextual not in CONTEXTUAL_KINDS:
+            raise ValueError(f"contextual={self.contextual!r}: expected one of {CONTEXTUAL_KINDS}")
+        if self.perceptual not in PERCEPTUAL_FORMS:
+            raise ValueError(f"perceptual={self.perceptual!r}: expected one of {PERCEPTUAL_FORMS}")
+        if self.init_score not in INIT_SCORES:
+            raise ValueError(f"init_score={self.init_score!r}: expected one of {INIT_SCORES}")
+        if self.blur < 0 or self.init_pool < 0:
+            raise ValueError(f"blur={self.blur}, init_pool={self.init_pool}: expected >= 0")
+        if not 0.0 < self.truncation <= 1.0:
+            raise ValueError(f"truncation={self.truncation}: expected a value in (0, 1]")
+
+    @classmethod
+    def paper(cls, **overrides: Any) -> SearchSettings:
+        """The paper's and the reference code's search (``complete.py``: lr 0.01, 1000
+        iterations), with keyword overrides."""
+        return cls(**{**PAPER_SEARCH, **overrides})
+
+
+PAPER_SEARCH: dict[str, Any] = {
+    "iterations": 1000,  # reference code
+    "lr": 0.01,  # reference code
+    "contextual": "l1",
+    "blur": 0.0,
+    "init_score": "kl",
+    "init_pool": 0,
+    "truncation": 1.0,
+}
 
 
 def search_settings(
     config: ContextualGANConfig | None = None, **overrides: object
 ) -> SearchSettings:
-    """Search settings from a model config, with keyword overrides (``iterations=200``).
-
-    Without a config, the defaults of :class:`SearchSettings`: the paper's search (1000
-    iterations at lr 0.01), not :class:`ContextualGANConfig`'s defaults (10 at 1e-5).
-    """
-    if config is None:
-        settings = SearchSettings()
-    else:
-        settings = SearchSettings(
-            iterations=config.search_iters,
-            n_init=config.n_init,
-            lr=config.search_lr,
-            momentum=config.momentum,
-            lambda_perceptual=config.lambda_perceptual,
-            contextual=config.contextual,
-            perceptual=config.perceptual,
-            blur=config.contextual_blur,
-            init_score=config.init_score,
-            init_pool=config.init_pool,
-            truncation=config.truncation,
-        )
+    """A model config's search settings (``config.search``; without a config the defaults),
+    with keyword overrides (``iterations=200``); ``None`` values are ignored."""
+    settings = config.search if config is not None else SearchSettings()
     return dataclasses.replace(settings, **{k: v for k, v in overrides.items() if v is not None})
 
 
@@ -271,11 +300,11 @@ def prepare_known_half(known: torch.Tensor, size: int, mask_side: str = "left") 
 
 
 def draw_candidates(
-    n: int, n_init: int, z_dim: int, generator: torch.Generator | None, device: torch.device
+    n: int, n_init: int, z_dim: int, rng: torch.Generator | None, device: torch.device
 ) -> torch.Tensor:
-    """``(n, n_init, z_dim)`` latent codes, uniform in [-1, 1] (as DCGAN), from ``generator``."""
-    where = generator.device if generator is not None else torch.device("cpu")
-    z = torch.rand((n, n_init, z_dim), generator=generator, device=where) * 2 - 1
+    """``(n, n_init, z_dim)`` latent codes, uniform in [-1, 1] (as DCGAN), from ``rng``."""
+    where = rng.device if rng is not None else torch.device("cpu")
+    z = torch.rand((n, n_init, z_dim), generator=rng, device=where) * 2 - 1
     return z.to(device)
 
 
@@ -483,7 +512,7 @@ def latent_search(
     *,
     mask_side: str = "left",
     settings: SearchSettings | None = None,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
     z_candidates: torch.Tensor | None = None,
     callback: Callback | None = None,
     snapshot_every: int = 0,
@@ -505,7 +534,7 @@ def latent_search(
         left half) or photos (``mask_side="right"``). Other sizes are resized with a warning.
     settings, overrides
         :class:`SearchSettings`; keywords such as ``iterations=200`` or ``n_init=10`` override.
-    generator
+    rng
         ``torch.Generator`` for the initial candidates (same seed -> same result).
     z_candidates
         ``(N, n_init, z_dim)`` initial candidates to use instead of drawing them.
@@ -530,7 +559,7 @@ def latent_search(
     known = prepare_known_half(known_half, size, mask_side).to(device, dtype)
     with frozen(generator_net, discriminator_net), torch.enable_grad():
         z0, chosen, scores, candidates = _initialise(
-            generator_net, known, z_candidates, settings, generator, mask_side, keep_candidates
+            generator_net, known, z_candidates, settings, rng, mask_side, keep_candidates
         )
         if callback is not None:
             callback(
@@ -580,7 +609,7 @@ def _initialise(
     known: torch.Tensor,
     z_candidates: torch.Tensor | None,
     settings: SearchSettings,
-    generator: torch.Generator | None,
+    rng: torch.Generator | None,
     mask_side: str,
     keep_candidates: bool,
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -595,7 +624,7 @@ def _initialise(
 
     z_dim = int(generator_net.z_dim)  # type: ignore[arg-type]
     if z_candidates is None and settings.init_pool > 0:
-        pool = draw_candidates(1, settings.init_pool, z_dim, generator, device)[0]
+        pool = draw_candidates(1, settings.init_pool, z_dim, rng, device)[0]
         pool = pool.to(dtype) * settings.truncation
         z0, _, table = pool_initialisation(
             generator_net, known, pool, settings, mask_side=mask_side
@@ -608,7 +637,7 @@ def _initialise(
             images = torch.stack(columns, dim=1)  # (N, n_init, 3, S, 2S)
         return z0, torch.zeros(len(known), dtype=torch.long, device=z0.device), scores, images
     if z_candidates is None:
-        z_candidates = draw_candidates(len(known), settings.n_init, z_dim, generator, device)
+        z_candidates = draw_candidates(len(known), settings.n_init, z_dim, rng, device)
         z_candidates = z_candidates * settings.truncation
     return refined_initialisation(
         generator_net,

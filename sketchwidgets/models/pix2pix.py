@@ -19,8 +19,7 @@ Departures, one option each (every default is the paper's but the first):
 
 * ``paper_protocol_eval``: off by default, so eval mode is PyTorch's (dropout off, running
   statistics); on, it tests as Sec. 3.3 does;
-* ``recon="l2"``: an L2 reconstruction term instead of L1 (a thesis variant);
-* ``noise_input``: a noise channel concatenated to the sketch (a thesis variant).
+* ``recon="l2"``: an L2 reconstruction term instead of L1 (a thesis variant).
 
 Reference code, followed layer by layer: junyanz/pytorch-CycleGAN-and-pix2pix,
 ``models/networks.py`` (``UnetGenerator``, ``UnetSkipConnectionBlock``,
@@ -34,6 +33,7 @@ import contextlib
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import torch
 from torch import nn
@@ -73,12 +73,15 @@ class Pix2PixConfig(ModelConfig):
     gan_mode: str = "vanilla"  # Eq. 1: log D + log(1 - D) (reference gan_mode='vanilla')
     lambda_l1: float = 100.0  # Eq. 4, Sec. 4.2: lambda = 100 (reference --lambda_L1 100)
     recon: str = "l1"  # Eq. 3: L1 (thesis variant: "l2")
-    noise_input: bool = False  # Sec. 3.1: no input noise, dropout only (thesis: a noise channel)
     lr: float = 2e-4  # Sec. 3.3: Adam, learning rate 0.0002
     beta1: float = 0.5  # Sec. 3.3: momentum beta1 = 0.5
     beta2: float = 0.999  # Sec. 3.3: beta2 = 0.999
     paper_protocol_eval: bool = False  # Sec. 3.3: test with dropout on and batch statistics
     class_names: tuple[str, ...] = ()  # not class-conditional (Sec. 3: G(x, z) only)
+
+    # settings a stored config may still hold, at the value that behaves as this version
+    # (Sec. 3.1: no input noise, dropout only)
+    retired_fields: ClassVar[dict[str, Any]] = {"noise_input": False}
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -228,8 +231,9 @@ class Pix2Pix(SketchModel):
     def __init__(self, config: Pix2PixConfig | None = None) -> None:
         super().__init__(config)
         c = self.config
-        g_in = c.input_nc + (1 if c.noise_input else 0)
-        self.generator = UnetGenerator(g_in, c.output_nc, c.num_downs, c.ngf, c.norm, c.use_dropout)
+        self.generator = UnetGenerator(
+            c.input_nc, c.output_nc, c.num_downs, c.ngf, c.norm, c.use_dropout
+        )
         self.discriminator = PatchDiscriminator(
             c.input_nc + c.output_nc, c.ndf, c.n_layers_D, c.norm
         )
@@ -256,7 +260,7 @@ class Pix2Pix(SketchModel):
     ) -> dict[str, torch.Tensor]:
         """One D step then one G step on a batch, as ``Pix2PixModel.optimize_parameters``."""
         sketch, photo = batch["sketch"], batch["photo"]  # (N, 1, S, S), (N, 3, S, S)
-        fake = self.generator(self._generator_input(sketch))  # (N, 3, S, S): one G pass a step
+        fake = self.generator(sketch)  # (N, 3, S, S): one G pass a step
         fake_pair = torch.cat([sketch, fake], 1)  # (N, 4, S, S): what D judges, built once
         losses = self._discriminator_step(sketch, photo, fake_pair.detach(), optimizers["D"])
         losses |= self._generator_step(fake, photo, fake_pair, optimizers["G"])
@@ -300,14 +304,14 @@ class Pix2Pix(SketchModel):
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``val/l1``: mean |G(sketch) - photo| in eval mode (no dropout, running BN statistics)."""
         noise = torch.Generator(device="cpu").manual_seed(0)
-        fake = self.generate_tensor(batch["sketch"], generator=noise, protocol=False)
+        fake = self.generate_tensor(batch["sketch"], rng=noise, protocol=False)
         return {"val/l1": (fake - batch["photo"]).abs().mean()}
 
     def generate_tensor(
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
         protocol: bool | None = None,
@@ -315,25 +319,24 @@ class Pix2Pix(SketchModel):
         """Sketches ``(N, 1, S, S)`` in [-1, 1] -> photos ``(N, 3, S, S)`` in [-1, 1].
 
         Eval mode by default; with ``config.paper_protocol_eval`` (or ``protocol=True``) the
-        generator runs as in training: dropout on (drawn from ``generator``), batch statistics.
+        generator runs as in training: dropout on (drawn from ``rng``), batch statistics.
         The model's mode and BatchNorm running statistics are left as they were. pix2pix has
         no explicit latent code (``latent_dim == 0``): a ``z`` raises ``ValueError``; its noise
-        (dropout, the ``noise_input`` channel) comes from ``generator``. ``label`` is ignored.
+        (dropout, with the paper's protocol) comes from ``rng``. ``label`` is ignored.
         """
         self.check_z(z, sketch.shape[0])
         paper = self.config.paper_protocol_eval if protocol is None else protocol
         with torch.inference_mode():
-            x = self._generator_input(sketch, generator)
             folded = None if paper else self._inference_unet()
             if folded is not None:
-                return folded(x)
-            with _generator_mode(self.generator, paper, generator):
-                return self.generator(x)
+                return folded(sketch)
+            with _generator_mode(self.generator, paper, rng):
+                return self.generator(sketch)
 
     @property
     def has_noise(self) -> bool:
-        """A seed changes the image only with the noise channel or the paper's test protocol."""
-        return self.config.noise_input or self.config.paper_protocol_eval
+        """A seed changes the image only with the paper's test protocol (dropout on)."""
+        return self.config.paper_protocol_eval
 
     def _inference_unet(self) -> InferenceUnet | None:
         """The eval-mode generator with BatchNorm folded (models/fast/inference_unet.py), cached
@@ -348,21 +351,10 @@ class Pix2Pix(SketchModel):
             self._folded = (key, InferenceUnet(net) if can_fold(net) else None)
         return self._folded[1]
 
-    def _generator_input(
-        self, sketch: torch.Tensor, generator: torch.Generator | None = None
-    ) -> torch.Tensor:
-        """The sketch, plus one channel of N(0, 1) noise for the ``noise_input`` variant."""
-        if not self.config.noise_input:
-            return sketch
-        n, _, h, w = sketch.shape
-        device = generator.device if generator is not None else sketch.device
-        noise = torch.randn(n, 1, h, w, generator=generator, device=device)
-        return torch.cat([sketch, noise.to(sketch.device, sketch.dtype)], 1)  # (N, 2, S, S)
-
 
 @contextlib.contextmanager
 def _generator_mode(
-    net: nn.Module, paper_protocol: bool, generator: torch.Generator | None
+    net: nn.Module, paper_protocol: bool, rng: torch.Generator | None
 ) -> Iterator[None]:
     """Eval mode, or the paper's test protocol: train mode without updating BN statistics."""
     was_training = net.training
@@ -372,8 +364,8 @@ def _generator_mode(
     for m in norms:  # batch statistics in train mode, running buffers untouched
         m.track_running_stats = not paper_protocol and m.track_running_stats
     try:
-        if paper_protocol and generator is not None:  # dropout masks drawn from `generator`
-            seed = int(torch.randint(2**62, (1,), generator=generator, device=generator.device))
+        if paper_protocol and rng is not None:  # dropout masks drawn from `rng`
+            seed = int(torch.randint(2**62, (1,), generator=rng, device=rng.device))
             cuda = [p.device for p in net.parameters() if p.device.type == "cuda"][:1]
             with torch.random.fork_rng(devices=cuda):
                 torch.manual_seed(seed)

@@ -253,7 +253,7 @@ def dragan_penalty(
     real: torch.Tensor,
     *,
     one_sided: bool = True,
-    generator: torch.Generator | None = None,
+    rng: torch.Generator | None = None,
 ) -> torch.Tensor:
     """DRAGAN (Kodali et al. 2017) as graph_single's ``..._local_gp_one_side_multi``.
 
@@ -263,9 +263,9 @@ def dragan_penalty(
     """
     with full_precision():
         real = real.detach().float()
-        where = generator.device if generator is not None else real.device
-        noise = torch.rand(real.shape, generator=generator, device=where).to(real.device)
-        alpha = torch.rand((real.shape[0], 1, 1, 1), generator=generator, device=where)
+        where = rng.device if rng is not None else real.device
+        noise = torch.rand(real.shape, generator=rng, device=where).to(real.device)
+        alpha = torch.rand((real.shape[0], 1, 1, 1), generator=rng, device=where)
         perturbed = real + 0.5 * real.std(correction=0) * noise
         points = (real + alpha.to(real.device) * (perturbed - real)).requires_grad_(True)
         (grad,) = torch.autograd.grad(critic(points).sum(), points, create_graph=True)
@@ -441,7 +441,7 @@ class SketchyGAN(SketchModel):
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         """``val/l1``: mean |G(sketch, z, class) - photo| in eval mode, z from seed 0."""
         noise = torch.Generator(device="cpu").manual_seed(0)
-        fake = self.generate_tensor(batch["sketch"], generator=noise, label=batch["label"])
+        fake = self.generate_tensor(batch["sketch"], rng=noise, label=batch["label"])
         return {"val/l1": (fake - batch["photo"]).abs().mean()}
 
     # ------------------------------------------------------------------ inference
@@ -450,18 +450,18 @@ class SketchyGAN(SketchModel):
         self,
         sketch: torch.Tensor,
         *,
-        generator: torch.Generator | None = None,
+        rng: torch.Generator | None = None,
         label: torch.Tensor | None = None,
         z: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """Sketches ``(N, 1, S, S)`` + classes -> photos ``(N, 3, S, S)``, eval mode.
 
         ``label``: class indices or names (required); ``z`` ``(N, latent_dim)`` or drawn from
-        ``generator``. The same sketch, class and z give the same image.
+        ``rng``. The same sketch, class and z give the same image.
         """
         n = sketch.shape[0]
         labels = self.label_indices(label, n)
-        codes = self.latent_codes(n, generator, z)
+        codes = self.latent_codes(n, rng, z)
         with torch.inference_mode(), _eval_mode(self.generator):
             return self.generator(sketch, codes.to(sketch.dtype), labels.to(sketch.device))
 

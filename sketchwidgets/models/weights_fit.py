@@ -23,6 +23,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from sketchwidgets.config import upgraded
+
 MAX_REBUILDS = 48  # candidate configs tried while looking for the field that explains a mismatch
 MAX_SECONDS = 5.0  # ... and at most this long (a paper-sized SketchyGAN takes ~0.8 s to build)
 # Larger models are rebuilt on the meta device: no memory, no initialisation, but its first use
@@ -127,7 +129,7 @@ def mismatch_reason(
     found = differences(model, saved, dropped)
     config = getattr(model, "config", None)
     ours = _plain(dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {})
-    theirs = _plain(dict(stored_config or {}))
+    theirs = _plain(upgraded(type(config), dict(stored_config or {})))  # in today's names
     changed = {
         k: (theirs.get(k), ours.get(k))
         for k in sorted((set(ours) | set(theirs)) - NOT_ARCHITECTURE)

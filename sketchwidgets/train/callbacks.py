@@ -430,8 +430,8 @@ class SampleGrid(Callback):
         label = None
         if model.needs_label:
             label = model.label_indices(self.batch["label"], len(sketch)).to(trainer.device)
-        generator = torch.Generator().manual_seed(self.seed)
-        outputs = model.generate_outputs(sketch, generator=generator, label=label)
+        rng = torch.Generator().manual_seed(self.seed)
+        outputs = model.generate_outputs(sketch, rng=rng, label=label)
         return [tensor_to_image(outputs[name]) for name in model.output_names]
 
 

@@ -114,8 +114,8 @@ class StepBatchSampler(Sampler[list[int]]):
 
     def permutation(self, epoch: int) -> torch.Tensor:
         """The shuffled dataset order of one epoch."""
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        return torch.randperm(self.size, generator=generator)
+        rng = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        return torch.randperm(self.size, generator=rng)
 
 
 class Trainer:
@@ -410,13 +410,13 @@ class Trainer:
             world_size=self.dist.world_size,
         )
         # An own generator keeps the loader from drawing on the global RNG (exact resume).
-        generator = torch.Generator().manual_seed(self.seed + self.start_step)
+        rng = torch.Generator().manual_seed(self.seed + self.start_step)
         return DataLoader(
             self.train_data,
             batch_sampler=sampler,
             num_workers=self.num_workers,
             pin_memory=self.device.type == "cuda",
-            generator=generator,
+            generator=rng,
         )
 
     def _run_folder_lock(self) -> contextlib.AbstractContextManager:

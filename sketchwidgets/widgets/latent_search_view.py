@@ -169,7 +169,7 @@ class LatentSearchView(StaticFallback, VBox):
                 callback=self._on_progress,
                 snapshot_every=self.snapshot_every,
                 keep_candidates=True,
-                generator=torch.Generator().manual_seed(self.seed),
+                rng=torch.Generator().manual_seed(self.seed),
                 **settings,
             )
         except Exception as error:  # a blank sketch or a diverged search is reported

@@ -172,7 +172,9 @@ def test_contextual_gan_exports_g_d_and_its_encoder(contextual, pairs, format) -
     known = sketches.expand(-1, 3, -1, -1).contiguous()  # as the search prepares them
     got_code = run_exported(e_path, {"known": known.numpy()}, ["z"])["z"]
     np.testing.assert_allclose(got_code, model.encode(sketches).numpy(), atol=1e-4)
-    assert np.abs(got_code).max() <= model.config.truncation + 1e-6  # E's codes lie in [-t, t]
+    assert (
+        np.abs(got_code).max() <= model.config.search.truncation + 1e-6
+    )  # E's codes lie in [-t, t]
 
 
 def test_side_file_names_the_encoder(contextual) -> None:
@@ -180,7 +182,7 @@ def test_side_file_names_the_encoder(contextual) -> None:
     for g_path, _, e_path in files.values():
         spec = json.loads(side_file_path(g_path).read_text())
         encoder = spec["encoder"]
-        assert encoder["file"] == e_path.name and encoder["bound"] == model.config.truncation
+        assert encoder["file"] == e_path.name and encoder["bound"] == model.config.search.truncation
         assert encoder["inputs"][0]["shape"] == ["batch", 3, SIZE, SIZE]
         assert encoder["outputs"][0]["shape"] == ["batch", model.latent_dim]
 
@@ -219,7 +221,7 @@ def test_paper_config_exports_g_and_d_and_searches_from_random_candidates(
     assert "encoder" not in json.loads(result.side_file.read_text())
     sketches = pairs.sketches[:3]
     reference = search(g_path, sketches, iterations=3, seed=4)
-    shape = (3, model.config.n_init, model.latent_dim)  # what search() draws from its seed
+    shape = (3, model.config.search.n_init, model.latent_dim)  # what search() draws from its seed
     candidates = np.random.default_rng(4).uniform(-1, 1, shape).astype(np.float32)
     known = image_to_tensor(sketches[..., None])
     _assert_same_search(

@@ -55,13 +55,13 @@ class Toy(SketchModel):
         optimizers["G"].step()
         return {"G/l1": loss.detach()}
 
-    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
-        return self.generate_outputs(sketch, generator=generator, label=label, z=z)["image"]
+    def generate_tensor(self, sketch, *, rng=None, label=None, z=None):
+        return self.generate_outputs(sketch, rng=rng, label=label, z=z)["image"]
 
-    def generate_outputs(self, sketch, *, generator=None, label=None, z=None):
+    def generate_outputs(self, sketch, *, rng=None, label=None, z=None):
         if label is None:
             raise AssertionError("the contract passes a label to a model that needs one")
-        z = self.latent_codes(sketch.shape[0], generator, z)
+        z = self.latent_codes(sketch.shape[0], rng, z)
         n, _, h, w = sketch.shape
         image = self.colour(label) + 0.1 * z[:, :3]
         return {

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from sketchwidgets.config import apply_overrides, config_from_dict
 from sketchwidgets.data.builtin import embedded_pairs
 from sketchwidgets.io import image_to_tensor
 from sketchwidgets.models import build_model, load_model
@@ -36,6 +37,7 @@ from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_search import (
     KL_EPS,
     SearchDivergedError,
+    SearchSettings,
     latent_search,
     nesterov_step,
     search_settings,
@@ -45,7 +47,12 @@ from tests.models.tiny_configs import TINY_CONFIGS
 # lr 5e-4 instead of the paper's 2e-4, so that 40 steps are enough to see G move
 # the paper's training configuration, so these tests pin the paper's mechanics
 TINY = ContextualGANConfig.paper(
-    gf_dim=8, df_dim=8, z_dim=16, batch_size=16, lr=5e-4, n_init=5, search_iters=30
+    gf_dim=8,
+    df_dim=8,
+    z_dim=16,
+    batch_size=16,
+    lr=5e-4,
+    search=SearchSettings.paper(n_init=5, iterations=30),
 )
 
 
@@ -108,8 +115,9 @@ def test_paper_config_is_the_papers_and_defaults_add_the_measured_recipe():
     cfg = ContextualGANConfig.paper()
     assert (cfg.image_size, cfg.z_dim, cfg.gf_dim, cfg.df_dim) == (64, 100, 64, 64)
     assert (cfg.lr, cfg.beta1, cfg.batch_size) == (2e-4, 0.5, 64)
-    assert (cfg.n_init, cfg.lambda_perceptual, cfg.search_lr) == (30, 0.01, 0.01)
-    assert (cfg.momentum, cfg.search_iters, cfg.contextual) == (0.9, 1000, "l1")
+    search = cfg.search
+    assert (search.n_init, search.lambda_perceptual, search.lr) == (30, 0.01, 0.01)
+    assert (search.momentum, search.iterations, search.contextual) == (0.9, 1000, "l1")
     assert cfg.generator_updates == 2  # the authors' code: G's optimiser twice per D step
     assert (cfg.augment, cfg.spectral_norm, cfg.minibatch_std, cfg.ema_decay) == ("", 0, 0, 0)
     assert (cfg.r1_gamma, cfg.lr_d, cfg.standing_stats) == (0, 0, 0)
@@ -120,15 +128,14 @@ def test_paper_config_is_the_papers_and_defaults_add_the_measured_recipe():
     assert ContextualGANConfig.paper(lr=1e-3).lr == 1e-3  # overrides win
     settings = search_settings(cfg, iterations=200)
     assert (settings.iterations, settings.n_init, settings.lr) == (200, 30, 0.01)
-    assert search_settings() == search_settings(cfg)  # no config: the config's defaults
+    assert search_settings() == ContextualGANConfig().search == SearchSettings()  # one default
+    assert search_settings(cfg) == SearchSettings.paper() != SearchSettings()
 
 
 @pytest.mark.parametrize(
     "bad",
     [
         {"image_size": 48},
-        {"contextual": "l2"},
-        {"perceptual": "x"},
         {"generator_updates": 0},
         {"augment": "flip"},
         {"ema_decay": 1.0},
@@ -201,7 +208,7 @@ def test_validation_losses_change_nothing(trained, pairs):
 
 def test_search_lowers_contextual_loss_on_every_sketch(trained, sketches):
     model = trained[0]
-    result = model.search(sketches, generator=torch.Generator().manual_seed(0), iterations=30)
+    result = model.search(sketches, rng=torch.Generator().manual_seed(0), iterations=30)
     assert result.contextual.shape == (31, 6)
     assert torch.all(result.contextual[-1] < result.contextual[0])
     mean = result.mean_contextual
@@ -269,9 +276,7 @@ def test_nesterov_step_is_torch_sgd_with_nesterov():
 def test_photo_to_sketch_masks_the_other_half(trained, pairs):
     model = trained[0]
     photos = pairs["photo"][101:104]
-    result = photo_to_sketch(
-        model, photos, generator=torch.Generator().manual_seed(0), iterations=10
-    )
+    result = photo_to_sketch(model, photos, rng=torch.Generator().manual_seed(0), iterations=10)
     assert result.mask_side == "right"
     assert result.completion.shape == (3, 3, 64, 64)
     assert torch.equal(result.completion, result.images[..., :64])
@@ -315,7 +320,7 @@ def test_search_that_produces_nan_stops_and_names_the_sketch(trained, sketches):
             model.discriminator,
             sketches,
             settings=search_settings(TINY),
-            generator=torch.Generator().manual_seed(0),
+            rng=torch.Generator().manual_seed(0),
         )
     assert error.value.sketch_indices == [1] and error.value.iteration == 3
     assert poisoned.count == 5 + 4  # stopped at once
@@ -360,7 +365,7 @@ def test_search_leaves_the_networks_as_it_found_them(sketches):
 
 
 def test_generate_round_trip_through_save_and_load(tmp_path, sketches):
-    model = tiny_model(search_iters=3, n_init=2)
+    model = tiny_model(search=SearchSettings.paper(iterations=3, n_init=2))
     path = model.save(tmp_path / "contextual.pt")
     loaded = load_model(path)
     assert isinstance(loaded, ContextualGAN) and loaded.config == model.config
@@ -460,7 +465,7 @@ def test_minibatch_std_scores_images_one_by_one_in_eval_mode(pairs):
     [
         {"augment": "color,translation,cutout"},
         {"spectral_norm": True, "minibatch_std": True},
-        {"r1_gamma": 1.0, "r1_every": 1},
+        {"r1_gamma": 1.0},
         {"ema_decay": 0.9, "lr_d": 4e-4, "standing_stats": 64},
         {"mismatch_share": 0.5},
     ],
@@ -638,17 +643,17 @@ def test_reconstruction_ties_the_photo_half_to_the_sketchs_code():
 def tiny_encoder_model(**overrides) -> ContextualGAN:
     """The contract test's tiny Contextual GAN (32 px, widths 4, encoder width 4), seeded, eval."""
     torch.manual_seed(0)
-    config = ContextualGANConfig(**{**TINY_CONFIGS["contextual_gan"], **overrides})
+    config = apply_overrides(ContextualGANConfig(), {**TINY_CONFIGS["contextual_gan"], **overrides})
     return ContextualGAN(config).eval()
 
 
 def test_reconstruction_codes_stay_inside_the_search_box():
-    model = tiny_encoder_model(reconstruction_weight=10.0, truncation=0.3)
+    model = tiny_encoder_model(reconstruction_weight=10.0, **{"search.truncation": 0.3})
     sketch = -torch.ones(4, 1, 32, 32)  # all ink: a saturating input
     codes = model.encode(sketch)
     assert codes.shape == (4, 8) and float(codes.abs().max()) <= 0.3
     assert not model.has_noise  # one sketch, one code, one completion: no re-roll
-    first, again = (model.generate_tensor(sketch[:1], generator=torch.Generator().manual_seed(s))
+    first, again = (model.generate_tensor(sketch[:1], rng=torch.Generator().manual_seed(s))
                     for s in (1, 2))  # fmt: skip
     assert torch.equal(first, again)
     assert ContextualGAN(ContextualGANConfig.paper(image_size=32, gf_dim=4, df_dim=4)).has_noise
@@ -659,8 +664,74 @@ def test_reconstruction_codes_stay_inside_the_search_box():
 
 
 def test_random_start_searches_from_drawn_codes_even_with_an_encoder():
-    model = tiny_encoder_model(init_pool=0, n_init=6)
+    model = tiny_encoder_model(**{"search.init_pool": 0, "search.n_init": 6})
     sketch = -torch.ones(2, 1, 32, 32)
     assert model.search(sketch, iterations=1).init_scores.shape == (2, 1)  # the encoder's code
     drawn = model.search(sketch, iterations=1, random_start=True)
     assert drawn.init_scores.shape == (2, 6)  # n_init random candidates per sketch (paper)
+
+
+# ---------------------------------------------------------------- configs stored by older versions
+
+
+FLAT_SEARCH = {  # how configs kept the search settings before they moved into ``search``
+    "search_iters": 3,
+    "n_init": 2,
+    "search_lr": 0.02,
+    "momentum": 0.8,
+    "lambda_perceptual": 0.03,
+    "contextual": "kl",
+    "perceptual": "nonsaturating",
+    "contextual_blur": 0.5,
+    "init_score": "kl",
+    "init_pool": 8,
+    "truncation": 0.7,
+}
+
+
+def test_a_checkpoint_with_the_flat_search_names_loads_with_its_settings(tmp_path):
+    model = tiny_encoder_model()
+    state = model.model_state()
+    flat = {k: v for k, v in state["config"].items() if k != "search"} | FLAT_SEARCH
+    torch.save({**state, "config": flat}, tmp_path / "old.pt")
+    loaded = load_model(tmp_path / "old.pt")
+    expected = SearchSettings(
+        iterations=3,
+        n_init=2,
+        lr=0.02,
+        momentum=0.8,
+        lambda_perceptual=0.03,
+        contextual="kl",
+        perceptual="nonsaturating",
+        blur=0.5,
+        init_score="kl",
+        init_pool=8,
+        truncation=0.7,
+    )
+    assert loaded.config.search == expected
+    assert loaded.config == dataclasses.replace(model.config, search=expected)
+    assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
+
+
+def test_the_shipped_cards_flat_configs_read_as_the_defaults_search():
+    from sketchwidgets import pretrained
+
+    for name in ("contextual_gan/classroom", "contextual_gan/faces"):
+        stored = pretrained.read_card(name)["config"]
+        assert stored["search_iters"] == 10 and "search" not in stored  # the old names
+        config = config_from_dict(ContextualGANConfig, stored)
+        assert config.search == SearchSettings() == ContextualGANConfig().search
+        assert (config.search.iterations, config.search.lr, config.search.blur) == (10, 1e-5, 1.5)
+
+
+def test_a_stored_r1_every_reads_at_the_fixed_interval_and_is_refused_at_another():
+    """``r1_every`` left the config (every R1_EVERY-th D step): the shipped cards store 4."""
+    from sketchwidgets import pretrained
+    from sketchwidgets.config import RetiredSetting
+    from sketchwidgets.models.contextual_gan import R1_EVERY
+
+    stored = pretrained.read_card("contextual_gan/faces")["config"]
+    assert stored["r1_every"] == R1_EVERY == 4
+    assert config_from_dict(ContextualGANConfig, stored).r1_gamma == 0.0
+    with pytest.raises(RetiredSetting, match="r1_every=1: this setting was removed"):
+        config_from_dict(ContextualGANConfig, {**stored, "r1_every": 1})

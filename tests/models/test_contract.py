@@ -10,6 +10,7 @@ through the checkpoint, and evaluate().
 from __future__ import annotations
 
 import dataclasses
+import inspect
 
 import numpy as np
 import pytest
@@ -123,6 +124,29 @@ def test_explicit_z(trained, labelled) -> None:
     assert not np.array_equal(other, image)
     with pytest.raises(ValueError, match=f"\\(1, {model.latent_dim}\\)"):
         model.generate(sketch, z=torch.zeros(1, model.latent_dim + 1), label=0)
+
+
+RNG_METHODS = ("generate", "generate_tensor", "generate_outputs", "sample_z", "latent_codes")
+
+
+def test_random_numbers_come_from_rng_and_generator_names_a_network(trained, labelled) -> None:
+    """``rng`` is the torch.Generator every drawing method takes; ``generator`` is a network."""
+    _, model, _ = trained
+    for method in RNG_METHODS:
+        parameters = inspect.signature(getattr(model, method)).parameters
+        assert "rng" in parameters and "generator" not in parameters, method
+    sketch = _sketch(labelled)
+    seeded = model.generate(sketch, seed=3, label="ball")
+    drawn = model.generate(sketch, rng=torch.Generator().manual_seed(3), label="ball")
+    np.testing.assert_array_equal(drawn, seeded)
+    if model.latent_dim:
+        codes = [model.sample_z(2, rng=torch.Generator().manual_seed(0)) for _ in range(2)]
+        assert torch.equal(*codes)
+    networks = [n for n in model.network_names if n.endswith("generator")]
+    assert networks, "every model names its generator network"
+    for name in networks:
+        assert isinstance(getattr(model, name), torch.nn.Module)
+        assert any(key.startswith(f"{name}.") for key in model.state_dict())
 
 
 def test_every_output_by_name(trained, labelled) -> None:

@@ -327,7 +327,7 @@ def test_shipped_shoes_handbags_checkpoint_follows_the_sketch(shared_data):
     held_out = stack_dataset(shoes_handbags(shared_data("shoes_handbags_photo_edges"), split="val"))
     sketches, labels = held_out["sketch"], held_out["label"]
     model = load_pretrained("edgegan/shoes_handbags")
-    out = model.generate_outputs(sketches, label=labels, generator=torch.Generator().manual_seed(0))
+    out = model.generate_outputs(sketches, label=labels, rng=torch.Generator().manual_seed(0))
     edges_of_images = torch.stack(
         [image_to_tensor(canny(tensor_to_image(image))) for image in out["image"]]
     )
@@ -373,7 +373,7 @@ def test_generate_from_a_sketch_gives_image_and_edge(untrained):
 
 def test_sample_without_a_sketch(untrained):
     model = untrained
-    samples = model.sample(["red", "blue", "blue"], generator=torch.Generator().manual_seed(0))
+    samples = model.sample(["red", "blue", "blue"], rng=torch.Generator().manual_seed(0))
     assert samples["image"].shape == samples["edge"].shape == (3, 3, 32, 32)
     assert float(samples["image"].abs().max()) <= 1.0
 

@@ -8,6 +8,7 @@ import dataclasses
 import pytest
 import torch
 
+from sketchwidgets.config import apply_overrides
 from sketchwidgets.models import load_model
 from sketchwidgets.models.contextual_gan import (
     ContextualGAN,
@@ -181,30 +182,40 @@ def test_model_trains_its_encoder_searches_from_it_and_saves_it(tmp_path):
 
 def test_pool_search_and_paper_config_settings():
     settings = search_settings(
-        ContextualGANConfig(contextual="ink_l1", contextual_blur=1.0, init_pool=64)
+        ContextualGANConfig(search=SearchSettings(contextual="ink_l1", blur=1.0, init_pool=64))
     )
     assert (settings.contextual, settings.blur, settings.init_pool) == ("ink_l1", 1.0, 64)
     paper = ContextualGANConfig.paper()
-    assert (paper.contextual, paper.contextual_blur, paper.init_score) == ("l1", 0.0, "kl")
-    assert (paper.init_pool, paper.encoder_width) == (0, 0)
+    assert (paper.search.contextual, paper.search.blur, paper.search.init_score) == ("l1", 0, "kl")
+    assert (paper.search.init_pool, paper.encoder_width) == (0, 0)
     torch.manual_seed(0)
     model = ContextualGAN(
         ContextualGANConfig(
-            image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, init_pool=32, **NO_ENCODER
+            image_size=SIZE,
+            gf_dim=4,
+            df_dim=4,
+            z_dim=8,
+            search=SearchSettings(init_pool=32),
+            **NO_ENCODER,
         )
     ).eval()
     result = model.search(with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1), iterations=1)
     assert result.init_scores.shape == (2, 30)  # the n_init best of the pool, best first
     assert result.init_indices.tolist() == [0, 0]
     assert bool((result.init_scores.diff(dim=1) >= 0).all())
-    assert (paper.truncation, paper.search_lr, paper.search_iters) == (1.0, 0.01, 1000)
+    assert (paper.search.truncation, paper.search.lr, paper.search.iterations) == (1, 0.01, 1000)
 
 
 def test_truncation_keeps_the_candidates_and_the_search_inside_the_box():
     torch.manual_seed(0)
     model = ContextualGAN(
         ContextualGANConfig(
-            image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, truncation=0.3, **NO_ENCODER
+            image_size=SIZE,
+            gf_dim=4,
+            df_dim=4,
+            z_dim=8,
+            search=SearchSettings(truncation=0.3),
+            **NO_ENCODER,
         )
     ).eval()
     sketches = with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1)
@@ -219,8 +230,18 @@ def test_truncation_keeps_the_candidates_and_the_search_inside_the_box():
 
 
 @pytest.mark.parametrize(
-    "bad", [{"init_score": "l2"}, {"contextual_blur": -1.0}, {"init_pool": -1}]
+    "bad",
+    [
+        {"init_score": "l2"},
+        {"blur": -1.0},
+        {"init_pool": -1},
+        {"contextual": "l2"},
+        {"perceptual": "x"},
+        {"truncation": 0.0},
+    ],
 )
-def test_config_rejects_bad_search_options(bad):
+def test_search_settings_reject_bad_values(bad):
     with pytest.raises(ValueError, match=next(iter(bad))):
-        ContextualGANConfig(**bad)
+        SearchSettings(**bad)
+    with pytest.raises(ValueError, match=next(iter(bad))):  # --set search.<key>=<value> too
+        apply_overrides(ContextualGANConfig(), {f"search.{key}": v for key, v in bad.items()})

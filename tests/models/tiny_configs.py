@@ -17,8 +17,8 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         "z_dim": 8,
         "gf_dim": 4,
         "df_dim": 4,
-        "n_init": 2,
-        "search_iters": 2,
+        "search.n_init": 2,  # a dotted key: a field of the nested search settings
+        "search.iterations": 2,
         "encoder_width": 4,
     },
     "sketchygan": {"image_size": 32, "ngf": 4, "ndf": 4, "latent_dim": 8},

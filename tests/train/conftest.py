@@ -71,7 +71,7 @@ class Regressor(SketchModel):
     def validation_losses(self, batch):
         return {"val/l1": (self.net(batch["sketch"]) - batch["photo"]).abs().mean()}
 
-    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
+    def generate_tensor(self, sketch, *, rng=None, label=None, z=None):
         return self.net(sketch).tanh()
 
 

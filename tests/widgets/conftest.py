@@ -27,7 +27,7 @@ class Echo(SketchModel):
         super().__init__(config)
         self.weight = nn.Parameter(torch.zeros(1))
 
-    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
+    def generate_tensor(self, sketch, *, rng=None, label=None, z=None):
         image = sketch.repeat(1, 3, 1, 1)
         if label is not None:
             image[:, 0] = -1.0 + 0.5 * label.float().view(-1, 1, 1)
@@ -71,11 +71,11 @@ class ClassEdge(SketchModel):
     def latent_dim(self) -> int:
         return self.config.z_dim
 
-    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
-        return self.generate_outputs(sketch, generator=generator, label=label, z=z)["image"]
+    def generate_tensor(self, sketch, *, rng=None, label=None, z=None):
+        return self.generate_outputs(sketch, rng=rng, label=label, z=z)["image"]
 
-    def generate_outputs(self, sketch, *, generator=None, label=None, z=None):
-        z = self.latent_codes(sketch.shape[0], generator, z)
+    def generate_outputs(self, sketch, *, rng=None, label=None, z=None):
+        z = self.latent_codes(sketch.shape[0], rng, z)
         image = sketch.repeat(1, 3, 1, 1)
         image[:, 0] = -1.0 + 0.5 * label.float().view(-1, 1, 1)
         image[:, 1] = z[:, :1, None].tanh()
@@ -87,7 +87,7 @@ class Broken(Echo):
 
     name = "broken"
 
-    def generate_tensor(self, sketch, *, generator=None, label=None, z=None):
+    def generate_tensor(self, sketch, *, rng=None, label=None, z=None):
         raise RuntimeError("generator exploded")
 
 

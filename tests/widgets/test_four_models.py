@@ -26,7 +26,7 @@ def _four_models() -> dict[str, torch.nn.Module]:
         "pix2pix": {"image_size": 64},  # another size: each model gets the sketch at its own
         # the paper's random start: a re-roll draws other codes (an encoder start has one)
         "contextual_gan": {
-            "search_iters": SEARCH_STEPS,
+            "search.iterations": SEARCH_STEPS,
             "encoder_width": 0,
             "reconstruction_weight": 0.0,
         },  # fmt: skip

@@ -10,13 +10,14 @@ import torch
 
 from sketchwidgets.data.builtin import example_sketch
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
+from sketchwidgets.models.latent_search import SearchSettings
 from sketchwidgets.widgets import LatentSearchView, SketchCanvas
 from sketchwidgets.widgets._images import from_png
 from sketchwidgets.widgets.latent_search_view import CHOSEN_COLOR, TILE
 
 # the paper's random start, so there are candidates to show (an encoder gives one code)
 TINY = ContextualGANConfig(
-    gf_dim=8, df_dim=8, z_dim=16, n_init=5, search_iters=8, encoder_width=0,
+    gf_dim=8, df_dim=8, z_dim=16, search=SearchSettings(n_init=5, iterations=8), encoder_width=0,
     reconstruction_weight=0.0,
 )  # fmt: skip
 
