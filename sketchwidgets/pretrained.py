@@ -381,9 +381,9 @@ def _first(dataset: Dataset, n: int) -> Subset:
 
 def class_names_of(dataset: Dataset) -> tuple[str, ...]:
     """The class names of a dataset or of the dataset under a Subset."""
-    while isinstance(dataset, Subset):
-        dataset = dataset.dataset
-    return tuple(getattr(dataset, "class_names", ()))
+    from sketchwidgets.data.class_match import dataset_class_names
+
+    return dataset_class_names(dataset) or ()
 
 
 # --------------------------------------------------------------------------- metrics
