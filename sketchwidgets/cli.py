@@ -92,7 +92,8 @@ def _build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="KEY=VALUE",
-        help="override a model config field (repeatable)",
+        help="override a model config field (repeatable); a dotted key sets a nested one, "
+        "e.g. search.iterations=20",
     )
     train.add_argument(
         "--resume",

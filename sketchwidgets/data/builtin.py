@@ -208,9 +208,21 @@ class EmbeddedDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
+    root: Path | None = None  # generated in memory, not read from a folder
+
     def path(self, item: int) -> str:
         """The item's pseudo path, ``embedded://<class>/<index>``."""
         return f"embedded://{self.class_names[self.labels[item]]}/{self.indices[item]:04d}"
+
+    def describe(self, item: int) -> str:
+        """The item's pseudo path (:meth:`path`)."""
+        return self.path(item)
+
+    def read_pair(self, item: int) -> tuple[np.ndarray, np.ndarray]:
+        """The item's uint8 ``(sketch HxW, photo HxWx3)`` as generated (no transform)."""
+        if not -len(self) <= item < len(self):
+            raise IndexError(f"index {item} out of range for {len(self)} items")
+        return self.sketches[item], self.photos[item]
 
     def __getitem__(self, item: int) -> dict[str, Any]:
         if not -len(self) <= item < len(self):

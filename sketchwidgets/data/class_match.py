@@ -12,10 +12,14 @@ trainer (:class:`~sketchwidgets.train.trainer.Trainer`) and
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Subset
+
+from sketchwidgets.data.protocol import SketchDataset, sketch_dataset
 
 
 def _underlying(data: Any) -> Any:
@@ -29,9 +33,10 @@ def _underlying(data: Any) -> Any:
 
 def dataset_class_names(data: Any) -> tuple[str, ...] | None:
     """The class names a dataset's labels index (through Subsets and a DataLoader), or None
-    when the dataset does not say."""
-    names = getattr(_underlying(data), "class_names", None)
-    return None if names is None else tuple(names)
+    when the dataset is no :class:`~sketchwidgets.data.protocol.SketchDataset` (it does not
+    say)."""
+    base = _underlying(data)
+    return tuple(base.class_names) if isinstance(base, SketchDataset) else None
 
 
 def class_index_map(
@@ -81,9 +86,25 @@ class RelabelledDataset(Dataset):
 
     def __init__(self, dataset: Dataset, lookup: torch.Tensor, class_names: Sequence[str]):
         self.dataset, self.lookup, self.class_names = dataset, lookup, list(class_names)
+        self._data = sketch_dataset(dataset)
+        self.size, self.root = self._data.size, self._data.root
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
+
+    @property
+    def labels(self) -> list[int]:
+        """The wrapped dataset's labels as the model's class indices."""
+        mapped = remap_labels(torch.as_tensor(list(self._data.labels)), self.lookup)
+        return mapped.tolist()
+
+    def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The wrapped dataset's raw pair."""
+        return self._data.read_pair(index)
+
+    def describe(self, index: int) -> str:
+        """The wrapped dataset's name of the item."""
+        return self._data.describe(index)
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         item = dict(self.dataset[index])
@@ -93,7 +114,8 @@ class RelabelledDataset(Dataset):
 
 def describe(data: Any) -> str:
     """ "the data at <folder>" for a folder dataset (through Subsets), else "the data"."""
-    root = getattr(_underlying(data), "root", None)
+    base = _underlying(data)
+    root: Path | None = base.root if isinstance(base, SketchDataset) else None
     return f"the data at {root}" if root is not None else "the data"
 
 

@@ -35,6 +35,7 @@ from sketchwidgets.data.pairs import (
     join_side_by_side,
     write_files,
 )
+from sketchwidgets.data.protocol import SketchDataset, sketch_dataset
 from sketchwidgets.io import ImageReadError, tensor_to_image, to_gray, to_rgb
 
 
@@ -46,13 +47,14 @@ def _item_arrays(dataset: Dataset, index: int) -> tuple[np.ndarray, np.ndarray]:
     return tensor_to_image(item["sketch"]), tensor_to_image(item["photo"])
 
 
-def _export_relative(dataset: Dataset, index: int) -> Path:
-    """``[CLASS/]<index>_<source stem>.png``: unique by index, traceable to the source."""
-    paths, labels = getattr(dataset, "paths", None), getattr(dataset, "labels", None)
-    classes = list(getattr(dataset, "class_names", []))
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(paths[index]).stem)[:60] if paths else "item"
+def _export_relative(dataset: SketchDataset, index: int) -> Path:
+    """``[CLASS/]<index>_<source stem>.png``: unique by index, traceable to the source (an
+    imported file; other items are named ``item``)."""
+    source = dataset.describe(index) if isinstance(dataset, ImportedDataset) else None
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", Path(source).stem)[:60] if source else "item"
     name = f"{index:06d}_{stem}.png"
-    label = labels[index] if labels else -1
+    classes = list(dataset.class_names)
+    label = int(dataset.labels[index]) if classes else -1
     return Path(classes[label], name) if 0 <= label < len(classes) else Path(name)
 
 
@@ -73,7 +75,7 @@ def _write_item(outputs: tuple[Path, ...], sketch: np.ndarray, photo: np.ndarray
 
 
 def _export_items(
-    dataset: Dataset, dst: Path, format: str, overwrite: bool, progress: bool
+    dataset: SketchDataset, dst: Path, format: str, overwrite: bool, progress: bool
 ) -> BuildReport:
     """Write every item, keeping existing outputs and skipping unreadable sources."""
     report = BuildReport()
@@ -89,8 +91,8 @@ def _export_items(
             report.skipped.append((Path(error.path), error.reason))
             continue
         except PairError as error:  # e.g. sketch and photo of different shapes
-            paths = dataset.paths if isinstance(dataset, ImportedDataset) else None
-            report.skipped.append((Path(paths[index]) if paths else outputs[0], str(error)))
+            source = dataset.describe(index) if isinstance(dataset, ImportedDataset) else None
+            report.skipped.append((Path(source) if source else outputs[0], str(error)))
             continue
         if existing:
             report.completed.append(outputs[0])
@@ -119,7 +121,8 @@ def export_pairs(
     """
     if format not in FORMATS:
         raise ValueError(f"format={format!r}: expected one of {FORMATS}")
-    size = getattr(dataset, "size", None)
+    data = sketch_dataset(dataset)
+    size = data.size
     if format == "joint" and size != 64:
         raise ValueError(f"format='joint' needs 64 px items; import with size=64 (got {size})")
     dst = Path(dst)
@@ -127,7 +130,7 @@ def export_pairs(
     check_manifest(dst, settings, overwrite)
     source = settings.pop("source")
     try:
-        report = _export_items(dataset, dst, format, overwrite, progress)
+        report = _export_items(data, dst, format, overwrite, progress)
     except OSError as error:
         raise stopped_by(error, dst, settings, source) from error
     write_manifest(dst, settings, source)

@@ -52,6 +52,7 @@ from sketchwidgets.data.pairs import (
     read_pair,
     read_side_by_side,
 )
+from sketchwidgets.data.protocol import subset
 from sketchwidgets.data.transforms import square_resize
 from sketchwidgets.io import ImageReadError, image_to_tensor, list_images, to_gray
 
@@ -128,6 +129,10 @@ class _PairDataset(Dataset):
     def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The item's raw uint8 ``(sketch, photo)`` as stored, before size and transform."""
         raise NotImplementedError
+
+    def describe(self, index: int) -> str:
+        """The item's file."""
+        return str(self.files[index])
 
     def __getitem__(self, index: int) -> dict[str, Any]:
         sketch, photo = self.read_pair(index)
@@ -262,4 +267,4 @@ def train_val_split(
     n_val = min(count - 1, max(1, round(count * val_fraction)))
     order = np.random.default_rng(seed).permutation(count)
     val, train = sorted(order[:n_val].tolist()), sorted(order[n_val:].tolist())
-    return Subset(dataset, train), Subset(dataset, val)
+    return subset(dataset, train), subset(dataset, val)

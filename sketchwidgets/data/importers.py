@@ -136,9 +136,15 @@ class ImportedDataset(Dataset):
             f"size={self.size})"
         )
 
+    root: Path | None = None  # imported files are not a dataset folder (no excluded.txt)
+
     def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """The item's raw uint8 ``(sketch HxW, photo HxWx3)``, before size and transform."""
         raise NotImplementedError
+
+    def describe(self, index: int) -> str:
+        """The item's source file."""
+        return str(self.paths[index])
 
     def validate(self) -> list[tuple[Path, str]]:
         """Read every item; ``[(path, reason)]`` for unreadable files and mismatched pairs."""

@@ -30,6 +30,7 @@ from torch.utils.data import Dataset, Subset
 from sketchwidgets.data.class_match import dataset_class_names
 from sketchwidgets.data.importers import PairedFilesImport, PathLike, _require_dir, import_sketchy
 from sketchwidgets.data.pairs import EmptyDatasetError
+from sketchwidgets.data.protocol import sketch_dataset, subset
 from sketchwidgets.data.sketchify import sketchify
 from sketchwidgets.io import image_to_tensor, list_images
 
@@ -117,7 +118,7 @@ def split_by_photo(
         held_out.update(rng.permutation(photos)[:n_val].tolist())
     val = [i for i, p in enumerate(dataset.photo_ids) if p in held_out]
     train = [i for i, p in enumerate(dataset.photo_ids) if p not in held_out]
-    return Subset(dataset, train), Subset(dataset, val)
+    return subset(dataset, train), subset(dataset, val)
 
 
 def unpaired_photos(
@@ -175,9 +176,24 @@ class EdgeSketchBlend(Dataset):
         self.edge_style, self.edge_params = edge_style, edge_params
         self._edges: dict[int, torch.Tensor] = {}
         self.class_names = list(dataset_class_names(pairs) or [])  # through Subsets
+        self._pairs = sketch_dataset(pairs)
+        self.size, self.root = self._pairs.size, self._pairs.root
 
     def __len__(self) -> int:
         return len(self.pairs)
+
+    @property
+    def labels(self) -> Sequence[int]:
+        """The paired dataset's labels."""
+        return self._pairs.labels
+
+    def read_pair(self, index: int) -> tuple[np.ndarray, np.ndarray]:
+        """The paired dataset's raw pair: the human sketch (an edge map only in items)."""
+        return self._pairs.read_pair(index)
+
+    def describe(self, index: int) -> str:
+        """The paired dataset's name of the item."""
+        return self._pairs.describe(index)
 
     def set_step(self, step: int) -> None:
         """Move the schedule to training step ``step``."""

@@ -27,8 +27,9 @@ from ipywidgets import Button, Dropdown, GridBox, HBox, Image, IntSlider, Label,
 from traitlets import Int, Unicode, observe
 
 from sketchwidgets.data.datasets import add_exclusion
+from sketchwidgets.data.protocol import sketch_dataset
 from sketchwidgets.data.sketchify import SKETCH_STYLES, sketchify
-from sketchwidgets.io import tensor_to_image, to_rgb
+from sketchwidgets.io import to_rgb
 from sketchwidgets.widgets._images import (
     StaticFallback,
     labelled_grid,
@@ -67,7 +68,9 @@ class DatasetBrowser(StaticFallback, VBox):
     Parameters
     ----------
     dataset
-        Any core dataset (item dicts); folder datasets also give ``root``/``files``.
+        Any dataset of item dicts; a :class:`~sketchwidgets.data.protocol.SketchDataset`
+        (every dataset of the package) also gives its classes, raw pairs, item names and
+        folder (for the exclusion list).
     page_size
         Tiles per page.
     thumb
@@ -84,7 +87,8 @@ class DatasetBrowser(StaticFallback, VBox):
         if len(dataset) == 0:
             raise ValueError("DatasetBrowser needs a non-empty dataset")
         self.dataset, self.page_size, self.thumb = dataset, int(page_size), int(thumb)
-        self.class_names: list[str] = list(getattr(dataset, "class_names", []) or [])
+        self._data = sketch_dataset(dataset)
+        self.class_names: list[str] = list(self._data.class_names)
         self.flagged: set[int] = set()
         self._labels: list[int] | None = None
         self._visible: list[int] = list(range(len(dataset)))
@@ -129,23 +133,14 @@ class DatasetBrowser(StaticFallback, VBox):
     # ----- data access ----------------------------------------------------------------------
     @property
     def labels(self) -> list[int]:
-        """Class index of every item (from ``dataset.labels`` or read once from the items)."""
+        """Class index of every item (the dataset's ``labels``, read once)."""
         if self._labels is None:
-            known = getattr(self.dataset, "labels", None)
-            self._labels = (
-                [int(v) for v in known]
-                if known is not None
-                else [int(self.dataset[i]["label"]) for i in range(len(self.dataset))]
-            )
+            self._labels = [int(v) for v in self._data.labels]
         return self._labels
 
     def pair(self, item: int) -> tuple[np.ndarray, np.ndarray]:
         """Item ``item``'s uint8 (sketch HxW, photo HxWx3), the sketch in the current style."""
-        if hasattr(self.dataset, "read_pair"):
-            sketch, photo = self.dataset.read_pair(item)
-        else:
-            entry = self.dataset[item]
-            sketch, photo = tensor_to_image(entry["sketch"]), tensor_to_image(entry["photo"])
+        sketch, photo = self._data.read_pair(item)
         if self.style != DATASET_STYLE:
             sketch = sketchify(photo, style=self.style)
         return np.asarray(sketch), np.asarray(photo)
@@ -196,9 +191,8 @@ class DatasetBrowser(StaticFallback, VBox):
         if item is None:
             return None
         entry = None
-        root, files = getattr(self.dataset, "root", None), getattr(self.dataset, "files", None)
-        if root is not None and files is not None:
-            entry = add_exclusion(root, Path(files[item]))
+        if self._data.root is not None:  # a folder: the item's file goes on its exclusion list
+            entry = add_exclusion(self._data.root, Path(self._data.describe(item)))
         self.flagged.add(item)
         self._refilter()
         return entry
@@ -276,8 +270,7 @@ class DatasetBrowser(StaticFallback, VBox):
         self.info.value = f"{self._item_caption(item)}: {self._item_path(item)}"
 
     def _item_path(self, item: int) -> str:
-        files = getattr(self.dataset, "files", None)
-        return str(files[item]) if files is not None else f"item {item}"
+        return self._data.describe(item)
 
     # ----- static fallback ------------------------------------------------------------------
     def static_image(self) -> np.ndarray:

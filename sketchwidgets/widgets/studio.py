@@ -18,7 +18,8 @@ import numpy as np
 from ipywidgets import AppLayout, Button, Dropdown, HBox, Label, Layout, SelectMultiple
 
 from sketchwidgets.data.builtin import CLASSES, example_sketch
-from sketchwidgets.io import tensor_to_image, to_rgb
+from sketchwidgets.data.protocol import sketch_dataset
+from sketchwidgets.io import to_rgb
 from sketchwidgets.widgets._images import StaticFallback
 from sketchwidgets.widgets.compare_view import CompareView
 from sketchwidgets.widgets.sketch_canvas import SketchCanvas
@@ -151,7 +152,5 @@ class SketchStudio(StaticFallback, AppLayout):
 
 
 def _photo_of(dataset: Any, index: int) -> np.ndarray:
-    """Item ``index``'s photo as uint8 RGB (raw file for folder datasets)."""
-    if hasattr(dataset, "read_pair"):
-        return np.asarray(dataset.read_pair(index)[1])
-    return tensor_to_image(dataset[index]["photo"])
+    """Item ``index``'s photo as uint8 RGB, as stored (the raw file for folder datasets)."""
+    return np.asarray(sketch_dataset(dataset).read_pair(index)[1])
