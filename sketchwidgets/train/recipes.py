@@ -32,8 +32,8 @@ SMOKE_BATCH = 4
 # defaults (the paper's). A recipe names its preset (Recipe.preset); so does ``train --preset``.
 PRESETS: dict[str, dict[str, Any]] = {
     # the data-limited recipe of docs/findings/contextual_gan.md ("The paper's training
-    # collapses", "The recipe", "Each default, with its figure"; the search: "Why the search
-    # got worse, and the search defaults now"), measured on the 832 CelebA joint images
+    # collapses", "The recipe", "Each setting of the preset, with its figure"; the search: "Why
+    # the search got worse, and the preset's search"), measured on the 832 CelebA joint images
     "contextual_gan/data_limited": {
         "lr": 1e-3,
         "batch_size": 32,
