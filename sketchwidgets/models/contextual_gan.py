@@ -14,12 +14,11 @@ code, elliottwu/sText2Image (``model.py``: the 64x128 DCGAN), built on carpedm20
   :mod:`~sketchwidgets.models.latent_search`; :meth:`ContextualGAN.search` runs it with this
   model's G, D and config, and :func:`photo_to_sketch` masks the other half instead.
 
-Departures, one option each, all off by default (the defaults are the paper's, or its
-reference code's where the paper is silent); the ``contextual_gan/data_limited`` preset
-(:data:`sketchwidgets.train.recipes.PRESETS`) turns on the ones measured on 832 CelebA joint
-images (docs/findings/contextual_gan.md):
+Departures, one option each, off by default (the defaults are the paper's, or its reference
+code's where the paper is silent); the ``contextual_gan/data_limited`` preset of
+:mod:`sketchwidgets.train.recipes` turns on those measured in docs/findings/contextual_gan.md:
 
-* ``lr`` and ``batch_size`` (DCGAN: 2e-4, 64; the preset: 1e-3, 32), a data-limited recipe with:
+* ``lr`` and ``batch_size`` (DCGAN, the default: 2e-4, 64; the preset: 1e-3, 32), with:
 * ``augment``: DiffAugment on D's real and fake inputs alike (Zhao et al. 2020);
 * ``spectral_norm``: spectral norm in place of D's batch norm (Miyato et al. 2018);
 * ``minibatch_std``: the batch's feature spread as one more D channel (ProGAN);
@@ -36,8 +35,7 @@ images (docs/findings/contextual_gan.md):
 * ``search.lr``, ``search.iterations`` (reference code: 0.01, 1000; the preset: 1e-5, 10);
 * ``search.contextual`` "ink_l1": ink and paper weighed as two equal classes (paper: "l1");
 * ``search.blur``: both sketch halves blurred before the contextual loss (paper: 0);
-* ``search.init_score``, ``search.init_pool``: candidates ranked by the contextual loss, from
-  one pool;
+* ``search.init_score``, ``search.init_pool``: candidates ranked by the contextual loss, one pool;
 * ``search.truncation``: candidates drawn from, and ``z`` kept in, [-t, t] (paper: 1);
 * ``search.perceptual``: the paper's log(1 - D(G(z))), or the reference code's -log D(G(z)).
 """
