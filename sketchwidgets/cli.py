@@ -96,6 +96,11 @@ def _build_parser() -> argparse.ArgumentParser:
         "e.g. search.iterations=20",
     )
     train.add_argument(
+        "--preset",
+        default=None,
+        help="a named config preset (e.g. contextual_gan/data_limited), applied before --set",
+    )
+    train.add_argument(
         "--resume",
         default=None,
         help="checkpoint to continue (its own config; --set overrides it)",
@@ -202,8 +207,8 @@ def _run_dir(args: argparse.Namespace) -> Path:
 
 
 def _model_to_train(args: argparse.Namespace) -> Any:
-    """The model, built after seeding: the paper's config, or the resumed checkpoint's own
-    config, with --set overrides on top."""
+    """The model, built after seeding: the paper's config (with --preset's overrides), or the
+    resumed checkpoint's own config, with --set overrides on top."""
     from sketchwidgets.config import apply_overrides
     from sketchwidgets.device import seed_everything
     from sketchwidgets.models import model_class
@@ -218,8 +223,24 @@ def _model_to_train(args: argparse.Namespace) -> Any:
                 f"{args.resume} holds a {state['model_name']!r} model, not {args.model!r}"
             )
         config = _resumed_config(cls.config_class, state["config"], args)
+    if args.preset:
+        config = apply_overrides(config, _preset_for(args))
     seed_everything(args.seed)  # the initial weights are part of what --seed fixes
     return cls(apply_overrides(config, args.set))
+
+
+def _preset_for(args: argparse.Namespace) -> dict[str, Any]:
+    """The overrides of ``--preset``, which must be one of this model's and start a run."""
+    from sketchwidgets.train.recipes import PRESETS, preset
+
+    if args.resume:
+        raise ValueError("--preset starts a new run; a resumed run keeps its checkpoint's config")
+    own = [name for name in PRESETS if name.split("/")[0] == args.model]
+    if args.preset not in own:
+        raise ValueError(
+            f"unknown preset {args.preset!r} for {args.model}; known: {', '.join(own) or 'none'}"
+        )
+    return preset(args.preset)
 
 
 def _resumed_config(config_class: type, stored: dict[str, Any], args: argparse.Namespace) -> Any:

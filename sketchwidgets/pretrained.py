@@ -51,7 +51,7 @@ class Recipe:
 
     model: str  # registry name (sketchwidgets.models.MODELS)
     dataset: str  # key of DATASETS
-    overrides: dict[str, Any]  # model config fields changed from the paper's defaults
+    overrides: dict[str, Any]  # model config fields changed from the preset (or the defaults)
     steps: int
     batch_size: int
     seed: int = 0
@@ -65,6 +65,8 @@ class Recipe:
     # the training sketches: "machine" (the dataset's own) or "mix" (stored, drawn style and
     # augmented, drawn afresh each epoch; faces add CUFS artist sketches): train/recipe_data.py
     sketches: str = "machine"
+    # the named preset of sketchwidgets.train.recipes.PRESETS under ``overrides`` ("" = none)
+    preset: str = ""
 
     @property
     def name(self) -> str:
@@ -125,6 +127,7 @@ _EDGEGAN = {
     "encoder_noise": "none",
     "zl_trains": "encoder_and_edge_generator",
 }
+_DATA_LIMITED = "contextual_gan/data_limited"
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)
 _CONTEXTUAL_SMOKE = {"search.iterations": 2, "search.n_init": 2, "search.init_pool": 16}
 _SKETCHYGAN_SMOKE = {"ngf": 4, "ndf": 4, "latent_dim": 8}
@@ -145,8 +148,26 @@ RECIPES: dict[str, Recipe] = {
         # the running averages left the shoes U-Net far from its batch statistics (held-out
         # SSIM 0.28 vs 0.50 for the nearest neighbour), so they are re-estimated after training
         Recipe("pix2pix", "shoes_handbags", _PIX2PIX, 1500, 16, recalibrate=("generator", 125)),
-        Recipe("contextual_gan", "classroom", _CONTEXTUAL, 1500, 32, 0, _CONTEXTUAL_SMOKE),
-        Recipe("contextual_gan", "faces", _CONTEXTUAL, 1500, 32, 0, _CONTEXTUAL_SMOKE),
+        Recipe(
+            "contextual_gan",
+            "classroom",
+            _CONTEXTUAL,
+            1500,
+            32,
+            0,
+            _CONTEXTUAL_SMOKE,
+            preset=_DATA_LIMITED,
+        ),
+        Recipe(
+            "contextual_gan",
+            "faces",
+            _CONTEXTUAL,
+            1500,
+            32,
+            0,
+            _CONTEXTUAL_SMOKE,
+            preset=_DATA_LIMITED,
+        ),
         Recipe("sketchygan", "classroom", _SKETCHYGAN, 400, 8, 0, _SKETCHYGAN_SMOKE, _D),
         Recipe("sketchygan", "sketchy", _SKETCHYGAN, 800, 8, 0, _SKETCHYGAN_SMOKE, _D),
         Recipe("edgegan", "classroom", _EDGEGAN, 2000, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),

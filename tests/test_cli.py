@@ -93,6 +93,7 @@ def test_set_reaches_a_search_setting_by_its_dotted_key(tmp_path, capsys):
     args = ["train", "contextual_gan", "--data", "embedded:16", "--steps", "1"]
     args += ["--batch-size", "4", "--run-dir", str(run), "--set", "image_size=32"]
     args += ["--set", "gf_dim=4", "--set", "df_dim=4", "--set", "encoder_width=4"]
+    args += ["--preset", "contextual_gan/data_limited"]
     assert main([*args, "--set", "search.iterations=3", "--set", "search.init_pool=8"]) == 0
     search = load_model(run / "model.pt").config.search
     assert (search.iterations, search.init_pool, search.lr) == (3, 8, 1e-5)
@@ -101,3 +102,36 @@ def test_set_reaches_a_search_setting_by_its_dotted_key(tmp_path, capsys):
     assert "ContextualGANConfig key 'search_iters' is now 'search.iterations'" in (
         capsys.readouterr().err
     )
+
+
+def test_preset_sets_the_measured_recipe_and_set_goes_on_top(tmp_path, capsys):
+    from sketchwidgets.models import load_model
+
+    args = ["train", "contextual_gan", "--data", "embedded:16", "--steps", "1", "--batch-size"]
+    args += ["4", "--set", "image_size=32", "--set", "gf_dim=4", "--set", "df_dim=4"]
+    assert main([*args, "--run-dir", str(tmp_path / "paper")]) == 0
+    paper = load_model(tmp_path / "paper" / "model.pt").config
+    assert (paper.lr, paper.spectral_norm, paper.encoder_width, paper.search.iterations) == (
+        2e-4,
+        False,
+        0,
+        1000,
+    )
+    preset = ["--preset", "contextual_gan/data_limited", "--set", "encoder_width=4"]
+    assert main([*args, *preset, "--run-dir", str(tmp_path / "preset")]) == 0
+    config = load_model(tmp_path / "preset" / "model.pt").config
+    assert (config.lr, config.spectral_norm, config.ema_decay, config.search.truncation) == (
+        1e-3,
+        True,
+        0.99,
+        0.5,
+    )
+    assert config.encoder_width == 4  # --set wins over the preset's 64
+    capsys.readouterr()
+    assert main([*args, "--preset", "contextual_gan/tiny", "--run-dir", str(tmp_path / "x")]) == 2
+    assert "unknown preset 'contextual_gan/tiny' for contextual_gan; known: " in (
+        capsys.readouterr().err
+    )
+    pix2pix = ["train", "pix2pix", "--data", "embedded:16", "--steps", "1"]
+    assert main([*pix2pix, "--preset", "contextual_gan/data_limited"]) == 2
+    assert "known: none" in capsys.readouterr().err

@@ -1,6 +1,6 @@
 """Contextual GAN search options on held-out CelebA faces: initialisations, losses, step sizes.
 
-On one model (``--checkpoint`` from ``model.save``, or trained with the defaults for
+On one model (``--checkpoint`` from ``model.save``, or trained with the data_limited preset for
 ``--steps`` as contextual_gan_ablation.py does, same seeds), completes the held-out
 sketches of ../shared/data/celeba_xdog_joint64 (12 %, seed 0) with each search variant and
 prints SSIM / PSNR of the photo half against the true photos and the mean contextual loss
@@ -14,8 +14,8 @@ the mean-photo and nearest-neighbour baselines as horizontal lines. Rows:
 * ``... trunc <t>``: pool codes drawn from, and z kept in, [-t, t] (the truncation trick);
 * ``encoder``: a sketch -> z encoder (width 16) trained afterwards for ``--encoder-steps``
   on the model's own samples, its code as the start;
-* ``defaults``: the config's defaults (now: the encoder's start, ink_l1, blur 1.5, lr 1e-5;
-  on a model without an encoder, the pool of 1024, truncation 0.5);
+* ``preset``: the data_limited preset's search (the encoder's start, ink_l1, blur 1.5,
+  lr 1e-5; on a model without an encoder, the pool of 1024, truncation 0.5);
 * ``encoder lr 1e-4`` / ``encoder lr 3e-5``: the encoder's start with a larger step size;
   ``pool start``: the same G with its encoder dropped, so the search starts from the pool.
 
@@ -28,7 +28,7 @@ Usage::
     python benchmarks/experiments/contextual_gan_init.py --steps 2000 --iters 20 \
         --figure runs/init.png
     python benchmarks/experiments/contextual_gan_init.py --checkpoint runs/cgan.pt \
-        --rows paper defaults
+        --rows paper preset
 
 Findings and the measured tables: benchmarks/experiments/README.md.
 """
@@ -41,12 +41,12 @@ import time
 from pathlib import Path
 
 import torch
-from contextual_gan_ablation import baselines, load_split, spread_ratio, train_model
+from contextual_gan_ablation import DATA_LIMITED, baselines, load_split, spread_ratio, train_model
 
 from sketchwidgets.config import apply_overrides
 from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.models import load_model
-from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
+from sketchwidgets.models.contextual_gan import ContextualGAN
 from sketchwidgets.models.latent_encoder import encoder_step
 
 PAPER_SEARCH = {
@@ -85,14 +85,14 @@ ROWS: dict[str, dict[str, object]] = {
     "encoder lr 1e-4": {"search.lr": 1e-4},
     "encoder lr 3e-5": {"search.lr": 3e-5},
     "pool start": {"encoder_width": 0, "reconstruction_weight": 0.0},
-    "defaults": {},
+    "preset": {},
 }
 
 
 def variant(model: ContextualGAN, changes: dict[str, object]) -> ContextualGAN:
-    """The model's weights under the present default search settings (a checkpoint keeps those
-    of its day) with ``changes`` (search settings as dotted keys, an encoder)."""
-    config = dataclasses.replace(model.config, search=ContextualGANConfig().search)
+    """The model's weights under the data_limited preset's search settings (a checkpoint keeps
+    those of its day) with ``changes`` (search settings as dotted keys, an encoder)."""
+    config = dataclasses.replace(model.config, search=DATA_LIMITED.search)
     copy = ContextualGAN(apply_overrides(config, changes))
     copy.load_state_dict(model.state_dict(), strict=False)  # a new encoder starts untrained
     return copy.eval()
@@ -182,7 +182,7 @@ def main(argv: list[str] | None = None) -> None:
         model = load_model(args.checkpoint).eval()
     else:
         config = dataclasses.replace(
-            ContextualGANConfig(),
+            DATA_LIMITED,
             gf_dim=args.width,
             df_dim=args.width,
             lr_d=args.lr_d,

@@ -1,8 +1,9 @@
 """Contextual GAN on the shared CelebA joint images: one vs two G updates per D step.
 
-Trains a small Contextual GAN on ../shared/data/celeba_xdog_joint64 (or $SKETCHWIDGETS_DATA),
-prints D's balance at the end of training, then SSIM/PSNR of searched completions on held-out
-faces, and writes a 4x4 grid of samples G(z). Run it twice to compare schedules, e.g.::
+Trains a small Contextual GAN (the data_limited preset) on ../shared/data/celeba_xdog_joint64
+(or $SKETCHWIDGETS_DATA), prints D's balance at the end of training, then SSIM/PSNR of searched
+completions on held-out faces, and writes a 4x4 grid of samples G(z). Run it twice to compare
+schedules, e.g.::
 
     python benchmarks/experiments/contextual_gan_schedule.py --steps 1000 --generator-updates 2
     python benchmarks/experiments/contextual_gan_schedule.py --steps 1500 --generator-updates 1
@@ -27,6 +28,7 @@ from sketchwidgets.data.datasets import JointImageDataset, train_val_split
 from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.io import image_grid, tensor_to_image, write_image
 from sketchwidgets.train.callbacks import HistoryRecorder
+from sketchwidgets.train.recipes import preset
 from sketchwidgets.train.trainer import Trainer
 
 DEFAULT_DATA = Path(__file__).resolve().parents[3] / "shared" / "data"
@@ -56,6 +58,7 @@ def main(argv: list[str] | None = None) -> None:
     train, test = train_val_split(JointImageDataset(joint_folder()), val_fraction=0.12, seed=0)
     model = build_model(
         "contextual_gan",
+        **preset("contextual_gan/data_limited"),
         gf_dim=args.width,
         df_dim=args.width,
         generator_updates=args.generator_updates,

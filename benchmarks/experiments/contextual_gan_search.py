@@ -1,13 +1,14 @@
 """Contextual GAN search on held-out CelebA faces: what the initialisation and each step buy.
 
-Loads a trained model (``--checkpoint``, from ``model.save``) or trains one with the defaults
-(``--steps``), completes the held-out sketches of ../shared/data/celeba_xdog_joint64 (12 %,
-seed 0, as contextual_gan_ablation.py) and prints, at iterations 0 (the refined
-initialisation alone), 10, 25, 50, 100, ...: the mean contextual loss and SSIM / PSNR of the
-photo half against the true photos, and the photo half of a random z (no initialisation, no
-search; drawn by ``model.sampler`` with the training statistics), for the search run with the
-training batch-norm statistics and with standing ones; then the search's time with 1 and 2
-threads (the batch of sketches is one tensor, so torch's intra-op threads share it).
+Loads a trained model (``--checkpoint``, from ``model.save``) or trains one with the
+data_limited preset (``--steps``), completes the held-out sketches of
+../shared/data/celeba_xdog_joint64 (12 %, seed 0, as contextual_gan_ablation.py) and prints, at
+iterations 0 (the refined initialisation alone), 10, 25, 50, 100, ...: the mean contextual loss
+and SSIM / PSNR of the photo half against the true photos, and the photo half of a random z (no
+initialisation, no search; drawn by ``model.sampler`` with the training statistics), for the
+search run with the training batch-norm statistics and with standing ones; then the search's
+time with 1 and 2 threads (the batch of sketches is one tensor, so torch's intra-op threads
+share it).
 
 Usage::
 
@@ -26,11 +27,11 @@ import time
 from pathlib import Path
 
 import torch
-from contextual_gan_ablation import load_split, train_model
+from contextual_gan_ablation import DATA_LIMITED, load_split, train_model
 
 from sketchwidgets.eval.metrics import psnr, ssim
 from sketchwidgets.models import load_model
-from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
+from sketchwidgets.models.contextual_gan import ContextualGAN
 
 CHECKPOINTS = (0, 10, 25, 50, 100, 200, 400, 1000)
 
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.checkpoint is not None:
         model = load_model(args.checkpoint)
     else:
-        config = dataclasses.replace(ContextualGANConfig(), gf_dim=16, df_dim=16)
+        config = dataclasses.replace(DATA_LIMITED, gf_dim=16, df_dim=16)
         model = train_model(config, train, args.steps)
         if args.save is not None:
             model.save(args.save)

@@ -2,8 +2,9 @@
 
 Runs the full search (refined initialisation with 30 draws, then Nesterov steps on z) with
 the paper's network sizes (gf 64, df 64, z 100; untrained weights: speed does not depend on
-them) for batches of 1, 16 and 64 sketches, and a one-sketch-at-a-time loop. The figure
-that matters is the ratio for 64 sketches (goal: batched >= 10x the loop).
+them) and the data_limited preset's other settings, for batches of 1, 16 and 64 sketches, and a
+one-sketch-at-a-time loop. The figure that matters is the ratio for 64 sketches (goal: batched
+>= 10x the loop).
 
     python benchmarks/speed.py --model contextual_gan              # 1,000 iterations, as the paper
     python benchmarks/speed.py --model contextual_gan --iters 50   # quick: 1,000-iteration figures
@@ -20,9 +21,11 @@ import time
 
 import torch
 
+from sketchwidgets.config import apply_overrides
 from sketchwidgets.device import pick_device
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
 from sketchwidgets.models.latent_search import SearchProgress
+from sketchwidgets.train.recipes import preset
 
 PAPER_ITERS = 1000
 
@@ -75,7 +78,8 @@ def main() -> None:
     args = parser.parse_args()
 
     device = pick_device(args.device)
-    model = ContextualGAN(ContextualGANConfig()).to(device).eval()
+    config = apply_overrides(ContextualGANConfig(), preset("contextual_gan/data_limited"))
+    model = ContextualGAN(config).to(device).eval()
     sketches = ring_sketches(max(max(args.batches), args.loop_sketches)).to(device)
     label = "measured" if args.iters == PAPER_ITERS else f"extrapolated from {args.iters}"
     print(

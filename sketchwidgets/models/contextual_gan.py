@@ -14,28 +14,28 @@ code, elliottwu/sText2Image (``model.py``: the 64x128 DCGAN), built on carpedm20
   :mod:`~sketchwidgets.models.latent_search`; :meth:`ContextualGAN.search` runs it with this
   model's G, D and config, and :func:`photo_to_sketch` masks the other half instead.
 
-Departures, one option each (:meth:`ContextualGANConfig.paper` restores the paper's training
-and search; the measurements behind each default are in docs/findings/contextual_gan.md):
+Departures, one option each, off by default (the defaults are the paper's, or its reference
+code's where the paper is silent); the ``contextual_gan/data_limited`` preset of
+:mod:`sketchwidgets.train.recipes` turns on those measured in docs/findings/contextual_gan.md:
 
-* ``lr`` 1e-3 and ``batch_size`` 32 (DCGAN: 2e-4, 64), a data-limited recipe with:
+* ``lr`` and ``batch_size`` (DCGAN, the default: 2e-4, 64; the preset: 1e-3, 32), with:
 * ``augment``: DiffAugment on D's real and fake inputs alike (Zhao et al. 2020);
 * ``spectral_norm``: spectral norm in place of D's batch norm (Miyato et al. 2018);
 * ``minibatch_std``: the batch's feature spread as one more D channel (ProGAN);
 * ``ema_decay``: a moving average of G draws the samples and runs the search;
 * ``standing_stats``: the search's G re-estimates its batch-norm statistics (BigGAN);
-* ``generator_updates``: 1, the paper's; the authors' code updates G twice per D step;
-* ``r1_gamma``: a lazy R1 penalty on D, every :data:`R1_EVERY` D steps (off by default);
-* ``lr_d``: D's own learning rate, TTUR (off by default);
-* ``mismatch_share``: a matching-aware D, as GAN-CLS (off by default);
+* ``generator_updates``: 2, the authors' code; the paper's (and the preset's) is 1;
+* ``r1_gamma``: a lazy R1 penalty on D, every :data:`R1_EVERY` D steps;
+* ``lr_d``: D's own learning rate, TTUR;
+* ``mismatch_share``: a matching-aware D, as GAN-CLS;
 * ``encoder_width``: a sketch encoder E (:mod:`~sketchwidgets.models.latent_encoder`) whose
   code starts the search instead of the refined initialisation (iGAN's start);
 * ``reconstruction_weight``: E and G trained so that G(E(sketch half of x)) gives back x;
 * ``search``: the search's settings, one :class:`~.latent_search.SearchSettings`:
-* ``search.lr`` 1e-5, ``search.iterations`` 10 (reference code: 0.01, 1000);
+* ``search.lr``, ``search.iterations`` (reference code: 0.01, 1000; the preset: 1e-5, 10);
 * ``search.contextual`` "ink_l1": ink and paper weighed as two equal classes (paper: "l1");
 * ``search.blur``: both sketch halves blurred before the contextual loss (paper: 0);
-* ``search.init_score``, ``search.init_pool``: candidates ranked by the contextual loss, from
-  one pool;
+* ``search.init_score``, ``search.init_pool``: candidates ranked by the contextual loss, one pool;
 * ``search.truncation``: candidates drawn from, and ``z`` kept in, [-t, t] (paper: 1);
 * ``search.perceptual``: the paper's log(1 - D(G(z))), or the reference code's -log D(G(z)).
 """
@@ -52,7 +52,6 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from sketchwidgets.config import apply_overrides
 from sketchwidgets.models.base import ModelConfig, SketchModel
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
@@ -73,54 +72,52 @@ R1_EVERY = 4  # R1 every k-th D step, weighted k (lazy regularisation, Karras et
 
 @dataclass(frozen=True)
 class ContextualGANConfig(ModelConfig):
-    """Hyperparameters. Network and loss defaults are the paper's and its reference code's; the
-    departures (the module docstring lists them) are the data-limited recipe measured on the
-    832 CelebA joint images (docs/findings/contextual_gan.md). :meth:`paper` gives the paper's
-    training and search configuration."""
+    """Hyperparameters: the paper's, or its reference code's where the paper is silent. The
+    departures (the module docstring lists them) are off; the ``contextual_gan/data_limited``
+    preset of :mod:`sketchwidgets.train.recipes` holds the measured data-limited recipe."""
 
     image_size: int = 64  # photo side; the joint image is 64 x 128 (paper)
     z_dim: int = 100  # DCGAN z, uniform in [-1, 1] (reference code z_dim=100)
     gf_dim: int = 64  # generator width (DCGAN gf_dim=64)
     df_dim: int = 64  # discriminator width (DCGAN df_dim=64)
-    lr: float = 1e-3  # Adam learning rate; DCGAN 2e-4 (the recipe's, measured)
+    lr: float = 2e-4  # Adam learning rate (DCGAN)
     beta1: float = 0.5  # Adam beta1 (DCGAN)
-    batch_size: int = 32  # training batch; DCGAN 64. A budget choice: twice the steps a minute
+    batch_size: int = 64  # training batch (DCGAN)
     # G updates per D update: the authors' code (from DCGAN-tensorflow) runs G's optimiser twice
     # "to make sure that d_loss does not go to zero (different from paper)"; 1 is the paper's
-    generator_updates: int = 1
-    # the latent search's settings (:class:`SearchSettings`: the data-limited recipe's search;
-    # ``SearchSettings.paper()`` is the paper's)
+    generator_updates: int = 2
+    # the latent search's settings (:class:`SearchSettings`: the paper's and reference code's)
     search: SearchSettings = field(default_factory=SearchSettings)
     class_names: tuple[str, ...] = ()  # unconditional joint-image DCGAN (paper)
-    # ---- data-limited training options (off = the paper); defaults chosen by measurement
-    # (docs/findings/contextual_gan.md, benchmarks/experiments/contextual_gan_ablation.py)
+    # ---- data-limited training options, off (the paper); the data_limited preset turns them
+    # on (docs/findings/contextual_gan.md, benchmarks/experiments/contextual_gan_ablation.py)
     # DiffAugment policy for D's inputs, real and fake alike (Zhao et al. 2020); "" = none
-    augment: str = "color,translation,cutout"
+    augment: str = ""
     # spectral norm on every D layer, in place of D's batch norm (Miyato et al. 2018)
-    spectral_norm: bool = True
+    spectral_norm: bool = False
     # D sees the batch's feature standard deviation as one more channel, so a collapsed G is
     # easy to spot (Karras et al. 2018, ProGAN Sec. 3); eval mode uses its running average
-    minibatch_std: bool = True
+    minibatch_std: bool = False
     # decay of an exponential moving average of G used for sampling and the search
     # (Yazici et al. 2019; Karras et al. 2018 use 0.999; 0.99 suits runs of ~1000 steps);
     # 0 = sample from G itself
-    ema_decay: float = 0.99
+    ema_decay: float = 0.0
     r1_gamma: float = 0.0  # R1 penalty gamma/2 * |grad D(real)|^2 (Mescheder et al. 2018); 0 = off
     lr_d: float = 0.0  # D's learning rate, TTUR (Heusel et al. 2017); 0 = lr, as DCGAN
     # matching-aware D: real sketches joined to another item's real photo are fakes too, and
     # take this share of D's fake term (GAN-CLS, Reed et al. 2016, Sec. 4.1: 0.5), so D (and
-    # through it G) must tie the two halves together; 0 = off (paper), and the default
+    # through it G) must tie the two halves together; 0 = off (paper)
     mismatch_share: float = 0.0
     # the search runs a copy of G whose batch-norm statistics are re-estimated from this many
     # random codes ("standing statistics", Brock et al. 2019, BigGAN); 0 = the running averages
     # of training (paper); early in training those averages hide z
-    standing_stats: int = 256
+    standing_stats: int = 0
     # width of a sketch -> z encoder whose code starts the search in place of the refined
     # initialisation (iGAN, Zhu et al. 2016; :mod:`~sketchwidgets.models.latent_encoder`),
-    # D's layout on the sketch half, so D's width by default (DCGAN df_dim 64); 0 = none
-    # (paper). Trained by ``reconstruction_weight`` (the default), else on G's own samples
-    # (pairs of the sketch half of G(z) and z)
-    encoder_width: int = 64
+    # D's layout on the sketch half (the preset: D's width, DCGAN df_dim 64); 0 = none
+    # (paper). Trained by ``reconstruction_weight`` (as the preset does), else on G's own
+    # samples (pairs of the sketch half of G(z) and z)
+    encoder_width: int = 0
     # > 0: the encoder is trained on *real* joint images instead of G's samples, and G with it:
     # G(E(sketch half of x)) must give back the whole joint image x, L1 weighted by this, one
     # step over E and G per training step beside the GAN loss on random codes. The autoencoding
@@ -128,8 +125,8 @@ class ContextualGANConfig(ModelConfig):
     # lambda 10), with the code read from the sketch half as at test time; it ties G's two
     # halves through one code that a sketch determines. E's codes lie in [-t, t]
     # (``search.truncation``), where the search keeps z. Needs ``encoder_width``; 0 = off (paper).
-    # 100 is pix2pix's L1 weight (Isola et al. 2017)
-    reconstruction_weight: float = 100.0
+    # The preset's 100 is pix2pix's L1 weight (Isola et al. 2017)
+    reconstruction_weight: float = 0.0
 
     # where a config stored before the search settings moved into ``search`` kept them
     renamed_fields: ClassVar[dict[str, str]] = {
@@ -171,31 +168,6 @@ class ContextualGANConfig(ModelConfig):
             raise ValueError(f"ema_decay={self.ema_decay}: expected 0 (off) or a value in (0, 1)")
         if self.r1_gamma < 0 or self.lr_d < 0:
             raise ValueError(f"r1_gamma={self.r1_gamma}, lr_d={self.lr_d}: expected >= 0")
-
-    @classmethod
-    def paper(cls, **overrides: Any) -> ContextualGANConfig:
-        """The paper's (and reference code's) training and search: DCGAN, lr 2e-4, batch 64,
-        G twice, none of the data-limited options, :meth:`SearchSettings.paper`; keyword
-        overrides, a dotted one for a search setting (``**{"search.iterations": 30}``)."""
-        values: dict[str, Any] = {
-            **PAPER_TRAINING,
-            **{"augment": "", "spectral_norm": False, "minibatch_std": False},
-            "search": SearchSettings.paper(),
-        }
-        return apply_overrides(cls(**values), overrides)
-
-
-PAPER_TRAINING: dict[str, Any] = {
-    "lr": 2e-4,  # DCGAN
-    "batch_size": 64,  # DCGAN
-    "generator_updates": 2,  # the authors' code
-    "ema_decay": 0.0,
-    "r1_gamma": 0.0,
-    "lr_d": 0.0,
-    "standing_stats": 0,
-    "encoder_width": 0,  # the paper's search starts from random codes
-    "reconstruction_weight": 0.0,
-}
 
 
 def _layer_count(image_size: int) -> int:

@@ -138,35 +138,35 @@ def perceptual_loss(logits: torch.Tensor, form: str) -> torch.Tensor:
 class SearchSettings:
     """The knobs of :func:`latent_search`, and ``ContextualGANConfig.search``: one name each.
 
-    Defaults: the data-limited recipe (docs/findings/contextual_gan.md), as a model config
-    holds them; :meth:`paper` gives the paper's and the reference code's search.
+    Defaults: the paper's, and the reference code's (``complete.py``) where the paper is
+    silent; the ``contextual_gan/data_limited`` preset holds the measured search
+    (docs/findings/contextual_gan.md).
     """
 
-    # search iterations; reference code --nIter 1000. A short search for the widgets to show
-    iterations: int = 10
+    iterations: int = 1000  # search iterations (reference code --nIter 1000)
     n_init: int = 30  # random z drawn per input for the refined initialisation (paper)
-    # step size; reference code --lr 0.01 (the per-sketch sum of the contextual loss has
-    # gradients in the thousands, so larger steps overshoot)
-    lr: float = 1e-5
+    # step size (reference code --lr 0.01); the per-sketch sum of the contextual loss has
+    # gradients in the thousands, so the preset takes far smaller steps
+    lr: float = 0.01
     momentum: float = 0.9  # Nesterov momentum (reference code --momentum 0.9)
     lambda_perceptual: float = 0.01  # weight of the perceptual loss (paper)
     # "l1": ||M*G(z) - M*x||_1 (paper); "kl": the reference code's; "ink_l1": the L1 with ink
     # and paper pixels of the sketch weighted as two equal classes (this project: the plain L1
     # rewards a blank sketch half)
-    contextual: str = "ink_l1"
+    contextual: str = "l1"
     perceptual: str = "paper"  # "paper": log(1 - D(G(z))); "nonsaturating": -log D(G(z))
     # sigma (pixels) of a Gaussian blur of both sketch halves before the contextual loss, so a
     # stroke slightly off costs less than none (this project); 0 = none (paper)
-    blur: float = 1.5
+    blur: float = 0.0
     # what the initialisation ranks candidates by: "kl" (paper: KL of the brightness
     # distributions) or "contextual" (the search's own contextual loss)
-    init_score: str = "contextual"
+    init_score: str = "kl"
     # > 0: the initialisation retrieves from one pool of this many G(z) shared by all inputs
     # (cost K passes, not N x n_init); 0 = n_init random candidates per input (paper)
-    init_pool: int = 1024
+    init_pool: int = 0
     # candidates are drawn from, and z is clipped to, [-t, t]: the truncation trick
     # (Marchesi 2017; Brock et al. 2019, BigGAN Sec. 3.1); 1 = the whole prior (paper)
-    truncation: float = 0.5
+    truncation: float = 1.0
 
     def __post_init__(self) -> None:
         """Reject unknown loss names and values out of range."""
@@ -180,23 +180,6 @@ class SearchSettings:
             raise ValueError(f"blur={self.blur}, init_pool={self.init_pool}: expected >= 0")
         if not 0.0 < self.truncation <= 1.0:
             raise ValueError(f"truncation={self.truncation}: expected a value in (0, 1]")
-
-    @classmethod
-    def paper(cls, **overrides: Any) -> SearchSettings:
-        """The paper's and the reference code's search (``complete.py``: lr 0.01, 1000
-        iterations), with keyword overrides."""
-        return cls(**{**PAPER_SEARCH, **overrides})
-
-
-PAPER_SEARCH: dict[str, Any] = {
-    "iterations": 1000,  # reference code
-    "lr": 0.01,  # reference code
-    "contextual": "l1",
-    "blur": 0.0,
-    "init_score": "kl",
-    "init_pool": 0,
-    "truncation": 1.0,
-}
 
 
 def search_settings(

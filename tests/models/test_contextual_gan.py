@@ -42,17 +42,20 @@ from sketchwidgets.models.latent_search import (
     nesterov_step,
     search_settings,
 )
+from sketchwidgets.train.recipes import preset
 from tests.models.tiny_configs import TINY_CONFIGS
 
+DATA_LIMITED = preset("contextual_gan/data_limited")
+
 # lr 5e-4 instead of the paper's 2e-4, so that 40 steps are enough to see G move
-# the paper's training configuration, so these tests pin the paper's mechanics
-TINY = ContextualGANConfig.paper(
+# the defaults, the paper's training configuration, so these tests pin the paper's mechanics
+TINY = ContextualGANConfig(
     gf_dim=8,
     df_dim=8,
     z_dim=16,
     batch_size=16,
     lr=5e-4,
-    search=SearchSettings.paper(n_init=5, iterations=30),
+    search=SearchSettings(n_init=5, iterations=30),
 )
 
 
@@ -111,8 +114,8 @@ def sketches(pairs) -> torch.Tensor:
     return pairs["sketch"][96:102]
 
 
-def test_paper_config_is_the_papers_and_defaults_add_the_measured_recipe():
-    cfg = ContextualGANConfig.paper()
+def test_defaults_are_the_papers_and_the_preset_adds_the_measured_recipe():
+    cfg = ContextualGANConfig()
     assert (cfg.image_size, cfg.z_dim, cfg.gf_dim, cfg.df_dim) == (64, 100, 64, 64)
     assert (cfg.lr, cfg.beta1, cfg.batch_size) == (2e-4, 0.5, 64)
     search = cfg.search
@@ -121,15 +124,14 @@ def test_paper_config_is_the_papers_and_defaults_add_the_measured_recipe():
     assert cfg.generator_updates == 2  # the authors' code: G's optimiser twice per D step
     assert (cfg.augment, cfg.spectral_norm, cfg.minibatch_std, cfg.ema_decay) == ("", 0, 0, 0)
     assert (cfg.r1_gamma, cfg.lr_d, cfg.standing_stats) == (0, 0, 0)
-    defaults = ContextualGANConfig()
-    assert defaults.augment == "color,translation,cutout" and defaults.spectral_norm
-    assert (defaults.encoder_width, defaults.reconstruction_weight) == (64, 100.0)
+    recipe = build_model("contextual_gan", **DATA_LIMITED).config
+    assert recipe.augment == "color,translation,cutout" and recipe.spectral_norm
+    assert (recipe.encoder_width, recipe.reconstruction_weight) == (64, 100.0)
     assert (cfg.encoder_width, cfg.reconstruction_weight) == (0, 0.0)
-    assert ContextualGANConfig.paper(lr=1e-3).lr == 1e-3  # overrides win
     settings = search_settings(cfg, iterations=200)
     assert (settings.iterations, settings.n_init, settings.lr) == (200, 30, 0.01)
-    assert search_settings() == ContextualGANConfig().search == SearchSettings()  # one default
-    assert search_settings(cfg) == SearchSettings.paper() != SearchSettings()
+    assert search_settings() == cfg.search == SearchSettings()  # one default
+    assert search_settings(recipe) != SearchSettings() and search_settings(recipe).lr == 1e-5
 
 
 @pytest.mark.parametrize(
@@ -365,7 +367,7 @@ def test_search_leaves_the_networks_as_it_found_them(sketches):
 
 
 def test_generate_round_trip_through_save_and_load(tmp_path, sketches):
-    model = tiny_model(search=SearchSettings.paper(iterations=3, n_init=2))
+    model = tiny_model(search=SearchSettings(iterations=3, n_init=2))
     path = model.save(tmp_path / "contextual.pt")
     loaded = load_model(path)
     assert isinstance(loaded, ContextualGAN) and loaded.config == model.config
@@ -504,21 +506,19 @@ def test_default_training_does_not_collapse_on_a_tiny_set():
 
     Measure: the mean pairwise L2 distance of 32 samples over that of the 16 real joint images,
     samples drawn as the search draws them (``search_generator``: G's moving average with
-    standing statistics). Measured with seeds 0 and 1 at steps 50, 100, 150, 200: the defaults
-    (with the reconstruction-trained encoder) 0.20, 0.34, 0.42, 0.46 / 0.22, 0.39, 0.46, 0.49;
+    standing statistics). Measured with seeds 0 and 1 at steps 50, 100, 150, 200: the
+    data_limited preset (with the reconstruction-trained encoder) 0.20, 0.34, 0.42, 0.46 /
+    0.22, 0.39, 0.46, 0.49;
     the same without the encoder 0.17, 0.20, 0.22, 0.29 / 0.19, 0.22, 0.24, 0.28; the paper's
     training stays at 0.15-0.19 -- the collapse of docs/findings/contextual_gan.md, every z one of
-    two textures. 0.35 sits between the defaults and the recipe without the encoder.
+    two textures. 0.35 sits between the preset and the preset without the encoder.
     """
     embedded = embedded_pairs(16, seed=0, workers=1)
     sketch = F.interpolate(image_to_tensor(embedded.sketches[..., None]), 32, mode="area")
     photo = F.interpolate(image_to_tensor(embedded.photos), 32, mode="area")
     torch.manual_seed(0)
-    model = ContextualGAN(
-        ContextualGANConfig(
-            image_size=32, gf_dim=8, df_dim=8, z_dim=16, batch_size=16, encoder_width=8
-        )
-    )
+    tiny = {"image_size": 32, "gf_dim": 8, "df_dim": 8, "z_dim": 16, "batch_size": 16}
+    model = build_model("contextual_gan", **{**DATA_LIMITED, **tiny, "encoder_width": 8})
     optimizers = model.configure_optimizers()
     for _ in range(200):
         index = torch.randint(0, 16, (16,))
@@ -620,10 +620,10 @@ def test_reconstruction_ties_the_photo_half_to_the_sketchs_code():
     errors, curves = {}, {}
     for weight in (0.0, 100.0):
         torch.manual_seed(0)
-        model = ContextualGAN(
-            ContextualGANConfig(image_size=32, gf_dim=8, df_dim=8, z_dim=16, batch_size=16,
-                                encoder_width=8, reconstruction_weight=weight, standing_stats=64)
-        )  # fmt: skip
+        model = build_model("contextual_gan", **DATA_LIMITED | {
+            "image_size": 32, "gf_dim": 8, "df_dim": 8, "z_dim": 16, "batch_size": 16,
+            "encoder_width": 8, "reconstruction_weight": weight, "standing_stats": 64,
+        })  # fmt: skip
         optimizers = model.configure_optimizers()
         batches = torch.Generator().manual_seed(0)
         losses = []
@@ -656,7 +656,7 @@ def test_reconstruction_codes_stay_inside_the_search_box():
     first, again = (model.generate_tensor(sketch[:1], rng=torch.Generator().manual_seed(s))
                     for s in (1, 2))  # fmt: skip
     assert torch.equal(first, again)
-    assert ContextualGAN(ContextualGANConfig.paper(image_size=32, gf_dim=4, df_dim=4)).has_noise
+    assert ContextualGAN(ContextualGANConfig(image_size=32, gf_dim=4, df_dim=4)).has_noise
     with pytest.raises(ValueError, match="encoder_width"):
         ContextualGANConfig(encoder_width=0, reconstruction_weight=1.0)
     with pytest.raises(ValueError, match="reconstruction_weight"):
@@ -713,14 +713,14 @@ def test_a_checkpoint_with_the_flat_search_names_loads_with_its_settings(tmp_pat
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
 
 
-def test_the_shipped_cards_flat_configs_read_as_the_defaults_search():
+def test_the_shipped_cards_flat_configs_read_as_the_presets_search():
     from sketchwidgets import pretrained
 
     for name in ("contextual_gan/classroom", "contextual_gan/faces"):
         stored = pretrained.read_card(name)["config"]
         assert stored["search_iters"] == 10 and "search" not in stored  # the old names
         config = config_from_dict(ContextualGANConfig, stored)
-        assert config.search == SearchSettings() == ContextualGANConfig().search
+        assert config.search == build_model("contextual_gan", **DATA_LIMITED).config.search
         assert (config.search.iterations, config.search.lr, config.search.blur) == (10, 1e-5, 1.5)
 
 

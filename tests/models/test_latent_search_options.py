@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from sketchwidgets.config import apply_overrides
-from sketchwidgets.models import load_model
+from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.contextual_gan import (
     ContextualGAN,
     ContextualGANConfig,
@@ -28,9 +28,9 @@ from sketchwidgets.models.latent_search import (
     refined_initialisation,
     search_settings,
 )
+from sketchwidgets.train.recipes import preset
 
 SIZE = 32
-NO_ENCODER = {"encoder_width": 0, "reconstruction_weight": 0.0}  # the search's random start
 
 
 def white(n: int = 1) -> torch.Tensor:
@@ -156,11 +156,11 @@ def test_encoder_returns_codes_and_learns_to_explain_gs_sketches():
 
 def test_model_trains_its_encoder_searches_from_it_and_saves_it(tmp_path):
     torch.manual_seed(0)
-    config = ContextualGANConfig(
-        image_size=SIZE, gf_dim=4, df_dim=4, z_dim=8, batch_size=8, encoder_width=4,
-        reconstruction_weight=0.0,
-    )  # fmt: skip
-    model = ContextualGAN(config)
+    tiny = {"image_size": SIZE, "gf_dim": 4, "df_dim": 4, "z_dim": 8, "batch_size": 8}
+    encoder = {"encoder_width": 4, "reconstruction_weight": 0.0}
+    model = build_model(
+        "contextual_gan", **{**preset("contextual_gan/data_limited"), **tiny, **encoder}
+    )
     optimizers = model.configure_optimizers()
     assert set(optimizers) == {"G", "D", "E"}
     batch = {"sketch": with_ink(slice(8, 12))[:, :1].expand(8, -1, -1, -1), "photo": white(8)}
@@ -175,9 +175,7 @@ def test_model_trains_its_encoder_searches_from_it_and_saves_it(tmp_path):
     loaded = load_model(model.save(tmp_path / "enc.pt"))
     assert torch.equal(loaded.encoder.head.weight, model.encoder.head.weight)
     with pytest.raises(ValueError, match="no encoder"):
-        ContextualGAN(ContextualGANConfig.paper(image_size=SIZE, gf_dim=4, df_dim=4)).encode(
-            sketches
-        )
+        ContextualGAN(ContextualGANConfig(image_size=SIZE, gf_dim=4, df_dim=4)).encode(sketches)
 
 
 def test_pool_search_and_paper_config_settings():
@@ -185,7 +183,7 @@ def test_pool_search_and_paper_config_settings():
         ContextualGANConfig(search=SearchSettings(contextual="ink_l1", blur=1.0, init_pool=64))
     )
     assert (settings.contextual, settings.blur, settings.init_pool) == ("ink_l1", 1.0, 64)
-    paper = ContextualGANConfig.paper()
+    paper = ContextualGANConfig()  # the defaults: the paper's
     assert (paper.search.contextual, paper.search.blur, paper.search.init_score) == ("l1", 0, "kl")
     assert (paper.search.init_pool, paper.encoder_width) == (0, 0)
     torch.manual_seed(0)
@@ -196,7 +194,6 @@ def test_pool_search_and_paper_config_settings():
             df_dim=4,
             z_dim=8,
             search=SearchSettings(init_pool=32),
-            **NO_ENCODER,
         )
     ).eval()
     result = model.search(with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1), iterations=1)
@@ -215,7 +212,6 @@ def test_truncation_keeps_the_candidates_and_the_search_inside_the_box():
             df_dim=4,
             z_dim=8,
             search=SearchSettings(truncation=0.3),
-            **NO_ENCODER,
         )
     ).eval()
     sketches = with_ink(slice(8, 12))[:, :1].expand(2, -1, -1, -1)

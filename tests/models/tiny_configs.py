@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sketchwidgets.train.recipes import preset
+
 TINY_CONFIGS: dict[str, dict[str, Any]] = {
     "pix2pix": {"image_size": 32, "ngf": 4, "ndf": 4},
     "contextual_gan": {
+        **preset("contextual_gan/data_limited"),  # the measured recipe the shipped models use
         "image_size": 32,
         "z_dim": 8,
         "gf_dim": 4,

@@ -8,18 +8,20 @@ import numpy as np
 import pytest
 import torch
 
+from sketchwidgets.config import apply_overrides
 from sketchwidgets.data.builtin import example_sketch
 from sketchwidgets.models.contextual_gan import ContextualGAN, ContextualGANConfig
-from sketchwidgets.models.latent_search import SearchSettings
+from sketchwidgets.train.recipes import preset
 from sketchwidgets.widgets import LatentSearchView, SketchCanvas
 from sketchwidgets.widgets._images import from_png
 from sketchwidgets.widgets.latent_search_view import CHOSEN_COLOR, TILE
 
-# the paper's random start, so there are candidates to show (an encoder gives one code)
-TINY = ContextualGANConfig(
-    gf_dim=8, df_dim=8, z_dim=16, search=SearchSettings(n_init=5, iterations=8), encoder_width=0,
-    reconstruction_weight=0.0,
-)  # fmt: skip
+# the shipped models' preset with the paper's random start, so there are candidates to show
+# (an encoder gives one code)
+TINY = apply_overrides(ContextualGANConfig(), {
+    **preset("contextual_gan/data_limited"), "gf_dim": 8, "df_dim": 8, "z_dim": 16,
+    "search.n_init": 5, "search.iterations": 8, "encoder_width": 0, "reconstruction_weight": 0.0,
+})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
