@@ -24,7 +24,7 @@ code's where the paper is silent); the ``contextual_gan/data_limited`` preset of
 * ``minibatch_std``: the batch's feature spread as one more D channel (ProGAN);
 * ``ema_decay``: a moving average of G draws the samples and runs the search;
 * ``standing_stats``: the search's G re-estimates its batch-norm statistics (BigGAN);
-* ``generator_updates``: 2, the authors' code; the paper's (and the preset's) is 1;
+* ``generator_updates``: 1, the paper's (default and preset); the authors' code runs G twice;
 * ``r1_gamma``: a lazy R1 penalty on D, every :data:`R1_EVERY` D steps;
 * ``lr_d``: D's own learning rate, TTUR;
 * ``mismatch_share``: a matching-aware D, as GAN-CLS;
@@ -85,7 +85,7 @@ class ContextualGANConfig(ModelConfig):
     batch_size: int = 64  # training batch (DCGAN)
     # G updates per D update: the authors' code (from DCGAN-tensorflow) runs G's optimiser twice
     # "to make sure that d_loss does not go to zero (different from paper)"; 1 is the paper's
-    generator_updates: int = 2
+    generator_updates: int = 1
     # the latent search's settings (:class:`SearchSettings`: the paper's and reference code's)
     search: SearchSettings = field(default_factory=SearchSettings)
     class_names: tuple[str, ...] = ()  # unconditional joint-image DCGAN (paper)

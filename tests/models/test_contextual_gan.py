@@ -121,7 +121,7 @@ def test_defaults_are_the_papers_and_the_preset_adds_the_measured_recipe():
     search = cfg.search
     assert (search.n_init, search.lambda_perceptual, search.lr) == (30, 0.01, 0.01)
     assert (search.momentum, search.iterations, search.contextual) == (0.9, 1000, "l1")
-    assert cfg.generator_updates == 2  # the authors' code: G's optimiser twice per D step
+    assert cfg.generator_updates == 1  # the paper's (the authors' code runs G twice)
     assert (cfg.augment, cfg.spectral_norm, cfg.minibatch_std, cfg.ema_decay) == ("", 0, 0, 0)
     assert (cfg.r1_gamma, cfg.lr_d, cfg.standing_stats) == (0, 0, 0)
     recipe = build_model("contextual_gan", **DATA_LIMITED).config

@@ -56,7 +56,7 @@ def test_the_data_limited_preset_builds_the_measured_recipe():
 
 def test_the_defaults_are_the_papers():
     config = ContextualGANConfig()
-    assert (config.lr, config.batch_size, config.generator_updates) == (2e-4, 64, 2)
+    assert (config.lr, config.batch_size, config.generator_updates) == (2e-4, 64, 1)
     assert (config.augment, config.spectral_norm, config.minibatch_std) == ("", False, False)
     assert (config.ema_decay, config.standing_stats, config.encoder_width) == (0.0, 0, 0)
     assert config.reconstruction_weight == 0.0
