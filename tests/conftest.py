@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from sketchwidgets.device import torch_threads
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 _DEFAULT_SHARED = REPO_ROOT.parent / "shared" / "data"
 # the same variable the notebooks read: a folder holding the shared data sets
@@ -29,3 +31,10 @@ def shared_folder(name: str) -> Path:
 def shared_data():
     """A function: ``shared_data("edges2shoes_subset")`` -> Path, or skip/fail."""
     return shared_folder
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models gain nothing from threads, and lose a lot when the CPU is shared."""
+    with torch_threads(1):
+        yield

@@ -7,17 +7,14 @@ busy run folder, anything unexpected), 2 bad input, 3 diverged (tests/train/test
 from __future__ import annotations
 
 import os
-import resource
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from sketchwidgets.cli import main
 from sketchwidgets.train.trainer import Trainer
+from tests.cli_process import run_cli
 
-RUNNER = Path(__file__).resolve().parent / "cli_runner.py"
 TINY = ["--data", "embedded:24", "--batch-size", "4", "--set", "image_size=32"]
 TINY += ["--set", "ngf=8", "--set", "ndf=8"]
 
@@ -53,28 +50,11 @@ def test_the_trainer_itself_refuses_zero_steps(tmp_path):
         Trainer(Regressor(), TinyPairs(), steps=0, batch_size=4, run_dir=tmp_path)
 
 
-def _run_cli(*args: str, runner: bool = False, limit_bytes: int | None = None, **env: str):
-    """The CLI in a fresh process; ``limit_bytes`` sets RLIMIT_FSIZE (a real kernel limit)."""
-
-    def limit() -> None:
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-
-    head = [str(RUNNER)] if runner else ["-m", "sketchwidgets"]
-    return subprocess.run(
-        [sys.executable, *head, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "SKETCHWIDGETS_TRACEBACK": "", **env},
-        preexec_fn=limit if limit_bytes is not None else None,
-        timeout=300,
-    )
-
-
 def test_a_file_size_limit_mid_run_ends_in_one_line_saying_no_space_left(tmp_path):
     """A real limit: RLIMIT_FSIZE makes write() fail (EFBIG) once a file passes 40 KB, as a
     full disk makes it fail with ENOSPC; the checkpoint (~1 MB) cannot be written."""
     run = tmp_path / "run"
-    result = _run_cli(
+    result = run_cli(
         "train", "pix2pix", *TINY, "--steps", "2", "--run-dir", str(run), limit_bytes=40_000
     )
     line = _one_error_line(result.stderr)
@@ -88,7 +68,7 @@ def test_a_full_disk_ends_in_one_line_saying_no_space_left(tmp_path):
     io.save_torch writes, write() raises OSError(ENOSPC), as on a full disk."""
     run = tmp_path / "run"
     args = ["train", "pix2pix", *TINY, "--steps", "2", "--run-dir", str(run)]
-    result = _run_cli(*args, runner=True, SW_TEST_FULL_DISK_AFTER="100000")
+    result = run_cli(*args, runner=True, SW_TEST_FULL_DISK_AFTER="100000")
     line = _one_error_line(result.stderr)
     assert result.returncode == 1
     assert "no space left" in line and "No space left on device" in line and "last.pt" in line

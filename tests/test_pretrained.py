@@ -36,14 +36,6 @@ CLASS_COUNTS = {"classroom": 8, "faces": 0, "shoes_handbags": 2, "sketchy": 125}
 BUDGET_BYTES = 30_000_000
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
-
-
 def _held_out(name: str, shared_data) -> torch.utils.data.Dataset:
     """The held-out split the card names (the shared folder through the shared fixture)."""
     recipe = pretrained.recipe(name)

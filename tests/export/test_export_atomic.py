@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import importlib
 import os
-import resource
 import shutil
-import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -29,10 +27,10 @@ from sketchwidgets.export.exporter import ExportError, export, side_file_path
 from sketchwidgets.export.graph import portable_copy
 from sketchwidgets.models import build_model, load_model
 from sketchwidgets.models.latent_encoder import SketchEncoder
+from tests.cli_process import run_cli
 from tests.models.tiny_configs import TINY_CONFIGS
 
 EXPORT_MODULE = importlib.import_module("sketchwidgets.export.exporter")
-RUNNER = Path(__file__).resolve().parents[1] / "cli_runner.py"
 SUFFIX = {"onnx": ".onnx", "torchscript": ".pt"}
 FORMATS = sorted(SUFFIX)
 
@@ -83,19 +81,8 @@ def _export_args(checkpoint: Path, format: str, out: Path) -> list[str]:
 def _run(args: list[str], *, runner: bool = False, limit_bytes: int | None = None, **env: str):
     """The CLI in a fresh process; ``limit_bytes``: a real RLIMIT_FSIZE, with SIGXFSZ ignored
     so that a write past it fails with EFBIG instead of killing the process."""
-
-    def limit() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit_bytes, limit_bytes))
-
-    head = [str(RUNNER)] if runner else ["-m", "sketchwidgets"]
-    return subprocess.run(
-        [sys.executable, *head, *args],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1", "SKETCHWIDGETS_TRACEBACK": "", **env},
-        preexec_fn=limit if limit_bytes is not None else None,
-        timeout=300,
+    return run_cli(
+        *args, runner=runner, limit_bytes=limit_bytes, ignore_file_size_signal=True, **env
     )
 
 

@@ -18,7 +18,6 @@ import torch
 from torch.utils.data import DataLoader
 
 from sketchwidgets.data.builtin import EmbeddedDataset
-from sketchwidgets.device import torch_threads
 from sketchwidgets.drawing.line_stats import LineStats
 from sketchwidgets.eval.metrics import evaluate
 from sketchwidgets.models import MODELS, build_model, load_model
@@ -29,12 +28,6 @@ from tests.models.tiny_configs import TINY_CONFIGS
 
 CLASSES = ("apple", "ball", "mug")
 SIZE = 32
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture(scope="module")

@@ -53,12 +53,6 @@ GATE = {**TINY, "lr": 5e-3, "pair_l1_weight": 10.0}
 GATE_STEPS = 120
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
-
-
 def tiny_set(n: int = 16) -> dict[str, torch.Tensor]:
     """Class 0: circle edges, photo dark on the left; class 1: square edges, photo dark on the
     right (32 px, fixed). The classes differ in layout, as object classes do: a generator with

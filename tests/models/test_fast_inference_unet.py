@@ -7,15 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sketchwidgets.device import torch_threads
 from sketchwidgets.models.fast.inference_unet import FoldedConv, InferenceUnet, can_fold
 from sketchwidgets.models.pix2pix import Pix2Pix, Pix2PixConfig, UnetGenerator
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    with torch_threads(1):
-        yield
 
 
 def _with_running_statistics(net: nn.Module, seed: int = 0) -> nn.Module:

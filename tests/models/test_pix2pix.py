@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 import torch
 
-from sketchwidgets.device import torch_threads
 from sketchwidgets.io import image_to_tensor
 from sketchwidgets.models import MODELS, build_model, load_model, model_class
 from sketchwidgets.models.pix2pix import (
@@ -28,13 +27,6 @@ TINY = Pix2PixConfig(image_size=32, ngf=8, ndf=8)
 REFERENCE = (
     Path(__file__).resolve().parents[2] / "benchmarks" / "model_speed" / "reference_pix2pix.py"
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny convolutions: one thread is as fast as two and not slowed by other processes."""
-    with torch_threads(1):
-        yield
 
 
 def tiny(seed: int = 0, **overrides) -> Pix2Pix:

@@ -9,7 +9,6 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
-from sketchwidgets.device import torch_threads
 from sketchwidgets.models import build_model
 from sketchwidgets.models.base import SketchModel
 
@@ -73,13 +72,6 @@ class Regressor(SketchModel):
 
     def generate_tensor(self, sketch, *, rng=None, label=None, z=None):
         return self.net(sketch).tanh()
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny models gain nothing from threads, and lose a lot when the CPU is shared."""
-    with torch_threads(1):
-        yield
 
 
 @pytest.fixture

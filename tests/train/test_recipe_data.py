@@ -6,7 +6,6 @@ import hashlib
 import json
 
 import pytest
-import torch
 from torch.utils.data import DataLoader, Dataset
 
 from sketchwidgets import pretrained
@@ -20,14 +19,6 @@ from sketchwidgets.train.recipe_data import (
     holdout_sets,
     training_data,
 )
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def _photos(dataset: Dataset) -> set[str]:
