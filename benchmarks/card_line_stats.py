@@ -33,7 +33,11 @@ NOTE = (
 def measure(name: str) -> dict:
     """The line statistics of recipe ``name``'s training sketches, as a card stores them."""
     recipe = pretrained.recipe(name)
-    train, _ = recipe_data.splits(recipe)
+    split, _ = recipe_data.splits(recipe)
+    # what the Trainer drew from: the split, or the recipe's mix over it
+    train = recipe_data.training_data(
+        recipe.dataset, split, sketches=recipe.sketches, seed=recipe.seed
+    )
     size = int(
         recipe.overrides.get("image_size", model_class(recipe.model).config_class().image_size)
     )

@@ -8,8 +8,8 @@ item one of three sketches:
 * ``"drawn"``: the item's photo drawn in the hand style
   (:func:`~sketchwidgets.data.drawn_style.render_drawn`, the canvas's rasteriser);
 * ``"augmented"``: the stored sketch through
-  :func:`~sketchwidgets.data.sketch_augment.augment_sketch` (pen width, dropout, warps,
-  pencil, shading).
+  :func:`~sketchwidgets.data.sketch_augment.augment_pair` (pen width, dropout, warps,
+  pencil, shading); its warps move the photo too, so the pair stays in register.
 
 The choice and every random number of the rendering come from a generator seeded by
 ``(stream, seed, epoch, index)``, as the Trainer seeds each epoch's batch order by
@@ -29,7 +29,7 @@ import numpy as np
 from torch.utils.data import Dataset
 
 from sketchwidgets.data.drawn_style import DEFAULT_STYLE, HandStyle, render_drawn
-from sketchwidgets.data.sketch_augment import DEFAULT_AUGMENT, SketchAugment, augment_sketch
+from sketchwidgets.data.sketch_augment import DEFAULT_AUGMENT, SketchAugment, augment_pair
 from sketchwidgets.io import image_to_tensor, tensor_to_image
 
 STYLES = ("stored", "drawn", "augmented")
@@ -105,16 +105,23 @@ class SketchStyleMix(Dataset):
         rng = self.item_rng(index)
         style = self._pick(rng)
         if style != "stored":
-            item["sketch"] = image_to_tensor(self.render(item, style, rng))
+            sketch, photo = self.render(item, style, rng)
+            item["sketch"] = image_to_tensor(sketch)
+            if photo is not None:  # moved with the sketch (SketchAugment.paired_warps)
+                item["photo"] = image_to_tensor(photo)
         item["style"] = style
         return item
 
-    def render(self, item: dict[str, Any], style: str, rng: np.random.Generator) -> np.ndarray:
-        """The uint8 sketch of ``item`` in ``style`` ("drawn" or "augmented")."""
+    def render(
+        self, item: dict[str, Any], style: str, rng: np.random.Generator
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(uint8 sketch, warped photo or None)`` of ``item`` in ``style`` ("drawn" or
+        "augmented"); the photo is None when it is left as it is."""
         photo = tensor_to_image(item["photo"])
         if style == "drawn":
-            return render_drawn(photo, rng, style=self.hand)
-        return augment_sketch(tensor_to_image(item["sketch"]), photo, rng, self.augment)
+            return render_drawn(photo, rng, style=self.hand), None
+        sketch, moved = augment_pair(tensor_to_image(item["sketch"]), photo, rng, self.augment)
+        return sketch, (moved if self.augment.paired_warps and moved is not photo else None)
 
 
 def drawn_holdout(held_out: Dataset, *, seed: int = 0) -> SketchStyleMix:

@@ -24,7 +24,13 @@ from torch.utils.data import DataLoader, Dataset
 
 from sketchwidgets import pretrained
 from sketchwidgets.pretrained import DATASETS, PACKAGE_FOLDER, RECIPES, Recipe, recipe
-from sketchwidgets.train.recipe_data import check_source, class_names_of, splits, training_data
+from sketchwidgets.train.recipe_data import (
+    check_source,
+    class_names_of,
+    mix_settings,
+    splits,
+    training_data,
+)
 
 SMOKE_BATCH = 4
 
@@ -254,6 +260,7 @@ def recipe_card(
         "batch_size": SMOKE_BATCH if smoke else spec.batch_size,
         "seed": spec.seed,
         "sketches": spec.sketches,
+        "mix": mix_settings(spec.sketches),
         "command": command + (" --smoke" if smoke else ""),
         "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
         "config": json.loads(json.dumps(dataclasses.asdict(model.config))),

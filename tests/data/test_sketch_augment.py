@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -9,6 +11,7 @@ from sketchwidgets.data.builtin import EmbeddedDataset
 from sketchwidgets.data.sketch_augment import (
     SketchAugment,
     affine_warp,
+    augment_pair,
     augment_sketch,
     drop_strokes,
     elastic_warp,
@@ -99,3 +102,24 @@ def test_pencil_is_lighter_and_shading_follows_dark_photo_areas(pairs):
     tone = shading(photo, np.random.default_rng(0), strength=0.3)
     assert tone[:, :24].mean() > 0.1 and tone[:, 40:].max() < 0.02
     assert tone.max() <= 0.3 + 1e-6
+
+
+def test_paired_warps_move_the_photo_as_the_sketch(pairs):
+    """A photo drawn as its own grey sketch, warped with the sketch, stays equal to it."""
+    photo = pairs.photos[6]
+    gray = np.rint(photo.astype(np.float32).mean(axis=2)).astype(np.uint8)
+    warps = SketchAugment(0.0, dropout_chance=0.0, affine_chance=1.0, elastic_chance=1.0,
+                          pencil_chance=0.0, shading_chance=0.0)  # fmt: skip
+    sketch, moved = augment_pair(
+        gray, np.repeat(gray[..., None], 3, 2), np.random.default_rng(3), warps
+    )
+    inside = (
+        slice(6, -6),
+        slice(6, -6),
+    )  # the sketch's border fills with paper, the photo's mirrors
+    assert np.abs(moved[..., 0][inside].astype(int) - sketch[inside].astype(int)).max() <= 1
+    assert np.abs(sketch[inside].astype(int) - gray[inside].astype(int)).mean() > 2  # it moved
+    alone = dataclasses.replace(warps, paired_warps=False)
+    again, kept = augment_pair(gray, photo, np.random.default_rng(3), alone)
+    assert kept is photo and np.array_equal(again, sketch)
+    assert augment_pair(gray, None, np.random.default_rng(3), warps)[1] is None

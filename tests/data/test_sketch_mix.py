@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from sketchwidgets.data.builtin import EmbeddedDataset
+from sketchwidgets.data.sketch_augment import SketchAugment
 from sketchwidgets.data.sketch_mix import (
     DRAWN_ONLY,
     HOLDOUT_STREAM,
@@ -16,6 +17,8 @@ from sketchwidgets.data.sketch_mix import (
     SketchStyleMix,
     drawn_holdout,
 )
+from sketchwidgets.data.sketchify import sketchify
+from sketchwidgets.io import image_to_tensor, tensor_to_image
 from tests.data.helpers import check_item
 
 
@@ -64,9 +67,39 @@ def test_items_keep_the_contract_and_the_photo(pairs):
         item = mix[index]
         check_item(item, (32, 32))
         assert item["style"] in STYLES
-        assert torch.equal(item["photo"], pairs[index]["photo"])
+        if item["style"] != "augmented":  # only the augmented sketches' warps move the photo
+            assert torch.equal(item["photo"], pairs[index]["photo"])
         assert item["label"] == pairs[index]["label"]
     assert mix.class_names == pairs.class_names
+
+
+def _warps_only(paired: bool) -> SketchAugment:
+    return SketchAugment(0.0, dropout_chance=0.0, affine_chance=1.0, elastic_chance=1.0,
+                         pencil_chance=0.0, shading_chance=0.0, paired_warps=paired)  # fmt: skip
+
+
+def test_augmented_warps_move_the_photo_with_the_sketch(pairs):
+    """Paired warps: the photo moves as the sketch does (its ink still sits on the photo's
+    edges); unpaired, the photo stays as stored and the two drift apart."""
+    shares = MixShares(0.0, 0.0, 1.0)
+    paired = SketchStyleMix(pairs, shares=shares, augment=_warps_only(True))
+    alone = SketchStyleMix(pairs, shares=shares, augment=_warps_only(False))
+    misfits = []
+    for index in range(8):
+        stored = pairs[index]
+        moved, kept = paired[index], alone[index]
+        assert torch.equal(kept["photo"], stored["photo"])
+        assert not torch.equal(moved["photo"], stored["photo"])
+        assert torch.equal(moved["sketch"], kept["sketch"])  # the same warps were drawn
+        misfits.append((_misfit(moved), _misfit(kept)))
+    in_register, adrift = np.mean(misfits, axis=0)
+    assert in_register < 0.8 * adrift, misfits
+
+
+def _misfit(item: dict) -> float:
+    """Mean distance of the sketch from the photo sketched anew, inside a 4 px margin."""
+    redrawn = image_to_tensor(sketchify(tensor_to_image(item["photo"])))
+    return float((item["sketch"] - redrawn)[:, 4:-4, 4:-4].abs().mean())
 
 
 def test_same_epoch_same_drawing_next_epoch_a_new_one(pairs):

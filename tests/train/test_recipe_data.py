@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 
@@ -15,6 +16,7 @@ from sketchwidgets.eval import checkpoint_cards
 from sketchwidgets.train import recipe_data
 from sketchwidgets.train.recipe_data import (
     CUFS_REPEAT,
+    TRAINING_SHARES,
     check_source,
     holdout_sets,
     training_data,
@@ -64,7 +66,7 @@ def test_faces_mix_adds_the_cufs_training_people(shared_data):
     train, _ = recipe_data.splits(pretrained.recipe("pix2pix/faces"))
     assert training_data("faces", train, sketches="machine", seed=0) is train
     mix = training_data("faces", train, sketches="mix", seed=0)
-    assert isinstance(mix, SketchStyleMix)
+    assert isinstance(mix, SketchStyleMix) and mix.shares == TRAINING_SHARES
     assert len(mix) == len(train) + CUFS_REPEAT * 150
 
 
@@ -74,18 +76,29 @@ def test_unknown_training_sketches_are_named():
 
 
 def test_pretrain_with_the_mix_records_it_and_scores_every_holdout(tmp_path, capsys):
+    assert pretrained.recipe("pix2pix/classroom").sketches == "mix"  # the recipe's own choice
     args = ["pretrain", "pix2pix/classroom", "--steps", "2", "--smoke", "--out", str(tmp_path)]
-    assert cli_main([*args, "--sketches", "mix"]) == 0, capsys.readouterr().err
+    assert cli_main(args) == 0, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "drawn      model" in out and "mean_photo" in out
     card = json.loads(pretrained.card_path("pix2pix/classroom", tmp_path).read_text())
     assert card["sketches"] == "mix"
+    assert card["mix"]["shares"] == dataclasses.asdict(TRAINING_SHARES)
+    assert card["mix"]["augment"]["paired_warps"] is True
     assert card["n_training_items"] == card["n_train"]  # no human sketches added here
-    assert card["command"].endswith("--steps 2 --sketches mix --smoke")
+    assert card["command"].endswith("pix2pix/classroom --steps 2 --smoke")
     assert set(card["domain_gap"]) == {"machine", "drawn"}
     for rows in card["domain_gap"].values():
         assert set(rows) == {"model", "nearest_neighbour", "mean_photo"}
     assert card["domain_gap"]["machine"]["model"] == card["heldout"]
+
+
+def test_pretrain_on_machine_edges_only_says_so_in_the_card(tmp_path, capsys):
+    args = ["pretrain", "pix2pix/classroom", "--steps", "2", "--smoke", "--out", str(tmp_path)]
+    assert cli_main([*args, "--sketches", "machine"]) == 0, capsys.readouterr().err
+    card = json.loads(pretrained.card_path("pix2pix/classroom", tmp_path).read_text())
+    assert card["sketches"] == "machine" and card["mix"] is None
+    assert card["command"].endswith("--steps 2 --sketches machine --smoke")
 
 
 def test_pretrain_refuses_unknown_training_sketches(tmp_path, capsys):
