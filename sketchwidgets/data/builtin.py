@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from sketchwidgets.data.drawn_style import DEFAULT_STYLE, HandStyle, hand_strokes
 from sketchwidgets.data.painters import PAINTERS, paint_scene
 from sketchwidgets.data.pool import process_pool
 from sketchwidgets.data.sketchify import canny, remove_background, sketchify
 from sketchwidgets.data.stroke_tracing import walk_open_curves
-from sketchwidgets.data.strokes import Sketch, Stroke
+from sketchwidgets.data.strokes import Sketch
 from sketchwidgets.io import image_to_tensor, write_image
 
 CLASSES: tuple[str, ...] = tuple(PAINTERS)  # apple, ball, mug, house, tree, car, fish, bottle
@@ -262,12 +263,14 @@ def write_embedded_photos(
 
 
 def example_sketch(class_name: str, *, size: int = 256, seed: int = 0) -> Sketch:
-    """A hand-drawn-looking :class:`Sketch` of one object, traced from a rendered photo.
+    """A hand-drawn :class:`Sketch` of one object, in the drawn style the models train on.
 
     The photo (drawn without shadows) has its background removed; its Canny edges in any
-    colour channel are traced with ``cv2.findContours``, split into single-pass curves,
-    simplified with ``cv2.approxPolyDP`` and jittered a little, so notebooks and tests get a
-    realistic canvas drawing without a browser.
+    colour channel are traced with ``cv2.findContours``, split into single-pass curves and
+    simplified with ``cv2.approxPolyDP``. Each curve then becomes a pen stroke with a hand's
+    errors by :func:`~sketchwidgets.data.drawn_style.hand_strokes` (shift, turn, wobble,
+    overshoot, gaps), with the pen and ranges of :func:`example_style`, so notebooks, the
+    studio and tests get a canvas drawing like the training sketches without a browser.
     """
     rng = np.random.default_rng([seed, CLASSES.index(class_name) if class_name in CLASSES else 0])
     photo = _to_uint8(paint_scene(class_name, rng, size, shadows=False), size)
@@ -275,13 +278,27 @@ def example_sketch(class_name: str, *, size: int = 256, seed: int = 0) -> Sketch
     channels = [canny(photo[..., c], blur=size / 128, low=40, high=100) for c in range(3)]
     edges = np.min(channels, axis=0) < 128  # edges of any colour channel (hue changes too)
     contours, _ = cv2.findContours(edges.astype(np.uint8), cv2.RETR_LIST, cv2.CHAIN_APPROX_NONE)
-    width, min_len = max(1.5, size / 110), size / 25
-    strokes = []
+    curves = []
     for contour in contours:
         for piece in walk_open_curves(contour):
-            if len(piece) < min_len:
-                continue
-            simple = cv2.approxPolyDP(piece[:, None, :], size / 200, False)[:, 0, :]
-            simple = simple + 0.5 + rng.normal(0.0, size / 400, simple.shape)
-            strokes.append(Stroke([tuple(p) for p in simple.tolist()], width=width))
-    return Sketch(size, size, strokes)
+            if len(piece) >= size / 25:
+                simple = cv2.approxPolyDP(piece[:, None, :].astype(np.float32), size / 200, False)
+                curves.append(simple[:, 0, :].astype(float) + 0.5)
+    return Sketch(size, size, hand_strokes(curves, rng, example_style(size)))
+
+
+def example_style(size: int) -> HandStyle:
+    """The drawn style of the examples on a ``size`` px canvas: one 4 px pen (at 256 px), every
+    traced curve kept, and a steadier hand than the training style's widest ranges."""
+    k = size / 256
+    return replace(
+        DEFAULT_STYLE,
+        canvas=size,
+        pen_width=(4 * k, 4 * k),
+        min_length=(0.0, 0.0),
+        dropout=(0.0, 0.0),
+        shift=1.5 * k,
+        wobble=0.6 * k,
+        overshoot=(-2 * k, 4 * k),
+        gap=(3 * k, 8 * k),
+    )

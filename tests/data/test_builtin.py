@@ -173,3 +173,13 @@ def test_example_sketch_for_every_class(name):
 def test_example_sketch_round_trips_through_json():
     sketch = builtin.example_sketch("house")
     assert Sketch.from_json(sketch.to_json()) == sketch
+
+
+def test_example_sketch_is_drawn_with_one_pen_and_a_hands_errors():
+    """Every stroke has the example pen (4 px at 256, each stroke within the style's 15 %), and
+    the strokes are not the traced outline itself: redrawing with another seed moves them."""
+    sketch = builtin.example_sketch("house", size=128)
+    widths = np.array([stroke.width for stroke in sketch.strokes])
+    assert np.all(np.abs(widths - 2.0) <= 0.15 * 2.0 + 1e-9), widths
+    other = builtin.example_sketch("house", size=128, seed=1)
+    assert (sketch.to_array(64) != other.to_array(64)).mean() > 0.01
