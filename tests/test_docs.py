@@ -4,6 +4,8 @@
   measurements live in ``docs/findings/``).
 * The README is a front door: at most 150 lines, the first picture within its first 30, the
   two commands, and links into ``docs/`` that resolve.
+* ``docs/checkpoints.md`` shows the shipped cards' figures as they are
+  (``benchmarks/card_table.py`` prints the table).
 * No process talk in the product, its docs, tests, notebooks and benchmarks: no issue
   numbers, no commit hashes, no remarks about how loaded the machine was.
 """
@@ -126,6 +128,16 @@ def process_talk(text: str) -> list[str]:
     for what, pattern in PROCESS_TALK.items():
         found += [f"{what}: {m.group(0)!r}" for m in pattern.finditer(text)]
     return found
+
+
+def test_the_checkpoint_table_is_the_shipped_cards():
+    from sketchwidgets import pretrained
+    from sketchwidgets.eval.checkpoint_cards import shipped_table
+
+    table = shipped_table(pretrained.available())
+    assert table in (REPO / "docs" / "checkpoints.md").read_text(), (
+        "docs/checkpoints.md is stale: paste the output of python benchmarks/card_table.py"
+    )
 
 
 def test_no_issue_numbers_commit_hashes_or_machine_load_remarks():

@@ -6,6 +6,8 @@ beside it (``<model>-<dataset>.json``) with the held-out SSIM / PSNR / L1 measur
 three ways -- the float16 weights as shipped, the float32 weights before rounding, and the
 nearest-neighbour baseline -- and the domain-gap table (machine edges, drawn sketches, artist
 sketches for faces) with the nearest-neighbour and mean-photo baselines.
+
+:func:`shipped_table` renders cards as the Markdown table of ``docs/checkpoints.md``.
 """
 
 from __future__ import annotations
@@ -75,3 +77,37 @@ def _domain_gap(
 
     sets = holdout_sets(spec.dataset, train, held_out, seed=spec.seed, smoke=smoke)
     return gap_report(model, sets, seed=spec.seed)
+
+
+def _figures(scores: dict[str, float] | None) -> str:
+    return "–" if scores is None else "{ssim:.3f} / {psnr:.2f} / {l1:.3f}".format(**scores)
+
+
+def _drawn(card: dict[str, Any], row: str) -> dict[str, float] | None:
+    return (card.get("domain_gap") or {}).get("drawn", {}).get(row)
+
+
+def shipped_table(cards: dict[str, dict[str, Any]]) -> str:
+    """Markdown: one line per card with its data, sketches, budget, size, and SSIM / PSNR dB /
+    L1 on the machine-edge and drawn hold-outs beside the nearest neighbour's."""
+    lines = [
+        "| name | data, held-out split | training sketches | steps x batch | trained in | file "
+        "| machine edges | nearest neighbour | drawn | nearest neighbour, drawn |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, card in cards.items():
+        minutes = card["train_seconds"] / 60
+        cells = [
+            f"`{name}`",
+            f"{card['dataset']}: {card['n_train']} train, {card['n_heldout']} held out",
+            card.get("sketches", "machine"),
+            f"{card['steps']} x {card['batch_size']}",
+            f"{minutes:.1f} min ({card['train_device']})",
+            f"{card['file_bytes'] / 1e6:.1f} MB",
+            _figures(card["heldout"]),
+            _figures(card["nearest_neighbour"]),
+            _figures(_drawn(card, "model")),
+            _figures(_drawn(card, "nearest_neighbour")),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -10,6 +10,10 @@ training side:
 
 Figures are SSIM / PSNR (dB) / L1 on [0, 1], as on the cards. :func:`format_table` prints
 a report as text.
+
+:func:`gap_rows` puts several models on the same hold-outs, one row each, with the drawn
+hold-out's sketch dependence and spread (:mod:`~sketchwidgets.eval.sketch_following`), then the
+two baselines; :func:`gap_markdown` shows them as a Markdown table.
 """
 
 from __future__ import annotations
@@ -19,8 +23,14 @@ from typing import Any
 import torch
 from torch.utils.data import Dataset
 
-from sketchwidgets.eval.baselines import heldout_metrics, nearest_neighbour_metrics, stack_dataset
+from sketchwidgets.eval.baselines import (
+    heldout_images,
+    heldout_metrics,
+    nearest_neighbour_metrics,
+    stack_dataset,
+)
 from sketchwidgets.eval.metrics import l1, psnr, ssim
+from sketchwidgets.eval.sketch_following import FIGURES, scores_of_images
 from sketchwidgets.pretrained import METRICS
 
 ROWS = ("model", "nearest_neighbour", "mean_photo")
@@ -56,4 +66,43 @@ def format_table(report: Report, title: str = "") -> str:
         for row in ROWS:
             values = "".join(f"{rows[row][m]:>9.4f}" for m in METRICS)
             lines.append(f"{name:<10} {row:<18}{values}")
+    return "\n".join(lines)
+
+
+BASELINES = {"nearest neighbour": nearest_neighbour_metrics, "mean photo": mean_photo_metrics}
+
+
+def gap_rows(
+    models: dict[str, Any], sets: dict[str, tuple[Dataset, Dataset]], *, seed: int = 0
+) -> list[dict[str, Any]]:
+    """One row per model, then one per baseline: ``name``, each hold-out's ``{metric: value}``
+    under its name, and for models with a ``"drawn"`` hold-out its ``dependence`` and
+    ``spread`` there."""
+    rows: list[dict[str, Any]] = []
+    with torch.no_grad():
+        for name, model in models.items():
+            row: dict[str, Any] = {"name": name}
+            for set_name, (_, held_out) in sets.items():
+                generated, photos = heldout_images(model, held_out, seed=seed)
+                row[set_name] = {"ssim": ssim(generated, photos), "psnr": psnr(generated, photos),
+                                 "l1": l1(generated, photos)}  # fmt: skip
+                if set_name == "drawn":
+                    row |= scores_of_images(generated, photos, held_out)
+            rows.append(row)
+        for name, score in BASELINES.items():
+            rows.append({"name": name, **{s: score(*pair) for s, pair in sets.items()}})
+    return rows
+
+
+def gap_markdown(rows: list[dict[str, Any]], sets: list[str]) -> str:
+    """``rows`` of :func:`gap_rows` as Markdown: SSIM / PSNR dB / L1 per hold-out in ``sets``,
+    then the drawn hold-out's dependence and spread (an en dash where a row has none)."""
+    heads = [f"{s}: SSIM / PSNR / L1" for s in sets] + [f"drawn: {f}" for f in FIGURES]
+    lines = ["| model | " + " | ".join(heads) + " |", "|---|" + "---:|" * len(heads)]
+    for row in rows:
+        cells = [
+            "{ssim:.3f} / {psnr:.2f} / {l1:.3f}".format(**row[s]) if s in row else "–" for s in sets
+        ]
+        cells += [f"{row[f]:.3f}" if f in row else "–" for f in FIGURES]
+        lines.append(f"| {row['name']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

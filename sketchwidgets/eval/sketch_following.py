@@ -38,6 +38,13 @@ def image_edges(images: torch.Tensor) -> torch.Tensor:
 def following_scores(model: Any, held_out: Dataset, *, seed: int = 0) -> dict[str, float]:
     """``{"dependence", "spread"}`` of ``model`` on ``held_out`` (the images a card scores)."""
     generated, photos = heldout_images(model, held_out, seed=seed)
+    return scores_of_images(generated, photos, held_out)
+
+
+def scores_of_images(
+    generated: torch.Tensor, photos: torch.Tensor, held_out: Dataset
+) -> dict[str, float]:
+    """``{"dependence", "spread"}`` of images already generated from ``held_out``'s sketches."""
     stacked = stack_dataset(held_out)
     labels = stacked["label"]
     scores = sketch_dependence(stacked["sketch"], image_edges(generated), labels)

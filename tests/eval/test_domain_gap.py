@@ -9,7 +9,14 @@ import torch
 
 from sketchwidgets.data.builtin import EmbeddedDataset
 from sketchwidgets.eval import baselines
-from sketchwidgets.eval.domain_gap import format_table, gap_report, mean_photo_metrics
+from sketchwidgets.eval.domain_gap import (
+    format_table,
+    gap_markdown,
+    gap_report,
+    gap_rows,
+    mean_photo_metrics,
+)
+from sketchwidgets.eval.sketch_following import following_scores
 from sketchwidgets.models import build_model
 
 
@@ -46,6 +53,22 @@ def test_report_scores_the_model_and_both_baselines_on_every_set():
     assert lines[0] == "title" and len(lines) == 2 + 2 * 3
     assert lines[2].startswith("machine    model")
     assert f"{report['again']['mean_photo']['psnr']:.4f}" in lines[-1]
+
+
+def test_gap_rows_put_models_and_baselines_on_the_same_hold_outs():
+    torch.manual_seed(0)
+    model = build_model("pix2pix", image_size=32, ngf=4, ndf=4).eval()
+    train = EmbeddedDataset(12, size=32, split="all", workers=1)
+    held = EmbeddedDataset(16, size=32, seed=3, split="all", workers=1)
+    sets = {"machine": (train, held), "drawn": (train, held)}
+    rows = gap_rows({"tiny": model}, sets, seed=0)
+    assert [row["name"] for row in rows] == ["tiny", "nearest neighbour", "mean photo"]
+    assert rows[0]["machine"] == pytest.approx(baselines.heldout_metrics(model, held, seed=0))
+    assert rows[0]["dependence"] == pytest.approx(following_scores(model, held)["dependence"])
+    assert rows[2]["drawn"] == mean_photo_metrics(train, held)
+    table = gap_markdown(rows, ["machine", "drawn"]).splitlines()
+    assert len(table) == 2 + 3 and table[0].count("|") == 6
+    assert table[3].startswith("| nearest neighbour |") and table[3].endswith("| – | – |")
 
 
 def _benchmark():
