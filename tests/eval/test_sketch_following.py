@@ -48,3 +48,9 @@ def test_a_model_that_gives_one_picture_neither_follows_nor_spreads(held_out):
 def test_ratios_are_figure_by_figure():
     ratio = relative_to({"dependence": 0.1, "spread": 0.9}, {"dependence": 0.2, "spread": 0.6})
     assert ratio == pytest.approx({"dependence": 0.5, "spread": 1.5})
+
+
+def test_a_handful_of_items_of_different_classes_are_compared_across_classes():
+    one_each = EmbeddedDataset(8, size=64, seed=3, split="all", workers=1)  # 8 classes, 1 each
+    copier = _Stub(lambda sketch: sketch.expand(-1, 3, -1, -1))
+    assert following_scores(copier, one_each)["dependence"] > 0.2
