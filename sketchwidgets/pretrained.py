@@ -166,6 +166,7 @@ RECIPES: dict[str, Recipe] = {
             0,
             _CONTEXTUAL_SMOKE,
             preset=_DATA_LIMITED,
+            sketches="mix",
         ),
         Recipe(
             "contextual_gan",
@@ -176,11 +177,36 @@ RECIPES: dict[str, Recipe] = {
             0,
             _CONTEXTUAL_SMOKE,
             preset=_DATA_LIMITED,
+            sketches="mix",
         ),
-        Recipe("sketchygan", "classroom", _SKETCHYGAN, 400, 8, 0, _SKETCHYGAN_SMOKE, _D),
-        Recipe("sketchygan", "sketchy", _SKETCHYGAN, 800, 8, 0, _SKETCHYGAN_SMOKE, _D),
-        Recipe("edgegan", "classroom", _EDGEGAN, 2000, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
-        Recipe("edgegan", "shoes_handbags", _EDGEGAN, 2000, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
+        Recipe(
+            "sketchygan", "classroom", _SKETCHYGAN, 400, 8, 0, _SKETCHYGAN_SMOKE, _D, sketches="mix"
+        ),
+        Recipe(
+            "sketchygan", "sketchy", _SKETCHYGAN, 800, 8, 0, _SKETCHYGAN_SMOKE, _D, sketches="mix"
+        ),
+        Recipe(
+            "edgegan",
+            "classroom",
+            _EDGEGAN,
+            2000,
+            8,
+            0,
+            _EDGEGAN_SMOKE,
+            _EDGEGAN_DROP,
+            sketches="mix",
+        ),
+        Recipe(
+            "edgegan",
+            "shoes_handbags",
+            _EDGEGAN,
+            2000,
+            8,
+            0,
+            _EDGEGAN_SMOKE,
+            _EDGEGAN_DROP,
+            sketches="mix",
+        ),
     )
 }
 
