@@ -143,7 +143,7 @@ _EDGEGAN_DROP = (
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("pix2pix", "classroom", _PIX2PIX, steps=2000, batch_size=16, sketches="mix"),
+        Recipe("pix2pix", "classroom", _PIX2PIX, steps=4000, batch_size=16, sketches="mix"),
         # on the mix, 3000 steps scored no better than 1500 (docs/drawn_sketches.md)
         Recipe("pix2pix", "faces", _PIX2PIX, steps=1500, batch_size=16, sketches="mix"),
         # the running averages left the shoes U-Net far from its batch statistics (held-out
