@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -713,11 +715,15 @@ def test_a_checkpoint_with_the_flat_search_names_loads_with_its_settings(tmp_pat
     assert all(torch.equal(v, loaded.state_dict()[k]) for k, v in model.state_dict().items())
 
 
-def test_the_shipped_cards_flat_configs_read_as_the_presets_search():
-    from sketchwidgets import pretrained
+def _flat_configs() -> dict:
+    """The configs of the first shipped contextual_gan cards, stored with the old flat names."""
+    return json.loads(
+        (Path(__file__).parent / "fixtures" / "contextual_gan_flat_configs.json").read_text()
+    )
 
-    for name in ("contextual_gan/classroom", "contextual_gan/faces"):
-        stored = pretrained.read_card(name)["config"]
+
+def test_the_first_shipped_cards_flat_configs_read_as_the_presets_search():
+    for stored in _flat_configs().values():
         assert stored["search_iters"] == 10 and "search" not in stored  # the old names
         config = config_from_dict(ContextualGANConfig, stored)
         assert config.search == build_model("contextual_gan", **DATA_LIMITED).config.search
@@ -725,12 +731,11 @@ def test_the_shipped_cards_flat_configs_read_as_the_presets_search():
 
 
 def test_a_stored_r1_every_reads_at_the_fixed_interval_and_is_refused_at_another():
-    """``r1_every`` left the config (every R1_EVERY-th D step): the shipped cards store 4."""
-    from sketchwidgets import pretrained
+    """``r1_every`` left the config (every R1_EVERY-th D step): the first shipped cards store 4."""
     from sketchwidgets.config import RetiredSetting
     from sketchwidgets.models.contextual_gan import R1_EVERY
 
-    stored = pretrained.read_card("contextual_gan/faces")["config"]
+    stored = _flat_configs()["contextual_gan/faces"]
     assert stored["r1_every"] == R1_EVERY == 4
     assert config_from_dict(ContextualGANConfig, stored).r1_gamma == 0.0
     with pytest.raises(RetiredSetting, match="r1_every=1: this setting was removed"):

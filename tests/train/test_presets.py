@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -92,4 +93,6 @@ def test_the_recipe_rebuilds_the_config_its_shipped_card_stores(name):
     assert spec.preset == DATA_LIMITED
     card = json.loads(pretrained.card_path(name).read_text())
     config = build_model(spec.model, **_config_overrides(spec, [], smoke=False)).config
-    assert config == stored_config(ContextualGANConfig, card["config"], name)
+    stored = stored_config(ContextualGANConfig, card["config"], name)
+    # the line statistics are measured on the training sketches, not set by the recipe
+    assert config == dataclasses.replace(stored, line_stats=None)
