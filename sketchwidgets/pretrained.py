@@ -64,7 +64,7 @@ class Recipe:
     recalibrate: tuple[str, int] | None = None
     # the training sketches: "machine" (the dataset's own) or "mix" (stored, drawn style and
     # augmented, drawn afresh each epoch; faces add CUFS artist sketches): train/recipe_data.py
-    sketches: str = "machine"
+    sketches: str = "mix"
     # the named preset of sketchwidgets.train.recipes.PRESETS under ``overrides`` ("" = none)
     preset: str = ""
 
@@ -143,20 +143,12 @@ _EDGEGAN_DROP = (
 RECIPES: dict[str, Recipe] = {
     r.name: r
     for r in (
-        Recipe("pix2pix", "classroom", _PIX2PIX, steps=4000, batch_size=16, sketches="mix"),
+        Recipe("pix2pix", "classroom", _PIX2PIX, steps=4000, batch_size=16),
         # on the mix, 3000 steps scored no better than 1500 (docs/drawn_sketches.md)
-        Recipe("pix2pix", "faces", _PIX2PIX, steps=1500, batch_size=16, sketches="mix"),
+        Recipe("pix2pix", "faces", _PIX2PIX, steps=1500, batch_size=16),
         # the running averages left the shoes U-Net far from its batch statistics (held-out
         # SSIM 0.28 vs 0.50 for the nearest neighbour), so they are re-estimated after training
-        Recipe(
-            "pix2pix",
-            "shoes_handbags",
-            _PIX2PIX,
-            1500,
-            16,
-            recalibrate=("generator", 125),
-            sketches="mix",
-        ),
+        Recipe("pix2pix", "shoes_handbags", _PIX2PIX, 1500, 16, recalibrate=("generator", 125)),
         Recipe(
             "contextual_gan",
             "classroom",
@@ -166,8 +158,7 @@ RECIPES: dict[str, Recipe] = {
             0,
             _CONTEXTUAL_SMOKE,
             preset=_DATA_LIMITED,
-            sketches="mix",
-        ),
+        ),  # fmt: skip
         Recipe(
             "contextual_gan",
             "faces",
@@ -177,36 +168,11 @@ RECIPES: dict[str, Recipe] = {
             0,
             _CONTEXTUAL_SMOKE,
             preset=_DATA_LIMITED,
-            sketches="mix",
-        ),
-        Recipe(
-            "sketchygan", "classroom", _SKETCHYGAN, 400, 8, 0, _SKETCHYGAN_SMOKE, _D, sketches="mix"
-        ),
-        Recipe(
-            "sketchygan", "sketchy", _SKETCHYGAN, 800, 8, 0, _SKETCHYGAN_SMOKE, _D, sketches="mix"
-        ),
-        Recipe(
-            "edgegan",
-            "classroom",
-            _EDGEGAN,
-            2000,
-            8,
-            0,
-            _EDGEGAN_SMOKE,
-            _EDGEGAN_DROP,
-            sketches="mix",
-        ),
-        Recipe(
-            "edgegan",
-            "shoes_handbags",
-            _EDGEGAN,
-            2000,
-            8,
-            0,
-            _EDGEGAN_SMOKE,
-            _EDGEGAN_DROP,
-            sketches="mix",
-        ),
+        ),  # fmt: skip
+        Recipe("sketchygan", "classroom", _SKETCHYGAN, 400, 8, 0, _SKETCHYGAN_SMOKE, _D),
+        Recipe("sketchygan", "sketchy", _SKETCHYGAN, 800, 8, 0, _SKETCHYGAN_SMOKE, _D),
+        Recipe("edgegan", "classroom", _EDGEGAN, 2000, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
+        Recipe("edgegan", "shoes_handbags", _EDGEGAN, 2000, 8, 0, _EDGEGAN_SMOKE, _EDGEGAN_DROP),
     )
 }
 

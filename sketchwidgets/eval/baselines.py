@@ -70,6 +70,16 @@ def stack_dataset(dataset: Dataset) -> dict[str, torch.Tensor]:
     return stacked
 
 
+def materialised(dataset: Dataset) -> list[dict[str, torch.Tensor]]:
+    """Every item of ``dataset`` read once and kept (``"sketch"``, ``"photo"``, ``"label"``): a
+    dataset that draws its sketches on access, like a drawn hold-out, is drawn only once
+    however often the list is read."""
+    stacked = stack_dataset(dataset)
+    return [
+        {key: values[i] for key, values in stacked.items()} for i in range(len(stacked["sketch"]))
+    ]
+
+
 def _coarse(sketches: torch.Tensor) -> torch.Tensor:
     return F.adaptive_avg_pool2d(sketches.float(), 16).flatten(1)
 

@@ -23,7 +23,7 @@ import torch
 from torch.utils.data import Dataset
 
 from sketchwidgets.data.sketchify import canny
-from sketchwidgets.eval.baselines import heldout_images, stack_dataset
+from sketchwidgets.eval.baselines import heldout_images, materialised, stack_dataset
 from sketchwidgets.eval.shape_metrics import sketch_dependence, spread_ratio
 from sketchwidgets.io import image_to_tensor, tensor_to_image
 
@@ -38,6 +38,7 @@ def image_edges(images: torch.Tensor) -> torch.Tensor:
 
 def following_scores(model: Any, held_out: Dataset, *, seed: int = 0) -> dict[str, float]:
     """``{"dependence", "spread"}`` of ``model`` on ``held_out`` (the images a card scores)."""
+    held_out = materialised(held_out)  # type: ignore[assignment]
     generated, photos = heldout_images(model, held_out, seed=seed)
     return scores_of_images(generated, photos, held_out)
 
