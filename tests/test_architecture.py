@@ -88,7 +88,7 @@ LAYERS = (
     ("train",),
     ("eval",),
     ("export",),
-    ("widgets", "cli", "__main__"),
+    ("widgets", "cli", "__main__", "lesson"),
 )
 
 

@@ -396,7 +396,7 @@ class EdgeGAN(SketchModel):
         ``edge`` is ``(N, 1 | 3, S, S)`` in [-1, 1]. The scalar comes from
         ``tf.random_normal(shape=tf.shape(self._latent_dim))``: the shape of a Python int.
         """
-        mu, log_sigma = self.encoder(edge.expand(-1, 3, -1, -1))
+        mu, log_sigma = self.encoder(edge.to(self.device).expand(-1, 3, -1, -1))
         if self.config.encoder_noise == "none":
             return mu
         where = rng.device if rng is not None else mu.device
@@ -627,6 +627,7 @@ class EdgeGAN(SketchModel):
         """``{"image": GI(z, c), "edge": GE(z, c)}`` with z = E(sketch) (one scalar noise draw
         from ``rng``). A given ``z`` ``(N, z_dim)`` replaces E(sketch)."""
         labels = self.label_indices(label, sketch.shape[0])
+        sketch = sketch.to(self.device)
         with torch.inference_mode():
             if z is None:
                 z = self.encode(sketch, rng)

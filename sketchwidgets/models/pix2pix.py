@@ -325,6 +325,7 @@ class Pix2Pix(SketchModel):
         (dropout, with the paper's protocol) comes from ``rng``. ``label`` is ignored.
         """
         self.check_z(z, sketch.shape[0])
+        sketch = sketch.to(self.device)
         paper = self.config.paper_protocol_eval if protocol is None else protocol
         with torch.inference_mode():
             folded = None if paper else self._inference_unet()

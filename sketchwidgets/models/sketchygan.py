@@ -460,6 +460,7 @@ class SketchyGAN(SketchModel):
         ``rng``. The same sketch, class and z give the same image.
         """
         n = sketch.shape[0]
+        sketch = sketch.to(self.device)
         labels = self.label_indices(label, n)
         codes = self.latent_codes(n, rng, z)
         with torch.inference_mode(), _eval_mode(self.generator):

@@ -28,12 +28,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from torch.utils.data import ConcatDataset, Dataset, Subset
 
+from sketchwidgets.data.shared import shared_data_folder
 from sketchwidgets.data.sketch_augment import DEFAULT_AUGMENT
 from sketchwidgets.data.sketch_mix import (
     BASELINE_STREAM,
@@ -44,7 +44,6 @@ from sketchwidgets.data.sketch_mix import (
 )
 from sketchwidgets.pretrained import DATASETS, Recipe
 
-DATA_ENV = "SKETCHWIDGETS_DATA"
 SMOKE_ITEMS = (32, 8)  # --smoke: training items, held-out items
 
 
@@ -112,20 +111,6 @@ def holdout_sets(
     if dataset == "faces":
         sets["cufs"] = cufs_parts(seed, smoke=smoke)
     return sets
-
-
-def shared_data_folder(name: str) -> Path:
-    """``$SKETCHWIDGETS_DATA/<name>``, else ``../shared/data/<name>`` beside the checkout."""
-    roots = [Path(os.environ[DATA_ENV])] if os.environ.get(DATA_ENV) else []
-    roots += [Path(__file__).resolve().parents[3] / "shared" / "data"]
-    roots += [Path.cwd().parent / "shared" / "data"]
-    for root in roots:
-        if (root / name).is_dir():
-            return root / name
-    raise FileNotFoundError(
-        f"data folder {name!r} not found in {[str(r) for r in roots]}: set {DATA_ENV} to the "
-        "folder that holds it, or put ../shared beside the checkout"
-    )
 
 
 def splits(recipe_: Recipe, *, smoke: bool = False) -> tuple[Dataset, Dataset]:

@@ -201,3 +201,27 @@ def test_every_config_derives_from_the_common_model_config() -> None:
     for name, cls in MODELS.items():
         assert issubclass(cls.config_class, ModelConfig), name
         assert cls.config_class().line_stats is None, name
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_cpu_inputs_reach_the_models_device(name) -> None:
+    """A model on another device takes CPU sketches, labels and codes through its API.
+
+    A notebook hands CPU tensors to a model the Trainer moved to CUDA; this machine has no
+    GPU, so the model goes to PyTorch's ``meta`` device instead (shapes without data): a
+    mismatch raises there as it would on CUDA. The Contextual GAN's search reads values (it
+    checks the sketch and keeps the best candidate), which a meta tensor has not, so its
+    encoder's code stands for it: the search starts from that code on the same device."""
+    model = build_model(name, **TINY_CONFIGS[name], class_names=CLASSES).eval().to("meta")
+    sketches = torch.zeros(2, 1, SIZE, SIZE)
+    if name == "contextual_gan":
+        codes = model.encode(sketches)
+        assert codes.device.type == "meta" and codes.shape == (2, model.latent_dim)
+        return
+    label = torch.tensor([0, 1]) if model.needs_label else None
+    outputs = model.generate_outputs(sketches, label=label, rng=torch.Generator().manual_seed(0))
+    assert sorted(outputs) == sorted(model.output_names)
+    assert all(o.device.type == "meta" and o.shape == (2, 3, SIZE, SIZE) for o in outputs.values())
+    if model.latent_dim:
+        z = torch.zeros(2, model.latent_dim)
+        assert model.generate_tensor(sketches, label=label, z=z).device.type == "meta"

@@ -1,0 +1,62 @@
+"""Where a notebook's training runs go, one folder a mode, and when a saved run is reused.
+
+Fast mode (``SKETCHWIDGETS_FAST=1``) writes under ``runs/fast``, full mode under ``runs/full``,
+so a few-step fast run never stands in for a full one. :func:`reuse_or_train` loads a saved
+model only when the steps it was trained for are the steps asked for now, and says which file
+it loaded, or that it trained.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+from sketchwidgets.config import fast_mode_enabled
+from sketchwidgets.models.base import SketchModel
+
+RUNS = Path("runs")
+
+
+def mode_name() -> str:
+    """``"fast"`` in fast mode, else ``"full"``."""
+    return "fast" if fast_mode_enabled() else "full"
+
+
+def runs_folder(base: str | Path = RUNS) -> Path:
+    """``base/fast`` in fast mode, ``base/full`` otherwise."""
+    return Path(base) / mode_name()
+
+
+def steps_record(path: Path) -> Path:
+    """The side file that records how many steps the model at ``path`` was trained for."""
+    return path.with_name(path.stem + ".steps.json")
+
+
+def trained_steps(path: str | Path) -> int | None:
+    """The steps recorded beside ``path``; None when the model or its record is missing or
+    unreadable (it is then trained again rather than trusted)."""
+    path = Path(path)
+    try:
+        steps = json.loads(steps_record(path).read_text())["steps"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return steps if path.is_file() and isinstance(steps, int) else None
+
+
+def reuse_or_train(
+    path: str | Path, steps: int, train: Callable[[int], SketchModel]
+) -> SketchModel:
+    """The model saved at ``path`` if it was trained for ``steps`` steps, else ``train(steps)``
+    saved there (with its record). Prints which, so a reader knows what the figures come from."""
+    from sketchwidgets.inference import load
+
+    path = Path(path)
+    if trained_steps(path) == steps:
+        print(f"loaded {path} ({steps} steps, {mode_name()} mode)")
+        return load(path)
+    model = train(steps)
+    model.save(path)
+    steps_record(path).write_text(json.dumps({"steps": steps, "mode": mode_name()}))
+    print(f"trained {steps} steps ({mode_name()} mode), saved to {path}")
+    return model
