@@ -88,7 +88,7 @@ LAYERS = (
     ("train",),
     ("eval",),
     ("export",),
-    ("widgets", "cli", "__main__", "lesson"),
+    ("widgets", "cli", "__main__"),
 )
 
 
