@@ -24,7 +24,7 @@ SEED = 0  # the page's images are generate()'s for this seed
 SEARCH_START_NOTE = "start of the search: G(E(sketch))"
 # the page redraws the canvas strokes at this share of the training stroke width (measured
 # to come closest to the normaliser's output on the example sketches; docs/page.md)
-REDRAW_WIDTH_SHARE = 0.55
+REDRAW_WIDTH_SHARE = 0.59
 
 
 def example_sketch_input(model: SketchModel) -> np.ndarray:

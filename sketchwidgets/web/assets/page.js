@@ -125,7 +125,7 @@ async function generateTile(entry, strokes, strokeEnd) {
 async function regenerate(strokeEnd) {
   const strokes = state.canvas.strokes;
   if (strokes.isEmpty) showEmpty();
-  else for (const entry of state.manifest.models) await generateTile(entry, strokes.strokes, strokeEnd);
+  else for (const entry of state.order) await generateTile(entry, strokes.strokes, strokeEnd);
   api.generation += 1;
   const count = strokes.strokes.length;
   $("status").textContent = count ? `${count} stroke${count === 1 ? "" : "s"} drawn; ${state.runtimeLine}` : EMPTY_STATUS;
@@ -182,13 +182,18 @@ async function main() {
   state.manifest = await (await fetch(new URL("page.json", base))).json();
   state.examples = await (await fetch(new URL("examples.json", base))).json();
   buildControls();
+  // one-shot models first, the Contextual GAN's search start last (as the studio orders them)
+  state.order = [...state.manifest.models].sort((a, b) => (a.kind === "search_start") - (b.kind === "search_start"));
   for (const entry of state.manifest.models) state.tiles[entry.name] = buildTile(entry);
   state.canvas = new DrawingCanvas($("sketch"), {
     penWidth: state.manifest.pen_width,
     onStrokeEnd: (time) => requestGeneration(time),
   });
   const runtime = await loadRuntime(base);
-  for (const entry of state.manifest.models) state.models[entry.name] = await PageModel.load(runtime, base, entry);
+  for (const entry of state.manifest.models) {
+    state.models[entry.name] = await PageModel.load(runtime, base, entry);
+    await state.models[entry.name].generate(new Uint8Array(entry.image_size ** 2).fill(255)); // warm up
+  }
   api.backend = runtime.backend;
   state.runtimeLine = `onnxruntime-web ${state.manifest.runtime.version}, ${runtime.backend === "webgpu" ? "WebGPU" : "WebAssembly"}`;
   showEmpty();

@@ -79,9 +79,10 @@ export class DrawingCanvas {
   }
 
   point(event) {
-    const box = this.canvas.getBoundingClientRect();
-    const scale = this.canvas.width / box.width; // CSS px -> canvas px (they are equal here)
-    return [(event.clientX - box.left) * scale, (event.clientY - box.top) * scale];
+    const c = this.canvas;
+    const box = c.getBoundingClientRect(); // the border box: the drawing starts inside the border
+    const scale = c.width / c.clientWidth; // CSS px -> canvas px (equal on this page)
+    return [(event.clientX - box.left - c.clientLeft) * scale, (event.clientY - box.top - c.clientTop) * scale];
   }
 
   listen() {
