@@ -26,7 +26,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from sketchwidgets.web.page_models import model_entry
+from sketchwidgets.web.page_models import CANVAS, PEN_WIDTH, model_entry
 from sketchwidgets.web.runtime import runtime_files
 
 DEFAULT_MODELS = (
@@ -37,8 +37,6 @@ DEFAULT_MODELS = (
 )
 MANIFEST = "page.json"
 PAGE_FORMAT = 1
-CANVAS = 256  # the drawing canvas's side in CSS px (the studio's)
-PEN_WIDTH = 4.0  # the canvas pen (the SketchCanvas default)
 ASSETS = ("index.html", "page.css", "page.js", "generator.js", "prepare.js", "sketch.js")
 
 

@@ -22,16 +22,15 @@ from sketchwidgets.models.contextual_gan import ContextualGAN
 
 SEED = 0  # the page's images are generate()'s for this seed
 SEARCH_START_NOTE = "start of the search: G(E(sketch))"
-# the page redraws the canvas strokes at this share of the training stroke width (measured
-# to come closest to the normaliser's output on the example sketches; docs/page.md)
-REDRAW_WIDTH_SHARE = 0.59
+CANVAS = 256  # the drawing canvas's side in CSS px (the studio's)
+PEN_WIDTH = 4.0  # the page's one pen (the SketchCanvas default), black
 
 
 def example_sketch_input(model: SketchModel) -> np.ndarray:
     """One real sketch at the model's size (uint8 ``(1, S, S)``), to record the draws with."""
     from sketchwidgets.data.builtin import example_sketch
 
-    return model.model_input(example_sketch("apple").to_array(256))[None]
+    return model.model_input(example_sketch("apple").to_array(CANVAS))[None]
 
 
 def model_entry(name: str, source: str, model: SketchModel, folder: Path) -> dict[str, Any]:
@@ -65,14 +64,35 @@ def model_entry(name: str, source: str, model: SketchModel, folder: Path) -> dic
     return entry | {"kind": "one_shot", "file": path.name, "draws": _draws(model)}
 
 
-def _redraw(model: SketchModel) -> dict[str, float] | None:
-    """How the page redraws a drawing for the model: pen width (model px) and grey."""
+def pen_in_style(model: SketchModel) -> bool:
+    """True when drawings made with the page's pen already look like the model's training
+    sketches (:func:`~sketchwidgets.drawing.style_gap.in_style`), judged on the example
+    sketches redrawn with that pen: the normaliser then merely resizes them, and so does the
+    page."""
+    from sketchwidgets.data.builtin import CLASSES, example_sketch
+    from sketchwidgets.data.strokes import Sketch, Stroke
+    from sketchwidgets.drawing.line_stats import line_stats
+    from sketchwidgets.drawing.style_gap import in_style
+
+    target = model.line_stats.at_size(model.image_size)
+    for name in CLASSES:
+        strokes = example_sketch(name, size=CANVAS).strokes
+        drawn = Sketch(CANVAS, CANVAS, [Stroke(s.points, width=PEN_WIDTH) for s in strokes])
+        if not in_style(line_stats(drawn.to_array(CANVAS), model.image_size), target):
+            return False
+    return True
+
+
+def _redraw(model: SketchModel) -> dict[str, Any] | None:
+    """How the page prepares a drawing: None to area-resize it (no line statistics, or the
+    page's pen already draws in the training style), else the pen to redraw its strokes with
+    at the model's side: the training width (model px) and grey."""
     stats = model.line_stats
-    if stats is None:
+    if stats is None or pen_in_style(model):
         return None
     stats = stats.at_size(model.image_size)
     return {
-        "width": round(REDRAW_WIDTH_SHARE * stats.stroke_width, 4),
+        "width": round(stats.stroke_width, 4),
         "grey": round(stats.line_grey, 2),
         "dark_on_light": bool(stats.dark_on_light),
     }
