@@ -113,7 +113,7 @@ def test_the_class_picker_changes_the_class_conditional_images(tab):
     page = tab.page
     page.evaluate("window.sketchwidgets.loadExample('apple')")
     page.evaluate("window.sketchwidgets.idle()")
-    assert page.input_value("#class") == "apple"
+    assert page.input_value("#class") == page.input_value("#example") == "apple"
     apple = tile_images(tab)
     page.evaluate("window.sketchwidgets.selectClass('car')")
     car = tile_images(tab)
@@ -121,3 +121,14 @@ def test_the_class_picker_changes_the_class_conditional_images(tab):
         assert not np.array_equal(apple[model]["image"], car[model]["image"]), model
     for model in ("pix2pix", "contextual_gan"):
         assert np.array_equal(apple[model]["image"], car[model]["image"]), model
+
+
+def test_screenshot_of_the_page_with_an_example(tab, screenshot_dir):
+    """docs/screenshots/page.png (with SKETCHWIDGETS_UPDATE_SCREENSHOTS=1): the house example."""
+    page = tab.page
+    page.evaluate("window.sketchwidgets.loadExample('house')")
+    page.evaluate("window.sketchwidgets.idle()")
+    assert set(page.evaluate("window.sketchwidgets.lastLatencyMs")) == set(MODELS)
+    path = screenshot_dir / "page.png"
+    page.locator("main").screenshot(path=str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

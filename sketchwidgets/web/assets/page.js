@@ -156,6 +156,7 @@ function fillSelect(select, names) {
 function loadExample(name) {
   const example = state.examples.find((e) => e.class === name);
   if (!example) throw new Error(`no example of ${name}`);
+  $("example").value = name;
   if ([...$("class").options].some((o) => o.value === name)) $("class").value = name;
   state.canvas.strokes.set(example.sketch.strokes);
   state.canvas.redraw();
