@@ -4,7 +4,8 @@ A one-shot model (pix2pix, SketchyGAN, EdgeGAN) is its exported sketch graph; th
 records the random draws ``generate(seed=0)`` makes, so the page's image is ``generate``'s
 for seed 0. The Contextual GAN generates by a search with gradients, which onnxruntime cannot
 run: its tile shows where the search starts, ``G(E(sketch))``, from the encoder and generator
-files the exporter writes (the discriminator file is not needed and not copied).
+files the exporter writes (the discriminator, which its side file names, stays beside them
+unused: the export is kept whole).
 
 The graphs are float32: the exporter writes no float16 graphs.
 """
@@ -36,7 +37,7 @@ def example_sketch_input(model: SketchModel) -> np.ndarray:
 def model_entry(name: str, source: str, model: SketchModel, folder: Path) -> dict[str, Any]:
     """Export ``model`` into ``folder`` (``<name>.onnx`` and side file); its manifest entry."""
     path = folder / f"{name}.onnx"
-    result = export(model, path, "onnx")
+    export(model, path, "onnx")
     entry: dict[str, Any] = {
         "name": name,
         "source": source,
@@ -53,8 +54,6 @@ def model_entry(name: str, source: str, model: SketchModel, folder: Path) -> dic
                 f"{source}: a Contextual GAN without a sketch encoder has no start to show in "
                 "the page (its search starts from random codes)"
             )
-        discriminator = next(p for p in result.files if p.name.endswith(".discriminator.onnx"))
-        discriminator.unlink()
         return entry | {
             "kind": "search_start",
             "generator": path.name,
