@@ -8,10 +8,12 @@ the class-conditional models draw, and the page asks nothing of the network.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
-from tests.browser.static_site import open_offline
+from tests.browser.static_site import open_offline, serve
 
 MODELS = ("pix2pix", "contextual_gan", "sketchygan", "edgegan")
 # a house, then a door: strokes in the canvas's CSS px
@@ -132,3 +134,29 @@ def test_screenshot_of_the_page_with_an_example(tab, screenshot_dir):
     path = screenshot_dir / "page.png"
     page.locator("main").screenshot(path=str(path))
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_failing_model_says_so_in_its_tile_and_the_others_still_paint(
+    chromium, classroom_page, tmp_path
+):
+    folder, _url = classroom_page
+    broken = tmp_path / "page"
+    broken.mkdir()
+    for item in folder.iterdir():
+        if item.name != "page.json":
+            (broken / item.name).symlink_to(item)
+    manifest = json.loads((folder / "page.json").read_text())
+    sketchygan = next(m for m in manifest["models"] if m["name"] == "sketchygan")
+    sketchygan["draws"]["z"] = {"shape": [1, 3], "data": [0.0, 0.0, 0.0]}  # the graph wants 64
+    (broken / "page.json").write_text(json.dumps(manifest))
+    with serve(broken) as url:
+        tab = open_offline(chromium, url)
+        try:
+            draw(tab, WALLS)
+            draw(tab, ROOF)
+            caption = tab.page.inner_text("[data-model=sketchygan] .caption")
+            latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
+        finally:
+            tab.close()
+    assert caption == "sketchygan: error (see the console)"
+    assert set(latency) == {"pix2pix", "contextual_gan", "edgegan"}

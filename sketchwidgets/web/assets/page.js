@@ -91,7 +91,7 @@ function classIndex(entry) {
 }
 
 function showEmpty() {
-  for (const entry of state.manifest.models) {
+  for (const entry of state.order) {
     const tile = state.tiles[entry.name];
     for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "no sketch");
     tile.seen.getContext("2d").clearRect(0, 0, tile.seen.width, tile.seen.height);
@@ -122,10 +122,28 @@ async function generateTile(entry, strokes, strokeEnd) {
   tile.caption.textContent = `${entry.name}: ${Math.round(latency)} ms`;
 }
 
+// One failing model must not hide the others: its tile says so, the console says why.
+function showFailure(entry, error) {
+  console.error(`model ${entry.name} failed`, error);
+  const tile = state.tiles[entry.name];
+  for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "error");
+  tile.caption.textContent = `${entry.name}: error (see the console)`;
+  delete state.outputs[entry.name];
+  delete api.lastLatencyMs[entry.name];
+}
+
+async function generateOrSayWhy(entry, strokes, strokeEnd) {
+  try {
+    await generateTile(entry, strokes, strokeEnd);
+  } catch (error) {
+    showFailure(entry, error);
+  }
+}
+
 async function regenerate(strokeEnd) {
   const strokes = state.canvas.strokes;
   if (strokes.isEmpty) showEmpty();
-  else for (const entry of state.order) await generateTile(entry, strokes.strokes, strokeEnd);
+  else for (const entry of state.order) await generateOrSayWhy(entry, strokes.strokes, strokeEnd);
   api.generation += 1;
   const count = strokes.strokes.length;
   $("status").textContent = count ? `${count} stroke${count === 1 ? "" : "s"} drawn; ${state.runtimeLine}` : EMPTY_STATUS;
@@ -179,6 +197,17 @@ function buildControls() {
   });
 }
 
+// Load a model and run it twice on a blank input (the first run sets the runtime up); the
+// second run's time in ms.
+async function loadAndTime(runtime, entry) {
+  const model = (state.models[entry.name] = await PageModel.load(runtime, base, entry));
+  const blank = new Uint8Array(entry.image_size ** 2).fill(255);
+  await model.generate(blank);
+  const start = performance.now();
+  await model.generate(blank);
+  return performance.now() - start;
+}
+
 async function main() {
   state.manifest = await (await fetch(new URL("page.json", base))).json();
   state.examples = await (await fetch(new URL("examples.json", base))).json();
@@ -192,16 +221,16 @@ async function main() {
   const runtime = await loadRuntime(base);
   const runMs = {};
   for (const entry of state.manifest.models) {
-    const model = (state.models[entry.name] = await PageModel.load(runtime, base, entry));
-    const blank = new Uint8Array(entry.image_size ** 2).fill(255);
-    await model.generate(blank); // the first run sets the runtime up
-    const start = performance.now();
-    await model.generate(blank);
-    runMs[entry.name] = performance.now() - start;
+    try {
+      runMs[entry.name] = await loadAndTime(runtime, entry);
+    } catch (error) {
+      showFailure(entry, error); // the others still run
+    }
   }
   // one model runs at a time: the fastest first, so each image comes as early as it can, and
   // the Contextual GAN's search start last (as the studio orders it)
   const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
+  state.order = state.order.filter((entry) => entry.name in runMs);
   state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
   api.order = state.order.map((entry) => entry.name);
   api.backend = runtime.backend;
