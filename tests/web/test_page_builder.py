@@ -11,8 +11,6 @@ import pytest
 import sketchwidgets as sw
 from sketchwidgets.web import builder, page_models
 
-pytest.importorskip("sketchwidgets_page_runtime", reason="the page runtime (the 'page' extra)")
-
 
 def listing(folder: Path) -> dict[str, bytes]:
     return {str(p.relative_to(folder)): p.read_bytes() for p in folder.rglob("*") if p.is_file()}

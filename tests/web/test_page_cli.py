@@ -8,11 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from tests.cli_process import run_cli
-
-pytest.importorskip("sketchwidgets_page_runtime", reason="the page runtime (the 'page' extra)")
 
 
 def one_error_line(done: subprocess.CompletedProcess) -> str:
