@@ -27,7 +27,9 @@ async function gpuAdapter() {
 async function session(runtime, url) {
   const providers = runtime.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
-  return runtime.ort.InferenceSession.create(bytes, { executionProviders: providers });
+  // the batch is always one here: fixing it lets the runtime plan every shape ahead
+  const options = { executionProviders: providers, freeDimensionOverrides: { batch: 1 } };
+  return runtime.ort.InferenceSession.create(bytes, options);
 }
 
 // float32 [-1, 1] (N=1, 3, S, W) -> uint8 RGB S*S*3 of the columns from `left` (as
