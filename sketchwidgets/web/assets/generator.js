@@ -72,7 +72,7 @@ export class PageModel {
   async oneShot(input, classIndex) {
     const { Tensor } = this.runtime.ort;
     const S = this.size;
-    const feeds = { sketch: new Tensor("uint8", input, [1, S, S]) };
+    const feeds = { sketch: new Tensor("uint8", input.slice(), [1, S, S]) }; // a copy: run() may move it
     if (this.entry.needs_label) feeds.label = new Tensor("int64", BigInt64Array.from([BigInt(classIndex)]), [1]);
     for (const [name, draw] of Object.entries(this.entry.draws)) {
       feeds[name] = new Tensor("float32", Float32Array.from(draw.data), draw.shape);
