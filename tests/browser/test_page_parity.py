@@ -103,3 +103,20 @@ def test_the_page_prepares_a_drawing_as_the_normaliser_does(tab, models, example
         images.append(np.abs(image - model.generate(drawing).astype(int)).mean())
     assert max(prepared) <= PREPARED_MEAN, prepared
     assert max(images) <= IMAGE_MEAN, images
+
+
+def test_a_model_the_pen_does_not_match_gets_the_strokes_redrawn_at_its_width_and_grey(tab):
+    """The path no shipped model takes: the strokes redrawn at the training width and grey."""
+    line = [{"points": [[32, 128], [224, 128]], "width": 4.0, "tool": "pen"}]
+    redraw = {"width": 6.0, "grey": 90.0, "dark_on_light": True}
+    prepared = tab.page.evaluate(
+        """async ([strokes, redraw]) => {
+             const { modelInput } = await import('./assets/prepare.js');
+             return Array.from(modelInput(strokes, 256, 64, redraw)); }""",
+        [line, redraw],
+    )
+    image = np.array(prepared).reshape(64, 64)
+    column = image[:, 32]
+    assert column.min() == 90 and (column <= 100).sum() in (5, 6, 7)  # 6 px at grey 90
+    # paper before the round cap (the line starts at model x 8, radius 3) and above the line
+    assert (image[:, :4] == 255).all() and (image[:20] == 255).all()
