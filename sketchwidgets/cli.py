@@ -1,4 +1,4 @@
-"""Command line: ``python -m sketchwidgets build-dataset | train | generate | evaluate``.
+"""Command line: ``python -m sketchwidgets build-dataset | train | generate | evaluate | page``.
 
 Library code never sees argparse; this module only maps arguments onto core calls.
 
@@ -135,6 +135,16 @@ def _build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="graph file; its .json side file goes beside")
 
     _add_pretrain_arguments(commands.add_parser("pretrain", help="train a shipped checkpoint"))
+
+    page = commands.add_parser("page", help="write the classroom page: a folder any server serves")
+    page.add_argument("out_dir", help="a new or empty folder, or a page written before (replaced)")
+    page.add_argument(
+        "--models",
+        nargs="+",
+        default=None,
+        metavar="MODEL",
+        help="pretrained:NAME or checkpoint files (default: the four classroom checkpoints)",
+    )
     return parser
 
 
@@ -331,6 +341,14 @@ def _cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_page(args: argparse.Namespace) -> int:
+    from sketchwidgets.web import DEFAULT_MODELS, build_page
+
+    index = build_page(args.out_dir, args.models or DEFAULT_MODELS)
+    print(f"wrote {index}: serve {index.parent} with any static web server and open index.html")
+    return 0
+
+
 def _cmd_pretrain(args: argparse.Namespace) -> int:
     """``python -m sketchwidgets pretrain NAME``: train, score, write; print the card."""
     if args.steps is not None and args.steps < 1:
@@ -363,6 +381,7 @@ COMMANDS = {
     "evaluate": _cmd_evaluate,
     "export": _cmd_export,
     "pretrain": _cmd_pretrain,
+    "page": _cmd_page,
 }
 
 

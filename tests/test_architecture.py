@@ -88,6 +88,7 @@ LAYERS = (
     ("train",),
     ("eval",),
     ("export",),
+    ("web",),
     ("widgets", "cli", "__main__"),
 )
 

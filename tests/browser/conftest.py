@@ -78,6 +78,22 @@ def page(chromium):
 
 
 @pytest.fixture(scope="session")
+def classroom_page(tmp_path_factory: pytest.TempPathFactory):
+    """The classroom page (``build_page`` with its four default models), built once and served
+    by a static server: ``(folder, base URL)``."""
+    from sketchwidgets.web import PageRuntimeMissing, build_page
+    from tests.browser.static_site import serve
+
+    folder = tmp_path_factory.mktemp("classroom") / "page"
+    try:
+        build_page(folder)
+    except PageRuntimeMissing as error:
+        _unavailable(str(error))
+    with serve(folder) as url:
+        yield folder, url
+
+
+@pytest.fixture(scope="session")
 def screenshot_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """docs/screenshots/ with SKETCHWIDGETS_UPDATE_SCREENSHOTS=1, else a temporary folder."""
     if UPDATE_SCREENSHOTS:

@@ -1,0 +1,96 @@
+// Load onnxruntime-web and a page model, and generate: the part of the page a notebook widget
+// can reuse (no DOM here). `base` is the URL of the page folder (runtime/ and models/ in it).
+//
+//   const runtime = await loadRuntime(base);            // WebGPU where the browser has it
+//   const model = await PageModel.load(runtime, base, entry);   // entry: one of page.json's
+//   const { image, edge } = await model.generate(input, classIndex);  // uint8 RGB, S*S*3
+//
+// The runtime runs single-threaded WebAssembly, so the page needs no special headers.
+
+export async function loadRuntime(base, { webgpu = true } = {}) {
+  const gpu = webgpu && (await gpuAdapter());
+  const ort = await import(new URL(gpu ? "runtime/ort.webgpu.min.mjs" : "runtime/ort.wasm.min.mjs", base).href);
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = new URL("runtime/", base).href;
+  return { ort, backend: gpu ? "webgpu" : "wasm" };
+}
+
+async function gpuAdapter() {
+  try {
+    return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
+  } catch {
+    return false;
+  }
+}
+
+async function session(runtime, url) {
+  const providers = runtime.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  // the batch is always one here: fixing it lets the runtime plan every shape ahead
+  const options = { executionProviders: providers, freeDimensionOverrides: { batch: 1 } };
+  return runtime.ort.InferenceSession.create(bytes, options);
+}
+
+// float32 [-1, 1] (N=1, 3, S, W) -> uint8 RGB S*S*3 of the columns from `left` (as
+// sketchwidgets.io.tensor_to_image: clamp, (x + 1) * 127.5, round).
+function floatToRgb(data, size, width, left) {
+  const out = new Uint8Array(size * size * 3);
+  const plane = size * width;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const v = Math.min(1, Math.max(-1, data[c * plane + y * width + left + x]));
+        out[(y * size + x) * 3 + c] = Math.round((v + 1) * 127.5);
+      }
+    }
+  }
+  return out;
+}
+
+export class PageModel {
+  constructor(runtime, entry, sessions) {
+    this.runtime = runtime;
+    this.entry = entry;
+    this.sessions = sessions;
+    this.size = entry.image_size;
+  }
+
+  static async load(runtime, base, entry) {
+    const url = (file) => new URL(`models/${file}`, base).href;
+    const files = entry.kind === "search_start" ? { encoder: entry.encoder, generator: entry.generator } : { graph: entry.file };
+    const sessions = {};
+    for (const [role, file] of Object.entries(files)) sessions[role] = await session(runtime, url(file));
+    return new PageModel(runtime, entry, sessions);
+  }
+
+  // `input`: uint8 S*S, the model's input (prepare.js); `classIndex` for a class-conditional one.
+  async generate(input, classIndex = 0) {
+    return this.entry.kind === "search_start" ? this.searchStart(input) : this.oneShot(input, classIndex);
+  }
+
+  async oneShot(input, classIndex) {
+    const { Tensor } = this.runtime.ort;
+    const S = this.size;
+    const feeds = { sketch: new Tensor("uint8", input.slice(), [1, S, S]) }; // a copy: run() may move it
+    if (this.entry.needs_label) feeds.label = new Tensor("int64", BigInt64Array.from([BigInt(classIndex)]), [1]);
+    for (const [name, draw] of Object.entries(this.entry.draws)) {
+      feeds[name] = new Tensor("float32", Float32Array.from(draw.data), draw.shape);
+    }
+    const results = await this.sessions.graph.run(feeds);
+    const outputs = {};
+    for (const name of this.entry.outputs) outputs[name] = results[name].data;
+    return outputs;
+  }
+
+  // The Contextual GAN's start: G(E(sketch)), the photo half of the joint image.
+  async searchStart(input) {
+    const { Tensor } = this.runtime.ort;
+    const S = this.size;
+    const known = new Float32Array(3 * S * S);
+    for (let i = 0; i < S * S; i++) known[i] = known[i + S * S] = known[i + 2 * S * S] = input[i] / 127.5 - 1;
+    const { z } = await this.sessions.encoder.run({ known: new Tensor("float32", known, [1, 3, S, S]) });
+    const { joint } = await this.sessions.generator.run({ z });
+    return { image: floatToRgb(joint.data, S, 2 * S, S) };
+  }
+}

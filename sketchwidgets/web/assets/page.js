@@ -1,0 +1,280 @@
+// The classroom page: the drawing canvas, one tile per model, the examples and the class
+// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
+// window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
+
+import { loadRuntime, PageModel } from "./generator.js";
+import { modelInput } from "./prepare.js";
+import { DrawingCanvas } from "./sketch.js";
+
+const EMPTY_STATUS = "draw on the canvas, or load an example";
+const base = new URL("../", import.meta.url); // the page folder (this file is in assets/)
+const $ = (id) => document.getElementById(id);
+const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0 });
+
+const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null };
+
+function element(tag, attributes = {}, children = []) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (key === "text") node.textContent = value;
+    else node.setAttribute(key, value);
+  }
+  node.append(...children);
+  return node;
+}
+
+function pixels(side) {
+  return element("canvas", { width: side, height: side });
+}
+
+// ----- tiles ------------------------------------------------------------------------------
+
+function buildTile(entry) {
+  const S = entry.image_size;
+  const seen = pixels(S);
+  seen.classList.add("model-input");
+  const outputs = {};
+  const several = entry.outputs.length > 1;
+  const parts = [element("div", { class: "seen" }, [seen, element("div", { class: "label", text: "sees" })])];
+  for (const name of entry.outputs) {
+    outputs[name] = pixels(S);
+    outputs[name].dataset.output = name;
+    const label = several ? [element("div", { class: "label", text: name })] : [];
+    parts.push(element("div", { class: "output" }, [outputs[name], ...label]));
+  }
+  const caption = element("div", { class: "caption", text: entry.name });
+  const children = [element("div", { class: "outputs" }, parts), caption];
+  if (entry.note) children.push(element("div", { class: "note", text: entry.note }));
+  const node = element("div", { class: "tile", "data-model": entry.name }, children);
+  $("tiles").append(node);
+  return { node, seen, outputs, caption };
+}
+
+function paintGrey(canvas, grey) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  for (let i = 0; i < grey.length; i++) {
+    image.data.set([grey[i], grey[i], grey[i], 255], i * 4);
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function paintRgb(canvas, rgb) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    image.data[j] = rgb[i];
+    image.data[j + 1] = rgb[i + 1];
+    image.data[j + 2] = rgb[i + 2];
+    image.data[j + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}
+
+function paintPlaceholder(canvas, text) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "rgb(238, 238, 238)";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = "rgb(90, 90, 90)";
+  ctx.font = `${Math.round(canvas.width / 7)}px sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(text, canvas.width / 2, canvas.height / 2);
+}
+
+const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+
+// ----- generation --------------------------------------------------------------------------
+
+function classIndex(entry) {
+  return entry.needs_label ? entry.classes.indexOf($("class").value) : 0;
+}
+
+function showEmpty() {
+  for (const entry of state.order) {
+    const tile = state.tiles[entry.name];
+    for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "no sketch");
+    tile.seen.getContext("2d").clearRect(0, 0, tile.seen.width, tile.seen.height);
+    tile.caption.textContent = entry.name;
+    delete state.inputs[entry.name];
+    delete state.outputs[entry.name];
+  }
+  api.lastLatencyMs = {};
+}
+
+async function generateTile(entry, strokes, strokeEnd) {
+  const tile = state.tiles[entry.name];
+  const input = modelInput(strokes, state.manifest.canvas, entry.image_size, entry.redraw);
+  state.inputs[entry.name] = input;
+  paintGrey(tile.seen, input);
+  const label = classIndex(entry);
+  if (label < 0) {
+    for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "unknown class");
+    tile.caption.textContent = `${entry.name}: unknown class`;
+    return;
+  }
+  const outputs = await state.models[entry.name].generate(input, label);
+  for (const [name, canvas] of Object.entries(tile.outputs)) paintRgb(canvas, outputs[name]);
+  state.outputs[entry.name] = outputs;
+  await nextFrame(); // the frame that shows the image
+  const latency = performance.now() - strokeEnd;
+  api.lastLatencyMs[entry.name] = latency;
+  tile.caption.textContent = `${entry.name}: ${Math.round(latency)} ms`;
+}
+
+// One failing model must not hide the others: its tile says so, the console says why.
+function showFailure(entry, error) {
+  console.error(`model ${entry.name} failed`, error);
+  const tile = state.tiles[entry.name];
+  for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "error");
+  tile.caption.textContent = `${entry.name}: error (see the console)`;
+  delete state.outputs[entry.name];
+  delete api.lastLatencyMs[entry.name];
+}
+
+async function generateOrSayWhy(entry, strokes, strokeEnd) {
+  try {
+    await generateTile(entry, strokes, strokeEnd);
+  } catch (error) {
+    showFailure(entry, error);
+  }
+}
+
+async function regenerate(strokeEnd) {
+  const strokes = state.canvas.strokes;
+  if (strokes.isEmpty) showEmpty();
+  else for (const entry of state.order) await generateOrSayWhy(entry, strokes.strokes, strokeEnd);
+  api.generation += 1;
+  const count = strokes.strokes.length;
+  $("status").textContent = count ? `${count} stroke${count === 1 ? "" : "s"} drawn; ${state.runtimeLine}` : EMPTY_STATUS;
+}
+
+// Regenerate for the latest change; a change during a generation is taken up right after it.
+function requestGeneration(strokeEnd = performance.now()) {
+  state.pending = strokeEnd;
+  if (!state.running) {
+    state.running = (async () => {
+      while (state.pending !== null) {
+        const started = state.pending;
+        state.pending = null;
+        await regenerate(started);
+      }
+      state.running = null;
+    })();
+  }
+  return state.running;
+}
+
+// ----- controls ----------------------------------------------------------------------------
+
+function fillSelect(select, names) {
+  for (const name of names) select.append(element("option", { value: name, text: name }));
+}
+
+function loadExample(name) {
+  const example = state.examples.find((e) => e.class === name);
+  if (!example) throw new Error(`no example of ${name}`);
+  $("example").value = name;
+  if ([...$("class").options].some((o) => o.value === name)) $("class").value = name;
+  state.canvas.strokes.set(example.sketch.strokes);
+  state.canvas.redraw();
+  return requestGeneration();
+}
+
+function buildControls() {
+  const manifest = state.manifest;
+  fillSelect($("example"), state.examples.map((e) => e.class));
+  const classes = [...new Set(manifest.models.filter((m) => m.needs_label).flatMap((m) => m.classes))];
+  fillSelect($("class"), classes);
+  $("class-label").hidden = !classes.length;
+  $("class").addEventListener("change", () => requestGeneration());
+  $("load-example").addEventListener("click", () => loadExample($("example").value));
+  $("undo").addEventListener("click", () => state.canvas.strokes.undo() && (state.canvas.redraw(), requestGeneration()));
+  $("clear").addEventListener("click", () => {
+    state.canvas.strokes.clear();
+    state.canvas.redraw();
+    requestGeneration();
+  });
+}
+
+// Load a model and run it twice on a blank input (the first run sets the runtime up); the
+// second run's time in ms.
+async function loadAndTime(runtime, entry) {
+  const model = (state.models[entry.name] = await PageModel.load(runtime, base, entry));
+  const blank = new Uint8Array(entry.image_size ** 2).fill(255);
+  await model.generate(blank);
+  const start = performance.now();
+  await model.generate(blank);
+  return performance.now() - start;
+}
+
+async function main() {
+  state.manifest = await (await fetch(new URL("page.json", base))).json();
+  state.examples = await (await fetch(new URL("examples.json", base))).json();
+  buildControls();
+  state.order = [...state.manifest.models];
+  for (const entry of state.manifest.models) state.tiles[entry.name] = buildTile(entry);
+  state.canvas = new DrawingCanvas($("sketch"), {
+    penWidth: state.manifest.pen_width,
+    onStrokeEnd: (time) => requestGeneration(time),
+  });
+  const runtime = await loadRuntime(base);
+  const runMs = {};
+  for (const entry of state.manifest.models) {
+    try {
+      runMs[entry.name] = await loadAndTime(runtime, entry);
+    } catch (error) {
+      showFailure(entry, error); // the others still run
+    }
+  }
+  // one model runs at a time: the fastest first, so each image comes as early as it can, and
+  // the Contextual GAN's search start last (as the studio orders it)
+  const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
+  state.order = state.order.filter((entry) => entry.name in runMs);
+  state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
+  api.order = state.order.map((entry) => entry.name);
+  api.backend = runtime.backend;
+  state.runtimeLine = `onnxruntime-web ${state.manifest.runtime.version}, ${runtime.backend === "webgpu" ? "WebGPU" : "WebAssembly"}`;
+  showEmpty();
+  $("status").textContent = `${EMPTY_STATUS}; ${state.runtimeLine}`;
+  api.ready = true;
+}
+
+// ----- hooks for tests and scripts ---------------------------------------------------------
+
+const entryOf = (name) => {
+  const entry = state.manifest.models.find((m) => m.name === name);
+  if (!entry) throw new Error(`no model ${name} on this page`);
+  return entry;
+};
+
+Object.assign(api, {
+  // One stroke through [[x, y], ...] in the canvas's CSS px; resolves once every tile is painted.
+  drawStroke: (points) => {
+    state.canvas.drawStroke(points);
+    return state.running || Promise.resolve();
+  },
+  loadExample,
+  undo: () => (state.canvas.strokes.undo(), state.canvas.redraw(), requestGeneration()),
+  clear: () => (state.canvas.strokes.clear(), state.canvas.redraw(), requestGeneration()),
+  selectClass: (name) => (($("class").value = name), requestGeneration()),
+  idle: () => state.running || Promise.resolve(),
+  strokes: () => structuredClone(state.canvas.strokes.strokes),
+  // What model `name` saw last, and what it made (plain arrays).
+  modelInput: (name) => Array.from(state.inputs[name] || []),
+  outputs: (name) => Object.fromEntries(Object.entries(state.outputs[name] || {}).map(([k, v]) => [k, Array.from(v)])),
+  // The page's preparation of `strokes` (a Sketch's) for model `name`.
+  prepare: (name, strokes) => Array.from(modelInput(strokes, state.manifest.canvas, entryOf(name).image_size, entryOf(name).redraw)),
+  // Model `name` on a given input (uint8 S*S as an array) and class (index or name).
+  generateFrom: async (name, input, label = 0) => {
+    const entry = entryOf(name);
+    const index = typeof label === "string" ? entry.classes.indexOf(label) : label;
+    const outputs = await state.models[name].generate(Uint8Array.from(input), index);
+    return Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, Array.from(v)]));
+  },
+});
+
+main().catch((error) => {
+  api.error = String(error);
+  $("status").textContent = `the page could not start: ${error}`;
+});

@@ -1,0 +1,162 @@
+"""The classroom page in Chromium, served by a static server with every other host blocked.
+
+Strokes drawn through ``window.sketchwidgets.drawStroke`` and with real mouse events reach
+every model's tile (``data-model``): each paints an image, which changes with the drawing;
+undo brings the earlier images back, clear empties the tiles, the class picker changes what
+the class-conditional models draw, and the page asks nothing of the network.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.browser.static_site import open_offline, serve
+
+MODELS = ("pix2pix", "contextual_gan", "sketchygan", "edgegan")
+# a house, then a door: strokes in the canvas's CSS px
+WALLS = [[60, 120], [60, 220], [196, 220], [196, 120], [60, 120]]
+ROOF = [[50, 125], [128, 50], [206, 125]]
+DOOR = [[110, 220], [110, 170], [146, 170], [146, 220]]
+# every tile's canvases as pixel lists: {model: {output: [r, g, b, a, ...]}}
+TILE_PIXELS = """() => {
+  const pixels = (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+  const outputs = (tile) => [...tile.querySelectorAll('[data-output]')].map(
+    (c) => [c.dataset.output, pixels(c)]);
+  return Object.fromEntries([...document.querySelectorAll('[data-model]')].map(
+    (tile) => [tile.dataset.model, Object.fromEntries(outputs(tile))]));
+}"""
+
+
+@pytest.fixture(scope="module")
+def tab(chromium, classroom_page):
+    _folder, url = classroom_page
+    tab = open_offline(chromium, url)
+    assert tab.page.evaluate("window.sketchwidgets.error") is None
+    yield tab
+    tab.close()
+
+
+def tile_images(tab) -> dict[str, dict[str, np.ndarray]]:
+    pixels = tab.page.evaluate(TILE_PIXELS)
+    return {
+        model: {name: np.array(v, np.uint8).reshape(-1, 4)[:, :3] for name, v in outputs.items()}
+        for model, outputs in pixels.items()
+    }
+
+
+def draw(tab, points) -> None:
+    tab.page.evaluate("(points) => window.sketchwidgets.drawStroke(points)", points)
+
+
+def test_every_tile_paints_an_image_that_follows_the_drawing(tab):
+    tab.page.evaluate("window.sketchwidgets.clear()")
+    draw(tab, WALLS)
+    draw(tab, ROOF)
+    first = tile_images(tab)
+    latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
+    draw(tab, DOOR)
+    second = tile_images(tab)
+
+    assert sorted(first) == sorted(MODELS)
+    assert set(first["edgegan"]) == {"image", "edge"}
+    for model in MODELS:
+        assert latency[model] > 0
+        for output, image in first[model].items():
+            assert image.std() > 10, f"{model} {output}: a flat image"
+            change = np.abs(image.astype(int) - second[model][output].astype(int)).mean()
+            assert change > 0.5, f"{model} {output} did not change with the door ({change:.2f})"
+    note = tab.page.inner_text("[data-model=contextual_gan] .note")
+    assert "G(E(sketch))" in note
+    assert tab.blocked == [] and tab.errors == []
+
+
+def test_undo_brings_the_images_back_and_clear_empties_the_tiles(tab):
+    tab.page.evaluate("window.sketchwidgets.clear()")
+    draw(tab, WALLS)
+    before = tile_images(tab)
+    draw(tab, ROOF)
+    tab.page.evaluate("window.sketchwidgets.undo()")
+    undone = tile_images(tab)
+    for model in MODELS:
+        for output in before[model]:
+            assert np.array_equal(before[model][output], undone[model][output]), (model, output)
+
+    tab.page.evaluate("window.sketchwidgets.clear()")
+    assert tab.page.evaluate("window.sketchwidgets.modelInput('pix2pix')") == []
+    assert tab.page.evaluate("window.sketchwidgets.lastLatencyMs") == {}
+    captions = tab.page.eval_on_selector_all(".tile .caption", "cs => cs.map(c => c.textContent)")
+    assert captions == list(MODELS)
+
+
+def test_the_mouse_draws_and_the_tiles_follow(tab):
+    page = tab.page
+    page.evaluate("window.sketchwidgets.clear()")
+    box = page.locator("#sketch").bounding_box()
+    border = page.eval_on_selector("#sketch", "c => c.clientLeft")  # the drawing starts inside
+    left, top = box["x"] + border, box["y"] + border
+    page.mouse.move(left + 40, top + 40)
+    page.mouse.down()
+    for step in range(1, 21):
+        page.mouse.move(left + 40 + 8 * step, top + 40 + 7 * step)
+    page.mouse.up()
+    page.evaluate("window.sketchwidgets.idle()")
+    strokes = page.evaluate("window.sketchwidgets.strokes()")
+    assert len(strokes) == 1 and len(strokes[0]["points"]) == 21
+    assert strokes[0]["points"][-1] == pytest.approx([200, 180], abs=1)
+    seen = np.array(page.evaluate("window.sketchwidgets.modelInput('pix2pix')"))
+    assert seen.size == 64 * 64 and seen.min() < 64  # the diagonal, redrawn
+    assert set(page.evaluate("window.sketchwidgets.lastLatencyMs")) == set(MODELS)
+
+
+def test_the_class_picker_changes_the_class_conditional_images(tab):
+    page = tab.page
+    page.evaluate("window.sketchwidgets.loadExample('apple')")
+    page.evaluate("window.sketchwidgets.idle()")
+    assert page.input_value("#class") == page.input_value("#example") == "apple"
+    apple = tile_images(tab)
+    page.evaluate("window.sketchwidgets.selectClass('car')")
+    car = tile_images(tab)
+    for model in ("sketchygan", "edgegan"):
+        assert not np.array_equal(apple[model]["image"], car[model]["image"]), model
+    for model in ("pix2pix", "contextual_gan"):
+        assert np.array_equal(apple[model]["image"], car[model]["image"]), model
+
+
+def test_screenshot_of_the_page_with_an_example(tab, screenshot_dir):
+    """docs/screenshots/page.png (with SKETCHWIDGETS_UPDATE_SCREENSHOTS=1): the house example."""
+    page = tab.page
+    page.evaluate("window.sketchwidgets.loadExample('house')")
+    page.evaluate("window.sketchwidgets.idle()")
+    assert set(page.evaluate("window.sketchwidgets.lastLatencyMs")) == set(MODELS)
+    path = screenshot_dir / "page.png"
+    page.locator("main").screenshot(path=str(path))
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_a_failing_model_says_so_in_its_tile_and_the_others_still_paint(
+    chromium, classroom_page, tmp_path
+):
+    folder, _url = classroom_page
+    broken = tmp_path / "page"
+    broken.mkdir()
+    for item in folder.iterdir():
+        if item.name != "page.json":
+            (broken / item.name).symlink_to(item)
+    manifest = json.loads((folder / "page.json").read_text())
+    sketchygan = next(m for m in manifest["models"] if m["name"] == "sketchygan")
+    sketchygan["draws"]["z"] = {"shape": [1, 3], "data": [0.0, 0.0, 0.0]}  # the graph wants 64
+    (broken / "page.json").write_text(json.dumps(manifest))
+    with serve(broken) as url:
+        tab = open_offline(chromium, url)
+        try:
+            draw(tab, WALLS)
+            draw(tab, ROOF)
+            caption = tab.page.inner_text("[data-model=sketchygan] .caption")
+            latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
+        finally:
+            tab.close()
+    assert caption == "sketchygan: error (see the console)"
+    assert set(latency) == {"pix2pix", "contextual_gan", "edgegan"}
