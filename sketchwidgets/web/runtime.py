@@ -1,8 +1,9 @@
 """Where the page's runtime (onnxruntime-web, from npm) is: the ``page`` extra's package.
 
 The runtime's WebAssembly files are tens of MB, so they are not in the main wheel: the
-``sketchwidgets-page-runtime`` distribution (``page_runtime/`` in the repository, installed by
-``pip install 'sketchwidgets[page]'`` after ``python page_runtime/fetch.py``) holds them.
+``sketchwidgets-page-runtime`` distribution holds them (``sketchwidgets/web/runtime_dist/`` in
+the repository; ``python sketchwidgets/web/runtime_dist/fetch.py`` takes them from npm, then
+``pip install 'sketchwidgets[page]'``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from pathlib import Path
 from sketchwidgets.export.exporter import MissingDependencyError
 
 INSTALL_HINT = (
-    "python page_runtime/fetch.py && pip install ./page_runtime (or: pip install "
+    "python sketchwidgets/web/runtime_dist/fetch.py && "
+    "pip install ./sketchwidgets/web/runtime_dist (or: pip install "
     "'sketchwidgets[page]' where that package is published)"
 )
 

@@ -14,8 +14,10 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 @pytest.fixture(scope="module", autouse=True)
 def page_runtime_installed() -> None:
     if importlib.util.find_spec("sketchwidgets_page_runtime") is None:
-        reason = "the page runtime is not installed (python page_runtime/fetch.py; pip install "
-        reason += "./page_runtime)"
+        folder = "sketchwidgets/web/runtime_dist"
+        reason = (
+            f"the page runtime is not installed (python {folder}/fetch.py; pip install ./{folder})"
+        )
         if IN_CI:
             pytest.fail(reason + " (CI=true: the page tests must run)")
         pytest.skip(reason)

@@ -1,4 +1,5 @@
-"""onnxruntime-web's browser files, as ``python page_runtime/fetch.py`` took them from npm.
+"""onnxruntime-web's browser files, as ``sketchwidgets/web/runtime_dist/fetch.py`` took them
+from npm.
 
 ``directory()`` is the folder that holds :data:`FILES`; ``missing()`` lists those absent (a
 package installed before the fetch step ran). Nothing here runs at the page's run time: the

@@ -1,9 +1,10 @@
 """Fetch onnxruntime-web from npm into ``sketchwidgets_page_runtime/files/`` (a build step).
 
-``python page_runtime/fetch.py`` runs ``npm pack onnxruntime-web@VERSION`` in a temporary
-folder, checks the tarball against the pinned integrity (sha512), and unpacks only the files
-the classroom page uses. Nothing is fetched when the page runs. Exit status 0 when the files
-are in place, 1 with one line when npm is missing, fails, or the tarball does not match.
+``python sketchwidgets/web/runtime_dist/fetch.py`` runs ``npm pack onnxruntime-web@VERSION``
+in a temporary folder, checks the tarball against the pinned integrity (sha512), and unpacks
+only the files the classroom page uses. Nothing is fetched when the page runs. Exit status 0
+when the files are in place, 1 with one line when npm is missing, fails, or the tarball does
+not match.
 """
 
 from __future__ import annotations
