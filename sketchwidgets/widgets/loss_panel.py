@@ -117,14 +117,16 @@ class LossPanel(StaticFallback, VBox, Callback):
     history
         A History to show as the live run (default: a new one filled while training).
     smoothing
-        EMA alpha in [0, 1): 0 draws raw values, 0.9 smooths strongly.
+        EMA alpha in [0, 1) for the training curves: 0 draws raw values, 0.9 smooths strongly.
     log_scale
         Logarithmic y axes.
     redraw_every_s
         Minimum seconds between redraws while training.
     """
 
-    smoothing = CFloat(0.0, help="EMA alpha in [0, 1) applied to every curve.").tag(sync=True)
+    smoothing = CFloat(
+        0.0, help="EMA alpha in [0, 1) for the training curves (validation is never smoothed)."
+    ).tag(sync=True)
     log_scale = Bool(False, help="Logarithmic y axes.").tag(sync=True)
 
     def __init__(
