@@ -5,7 +5,8 @@ Import them explicitly (the core never imports ipywidgets)::
     from sketchwidgets.widgets import SketchCanvas, CompareView
 
 Every widget also displays as a static PNG plus a short text summary where no widget front
-end exists (nbconvert, GitHub, nbval).
+end exists (nbconvert, GitHub, nbval); ``WidgetRow([canvas, compare])`` puts widgets side by
+side and keeps that picture (a plain ``HBox`` does not).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ _LAZY = {
     "CompareView": "sketchwidgets.widgets.compare_view",
     "SketchStudio": "sketchwidgets.widgets.studio",
     "LatentSearchView": "sketchwidgets.widgets.latent_search_view",
+    "WidgetRow": "sketchwidgets.widgets.widget_row",
 }
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -29,6 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sketchwidgets.widgets.loss_panel import LossPanel
     from sketchwidgets.widgets.sketch_canvas import SketchCanvas
     from sketchwidgets.widgets.studio import SketchStudio
+    from sketchwidgets.widgets.widget_row import WidgetRow
 
 __all__ = [
     "CompareView",
@@ -37,6 +40,7 @@ __all__ = [
     "LossPanel",
     "SketchCanvas",
     "SketchStudio",
+    "WidgetRow",
 ]
 
 

@@ -4,6 +4,7 @@
 * ``caption``, ``labelled_strip``, ``labelled_grid``, ``placeholder``: captioned tiles drawn with
   Pillow (no matplotlib), so they are fast enough to redraw on every stroke.
 * :class:`Debounce` (run once after a quiet period) and :class:`Throttle` (at most every N s).
+* ``side_by_side``: pictures in a row (the static view of a row of widgets).
 * :class:`StaticFallback`: a widget mixin whose ``_repr_mimebundle_`` adds ``image/png`` and a
   deterministic ``text/plain`` to the widget view, so nbconvert, GitHub and nbval show something.
 """
@@ -261,6 +262,18 @@ class Throttle:
     def start(self) -> None:
         """Count as an admit now: the next :meth:`ready` is True only after ``interval``."""
         self._last = self.clock()
+
+
+def side_by_side(images: Sequence[np.ndarray], *, gap: int = 8) -> np.ndarray:
+    """RGB images left to right, top-aligned on white, ``gap`` px apart (a placeholder if none)."""
+    if not images:
+        return placeholder("nothing to show")
+    height = max(image.shape[0] for image in images)
+    parts = [
+        np.pad(to_rgb(image), ((0, height - image.shape[0]), (0, gap), (0, 0)), constant_values=255)
+        for image in images
+    ]
+    return np.concatenate(parts, axis=1)[:, :-gap] if gap else np.concatenate(parts, axis=1)
 
 
 class StaticFallback:

@@ -12,8 +12,11 @@ or running run is read from its log, ``<run_dir>/history.jsonl`` (:meth:`LossPan
 Curves are drawn with matplotlib's Agg canvas straight to PNG bytes shown in an
 ``ipywidgets.Image`` (no pyplot, no inline backend, so it works the same under nbval):
 one axis per group of names (``G/``, ``D/``, ``val/``, then any others), one line per run and
-name, EMA smoothing (``smoothing`` = the EMA's alpha) and an optional log scale. Beside the
-curves: the newest fixed-seed sample grid ``<run_dir>/samples/*.png``.
+name, EMA smoothing (``smoothing`` = the EMA's alpha) and an optional log scale. Smoothing
+applies to the per-step training curves only, with their raw values drawn faintly behind;
+validation values (``val/``), measured at a few steps, are drawn as they are: points joined by
+lines, so the curve agrees with the printed numbers. Beside the curves: the newest fixed-seed
+sample grid ``<run_dir>/samples/*.png``.
 
 Throttling: a redraw happens at most every ``redraw_every_s`` seconds *and* at most once per
 50 times the last redraw's own duration, so drawing takes under 2 % of a training loop's time
@@ -51,6 +54,8 @@ LIVE_RUN = "live"
 HISTORY_FILE = "history.jsonl"
 GROUP_ORDER = ("G", "D", "val")
 MAX_POINTS = 400  # points drawn per curve (long runs are thinned by striding)
+VALIDATION_GROUP = "val"  # measured at a few steps: drawn as points, never smoothed
+RAW_ALPHA = 0.25  # opacity of the raw values behind a smoothed training curve
 REDRAW_BUDGET = 50.0  # redraw at most once per REDRAW_BUDGET x the last redraw's duration
 
 
@@ -112,14 +117,16 @@ class LossPanel(StaticFallback, VBox, Callback):
     history
         A History to show as the live run (default: a new one filled while training).
     smoothing
-        EMA alpha in [0, 1): 0 draws raw values, 0.9 smooths strongly.
+        EMA alpha in [0, 1) for the training curves: 0 draws raw values, 0.9 smooths strongly.
     log_scale
         Logarithmic y axes.
     redraw_every_s
         Minimum seconds between redraws while training.
     """
 
-    smoothing = CFloat(0.0, help="EMA alpha in [0, 1) applied to every curve.").tag(sync=True)
+    smoothing = CFloat(
+        0.0, help="EMA alpha in [0, 1) for the training curves (validation is never smoothed)."
+    ).tag(sync=True)
     log_scale = Bool(False, help="Logarithmic y axes.").tag(sync=True)
 
     def __init__(
@@ -320,12 +327,24 @@ class LossPanel(StaticFallback, VBox, Callback):
         for r, (run_name, history) in enumerate(shown.items()):
             for name in history.groups().get(group, []):
                 steps, values = history.series(name)
-                if self.smoothing > 0:
-                    values = ema(values, self.smoothing)
-                steps, values = thin(steps, values)
                 label = name if len(shown) == 1 else f"{run_name}: {name}"
-                axis.plot(steps, values, styles[r % len(styles)], label=label, linewidth=1.2)
+                style = styles[r % len(styles)]
+                if group == VALIDATION_GROUP:
+                    axis.plot(steps, values, style, marker="o", markersize=3, label=label)
+                else:
+                    self._draw_training_curve(axis, steps, values, style, label)
         self._style_axis(axis, group)
+
+    def _draw_training_curve(
+        self, axis: Any, steps: np.ndarray, values: np.ndarray, style: str, label: str
+    ) -> None:
+        """The smoothed curve, with the raw values faint behind it when smoothing is on."""
+        shown = ema(values, self.smoothing) if self.smoothing > 0 else values
+        (line,) = axis.plot(*thin(steps, shown), style, label=label, linewidth=1.2)
+        if self.smoothing > 0:
+            raw = axis.plot(*thin(steps, values), style, color=line.get_color(), linewidth=0.8)
+            raw[0].set_alpha(RAW_ALPHA)
+            raw[0].set_zorder(line.get_zorder() - 1)
 
     def _style_axis(self, axis: Any, group: str) -> None:
         """Title, small ticks, log scale with 1-2-5 labels, legend."""

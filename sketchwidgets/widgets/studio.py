@@ -19,8 +19,7 @@ from ipywidgets import AppLayout, Button, Dropdown, HBox, Label, Layout, SelectM
 
 from sketchwidgets.data.builtin import CLASSES, example_sketch
 from sketchwidgets.data.protocol import sketch_dataset
-from sketchwidgets.io import to_rgb
-from sketchwidgets.widgets._images import StaticFallback
+from sketchwidgets.widgets._images import StaticFallback, side_by_side
 from sketchwidgets.widgets.compare_view import CompareView
 from sketchwidgets.widgets.sketch_canvas import SketchCanvas
 
@@ -135,13 +134,7 @@ class SketchStudio(StaticFallback, AppLayout):
     # ----- static fallback ------------------------------------------------------------------
     def static_image(self) -> np.ndarray:
         """The canvas next to the compare row."""
-        left, right = self.canvas.static_image(), self.compare.static_image()
-        height = max(left.shape[0], right.shape[0])
-        parts = [
-            np.pad(to_rgb(a), ((0, height - a.shape[0]), (0, 8), (0, 0)), constant_values=255)
-            for a in (left, right)
-        ]
-        return np.concatenate(parts, axis=1)
+        return side_by_side([self.canvas.static_image(), self.compare.static_image()])
 
     def summary(self) -> str:
         """E.g. ``SketchStudio: canvas 256x256 with 3 strokes; CompareView: 2 models (...)``."""

@@ -186,3 +186,38 @@ def test_follows_a_real_trainer_and_rebuilds_from_its_run_log(tmp_path):
     assert panel.samples.layout.display is None  # the trainer's sample grid is shown
     rebuilt = LossPanel.from_run_dir(tmp_path / "run")
     assert rebuilt.histories()["run"] == history
+
+
+def _lines(panel: LossPanel, title: str) -> list:
+    panel.curves_image()
+    (axis,) = [a for a in panel._figure.axes if a.get_title() == title]
+    return axis.lines
+
+
+def test_validation_values_are_drawn_as_they_are_however_strong_the_smoothing():
+    history = History()
+    measured = {10: 0.5, 20: 0.3, 30: 0.45, 40: 0.2}
+    for step in range(1, 41):
+        history.append(step, _losses(step))
+        if step in measured:
+            history.append(step, {"val/l1": measured[step]})
+    panel = LossPanel(history=history, smoothing=0.9)
+    (line,) = _lines(panel, "val")
+    assert line.get_xdata().tolist() == list(measured)
+    assert np.allclose(line.get_ydata(), list(measured.values()))  # the printed numbers
+    assert line.get_marker() == "o" and line.get_linestyle() == "-"  # points joined by lines
+
+
+def test_smoothed_training_curves_keep_their_raw_values_faint_behind():
+    history = History()
+    for step in range(1, 41):
+        history.append(step, _losses(step))
+    raw = history.series("G/gan")[1]
+    panel = LossPanel(history=history, smoothing=0.9)
+    curves = [line for line in _lines(panel, "G") if np.allclose(line.get_xdata()[:1], 1)]
+    labelled = {line.get_label(): line for line in curves if not line.get_label().startswith("_")}
+    faint = [line for line in curves if (line.get_alpha() or 1.0) < 0.5]
+    assert not np.allclose(labelled["G/gan"].get_ydata(), raw)  # the curve is smoothed
+    assert any(np.allclose(line.get_ydata(), raw) for line in faint)  # the raw values behind
+    panel.smoothing = 0.0
+    assert all(line.get_alpha() is None for line in _lines(panel, "G"))  # no smoothing: raw only
