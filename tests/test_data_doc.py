@@ -82,7 +82,9 @@ def _code_sources() -> Iterator[tuple[Path, str]]:
             elif path.suffix == ".ipynb":
                 for cell in json.loads(path.read_text())["cells"]:
                     if cell["cell_type"] == "code":
-                        yield path, "".join(cell["source"])
+                        lines = "".join(cell["source"]).splitlines()
+                        # IPython magics (%matplotlib inline) are not Python
+                        yield path, "\n".join(x for x in lines if not x.lstrip().startswith("%"))
 
 
 def folders_the_code_looks_for() -> dict[str, set[str]]:
