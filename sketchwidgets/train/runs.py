@@ -56,7 +56,14 @@ def reuse_or_train(
         print(f"loaded {path} ({steps} steps, {mode_name()} mode)")
         return load(path)
     model = train(steps)
-    model.save(path)
-    steps_record(path).write_text(json.dumps({"steps": steps, "mode": mode_name()}))
+    save_run(model, path, steps)
     print(f"trained {steps} steps ({mode_name()} mode), saved to {path}")
     return model
+
+
+def save_run(model: SketchModel, path: str | Path, steps: int) -> Path:
+    """Save ``model`` at ``path`` with the record of its ``steps``, so that a later
+    :func:`reuse_or_train` of the same steps loads it; returns the saved path."""
+    saved = model.save(path)
+    steps_record(saved).write_text(json.dumps({"steps": steps, "mode": mode_name()}))
+    return saved
