@@ -197,3 +197,26 @@ def test_figures_are_read_from_the_benchmarks_own_table_rows():
     assert "bench_pix2pix train 256px batch 8 >= 3x: 2.0x MISSED" in verdicts
     assert "bench_contextual_gan batched 64 / one-at-a-time >= 10x: 12.5x met" in verdicts
     assert "bench_pix2pix_compile train 64px batch 16 >= 3x: not measured" in verdicts
+
+
+def _notebook_case():
+    import importlib.util as util
+
+    spec = util.spec_from_file_location("gpu_notebooks", GPU_CHECK / "notebooks.py")
+    module = util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_notebook_case_says_why_it_did_not_run(tmp_path, monkeypatch):
+    case = _notebook_case()
+    result = tmp_path / "notebooks.json"
+    assert case.main(["--result", str(result), "--dry"]) == 0
+    assert json.loads(result.read_text()) == {
+        "status": "skipped",
+        "reason": "dry mode: the notebooks run only on CUDA",
+    }
+    monkeypatch.setattr(case, "NEEDED", ("nbval", "no_such_module_here"))
+    assert case.main(["--result", str(result)]) == 0
+    reason = json.loads(result.read_text())["reason"]
+    assert reason.startswith("not installed on this machine: no_such_module_here")

@@ -96,7 +96,8 @@ class Case:
 
 
 def plan(args: argparse.Namespace, dry: bool, work: Path) -> list[Case]:
-    """Every case in run order: models, DDP, benchmarks, the compiled pix2pix benchmark."""
+    """Every case in run order: models, DDP, benchmarks, the compiled pix2pix benchmark, and
+    the notebooks in fast mode."""
     me = [sys.executable, str(Path(__file__).resolve())]
     flags = ["--dry"] if dry else []
     cases = [
@@ -138,6 +139,9 @@ def plan(args: argparse.Namespace, dry: bool, work: Path) -> list[Case]:
         ]
         case = f"bench_pix2pix_{option[2:].replace('-', '_')}"
         cases.append(Case(case, script_command(me, bench, work / case), budget_s=budget))
+    notebooks = [sys.executable, str(REPO / "benchmarks" / "gpu" / "notebooks.py")]
+    notebooks += ["--result", str(work / "notebooks.json"), *flags]
+    cases.append(Case("notebooks", notebooks, budget_s=420))  # every notebook, fast mode
     unknown = sorted(set(args.only or ()) - {c.name for c in cases})
     if unknown:
         raise SystemExit(f"--only: unknown cases {unknown}; known: {[c.name for c in cases]}")
