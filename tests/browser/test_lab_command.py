@@ -149,7 +149,8 @@ def _reuse_this_environment(clone: Path, python: str) -> None:
         target = venv / "bin" / script
         target.write_text(f"#!{venv / 'bin' / 'python'}\n" + "".join(source[1:]))
         target.chmod(0o755)
-    digest = hashlib.sha1((clone / "pyproject.toml").read_bytes()).hexdigest()[:12]
+    projects = ("pyproject.toml", "sketchwidgets/web/runtime_dist/pyproject.toml")  # as bootstrap
+    digest = hashlib.sha1(b"".join((clone / p).read_bytes() for p in projects)).hexdigest()[:12]
     (venv / f".sketchwidgets-installed-{digest}").touch()
 
 
