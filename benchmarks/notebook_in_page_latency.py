@@ -41,7 +41,9 @@ def notebook(folder: Path, sleep: float) -> str:
         ),
         nbformat.v4.new_code_cell(f"import time\n\ntime.sleep({sleep})"),
     ]
-    nbformat.write(nbformat.v4.new_notebook(cells=cells), folder / "in_page_latency.ipynb")
+    kernel = {"display_name": "Python 3", "language": "python", "name": "python3"}
+    book = nbformat.v4.new_notebook(cells=cells, metadata={"kernelspec": kernel})
+    nbformat.write(book, folder / "in_page_latency.ipynb")
     return "in_page_latency.ipynb"
 
 

@@ -72,28 +72,10 @@ class InPageGenerator(anywidget.AnyWidget):
     backend = Unicode("", help="From the page: 'wasm' or 'webgpu'.").tag(sync=True)
     paths = Dict(help="{model: 'page' | 'kernel'}, decided from parity_diffs.").tag(sync=True)
 
-    def __init__(self, models: Mapping[str, SketchModel], **kwargs: Any) -> None:
-        runtime = bundle.runtime_bytes()  # first: without the page extra, no export is wasted
-        entries, files, parity = [], {}, {}
-        self.skipped: dict[str, str] = {}
-        for name, model in models.items():
-            try:
-                entry, model_files = bundle.exported_model(name, model)
-                parity[name] = bundle.parity_reference(model, entry)
-            except Exception as error:  # that model stays in the kernel; the others go on
-                self.skipped[name] = f"{type(error).__name__}: {error}".splitlines()[0]
-                continue
-            entries.append(entry)
-            files.update(model_files)
-        super().__init__(
-            _esm=bundle.front_end_module(),
-            runtime=runtime,
-            entries=entries,
-            files=files,
-            parity=parity,
-            **kwargs,
-        )
-        self.paths = dict.fromkeys(models, KERNEL)
+    def __init__(self, *, skipped: Mapping[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(_esm=bundle.front_end_module(), **kwargs)
+        self.skipped = dict(skipped or {})  # {model: why it stays in the kernel}
+        self.paths = dict.fromkeys([*self.names, *self.skipped], KERNEL)
         self._stroke_handler: StrokeHandler | None = None
         self.on_msg(self._on_message)
 
@@ -117,14 +99,28 @@ class InPageGenerator(anywidget.AnyWidget):
 
 
 def in_page_generator(models: Mapping[str, SketchModel]) -> tuple[InPageGenerator | None, str]:
-    """The generator for ``models``, or None and the one-line reason it cannot run."""
+    """The generator for ``models``, or None and the one-line reason every model stays in the
+    kernel. A model that cannot be exported stays in the kernel alone (``skipped``)."""
     from sketchwidgets.export.exporter import MissingDependencyError
 
     try:
-        generator = InPageGenerator(models)
+        runtime = bundle.runtime_bytes()  # first: without the page extra, no export is wasted
     except MissingDependencyError as error:
         return None, f"every model runs in the kernel: {error}"
-    if not generator.entries:
-        reasons = "; ".join(f"{n}: {r}" for n, r in generator.skipped.items())
+    entries, files, parity, skipped = [], {}, {}, {}
+    for name, model in models.items():
+        try:
+            entry, model_files = bundle.exported_model(name, model)
+            parity[name] = bundle.parity_reference(model, entry)
+        except Exception as error:  # that model stays in the kernel; the others go on
+            skipped[name] = f"{type(error).__name__}: {error}".splitlines()[0]
+            continue
+        entries.append(entry)
+        files.update(model_files)
+    if not entries:
+        reasons = "; ".join(f"{n}: {r}" for n, r in skipped.items())
         return None, f"every model runs in the kernel: none exports to the page ({reasons})"
+    generator = InPageGenerator(
+        runtime=runtime, entries=entries, files=files, parity=parity, skipped=skipped
+    )
     return generator, ""

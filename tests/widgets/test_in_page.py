@@ -117,3 +117,10 @@ def test_without_the_page_extra_every_model_runs_in_the_kernel_and_says_so(
 def test_in_page_false_keeps_the_kernel_path(tiny_pix2pix):
     studio = SketchStudio(tiny_pix2pix, size=128, in_page=False)
     assert studio.in_page is None and "in_page=False" in studio.path_status.value
+
+
+def test_when_no_model_exports_every_model_runs_in_the_kernel_and_says_why(broken):
+    studio = SketchStudio({"broken": broken}, size=128)
+    assert studio.in_page is None
+    assert studio.path_status.value.startswith("every model runs in the kernel: none exports")
+    assert "broken: " in studio.path_status.value
