@@ -104,6 +104,7 @@ class ModelTile(VBox):
         self.image = self.images["image"]
         self.input_view = Image(format="png", width=tile // 2, height=tile // 2)
         self.input_view.add_class("sketchwidgets-model-input")
+        self.input_view.add_class(f"sketchwidgets-model-{slug(name)}")
         self.caption = Label(name)
         self.path_label = Label(PATH_TEXT["kernel"])
         self.path_label.add_class("sketchwidgets-path")

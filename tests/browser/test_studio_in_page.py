@@ -5,8 +5,8 @@ every request off 127.0.0.1 refused: ``SketchStudio()``, then a cell that sleeps
 that cell runs, the studio's models load into the page, pass the parity check (each tile then
 says "in the page") and a house is drawn with real mouse events on the canvas (id ``sketch``):
 every tile's image (pix2pix, Contextual GAN, SketchyGAN, EdgeGAN's image and edge map) changes
-to a non-blank picture before the sleep ends, and ``window.sketchwidgets.lastLatencyMs`` has
-each model's stroke-end-to-painted time.
+to a non-blank picture before the sleep ends, so does what each model sees, and
+``window.sketchwidgets.lastLatencyMs`` has each model's stroke-end-to-painted time.
 """
 
 from __future__ import annotations
@@ -127,6 +127,8 @@ def test_every_tile_updates_while_the_kernel_sleeps(busy):
         pixels = nb.image_pixels(img)[1][..., :3]
         assert pixels.std() > 10, f"{key} is flat (std {pixels.std():.1f})"
     assert page.locator('[data-model="pix2pix"]').count() >= 1
+    seen = page.locator("img.sketchwidgets-model-input.sketchwidgets-model-pix2pix").first
+    assert seen.get_attribute("src").startswith("data:image/png")  # what it sees, from the page
 
 
 def test_draw_stroke_hook_redraws_every_tile(busy):

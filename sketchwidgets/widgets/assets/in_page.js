@@ -203,6 +203,15 @@ class StudioInPage {
     await NEXT_FRAME(); // the frame that shows the image
     this.latency[entry.name] = performance.now() - strokeEnd;
     if (window.sketchwidgets.owner === this) window.sketchwidgets.lastLatencyMs[entry.name] = this.latency[entry.name];
+    this.showInput(entry, input); // after the image: "what the model sees" is not on the clock
+  }
+
+  showInput(entry, grey) {
+    const img = this.root.querySelector(`img.sketchwidgets-model-input.sketchwidgets-model-${slugOf(entry.name)}`);
+    if (!img) return;
+    const rgb = new Uint8Array(grey.length * 3);
+    for (let i = 0; i < grey.length; i++) rgb[3 * i] = rgb[3 * i + 1] = rgb[3 * i + 2] = grey[i];
+    img.src = rgbUrl(rgb, entry.image_size);
   }
 
   image(name, output) {
