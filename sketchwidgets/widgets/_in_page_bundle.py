@@ -11,13 +11,17 @@
   outputs for them: ``generate(seed=0, normalise=False)``, or for the Contextual GAN the start
   of its search ``G(E(sketch))``, which is what its tile shows in the page.
 
-Nothing is fetched at run time: the bytes travel with the widget's state.
+Nothing is fetched at run time: the bytes travel with the widget's state. A model's export and
+references are kept for the session (:func:`model_bundle`), keyed by its name, class, config,
+device and weights, so a second studio of the same models is built at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tempfile
+from collections import OrderedDict
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +39,9 @@ RUNTIME_FILES = {
 }
 PARITY_EXAMPLES = ("apple", "house")  # the fixed sketches of the parity check
 CANVAS = 256  # the side the example sketches are drawn at, as the studio's canvas
+KEPT = 8  # model bundles kept for the session (the classroom four take about 17 MB)
+_kept: OrderedDict[tuple[str, ...], tuple[dict[str, Any], dict[str, bytes], dict[str, Any]]]
+_kept = OrderedDict()
 _IMPORT_LINE = re.compile(r"^import .* from \"\./[a-z_]+\.js\";\n", re.MULTILINE)
 
 
@@ -54,6 +61,29 @@ def runtime_bytes() -> dict[str, bytes]:
     _version, paths = runtime_files()
     by_name = {path.name: path for path in paths}
     return {role: by_name[name].read_bytes() for role, name in RUNTIME_FILES.items()}
+
+
+def model_bundle(
+    name: str, model: SketchModel
+) -> tuple[dict[str, Any], dict[str, bytes], dict[str, Any]]:
+    """Model ``name``'s entry, ONNX bytes and parity references; made once per weights."""
+    key = (name, type(model).__qualname__, repr(model.config), str(model.device), weights(model))
+    if key not in _kept:
+        entry, files = exported_model(name, model)
+        _kept[key] = (entry, files, parity_reference(model, entry))
+        while len(_kept) > KEPT:
+            _kept.popitem(last=False)
+    _kept.move_to_end(key)
+    return _kept[key]
+
+
+def weights(model: SketchModel) -> str:
+    """SHA-256 over the model's state (parameters and buffers), in order."""
+    digest = hashlib.sha256()
+    for key, tensor in model.state_dict().items():
+        digest.update(key.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def exported_model(name: str, model: SketchModel) -> tuple[dict[str, Any], dict[str, bytes]]:

@@ -110,8 +110,7 @@ def in_page_generator(models: Mapping[str, SketchModel]) -> tuple[InPageGenerato
     entries, files, parity, skipped = [], {}, {}, {}
     for name, model in models.items():
         try:
-            entry, model_files = bundle.exported_model(name, model)
-            parity[name] = bundle.parity_reference(model, entry)
+            entry, model_files, parity[name] = bundle.model_bundle(name, model)
         except Exception as error:  # that model stays in the kernel; the others go on
             skipped[name] = f"{type(error).__name__}: {error}".splitlines()[0]
             continue

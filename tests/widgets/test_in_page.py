@@ -124,3 +124,22 @@ def test_when_no_model_exports_every_model_runs_in_the_kernel_and_says_why(broke
     assert studio.in_page is None
     assert studio.path_status.value.startswith("every model runs in the kernel: none exports")
     assert "broken: " in studio.path_status.value
+
+
+def test_a_second_studio_of_the_same_weights_reuses_the_export(tiny_pix2pix, monkeypatch):
+    import torch
+
+    from sketchwidgets.widgets import _in_page_bundle
+
+    first = SketchStudio(tiny_pix2pix, size=128).in_page
+    monkeypatch.setattr(_in_page_bundle, "exported_model", _no_export)
+    second = SketchStudio(tiny_pix2pix, size=128).in_page  # no export needed
+    assert second.names == first.names and second.files == first.files
+    with torch.no_grad():
+        next(tiny_pix2pix["pix2pix_b"].parameters()).add_(0.5)  # other weights: exported again
+    third = SketchStudio(tiny_pix2pix, size=128).in_page
+    assert third.names == ["pix2pix_a"] and "pix2pix_b" in third.skipped
+
+
+def _no_export(name, model):
+    raise RuntimeError(f"{name} exported again")
