@@ -7,6 +7,9 @@ whose generation is a search that reports its steps (``model.search_progress(on_
 Contextual GAN's latent search) also gets a progress bar; the caption reads "search 40/100"
 while it runs and the latency once it is done.
 
+Under the caption, the path its images take (``show_path``): "kernel" (generated in Python)
+or "in the page" (the studio's :class:`~sketchwidgets.widgets.in_page.InPageGenerator`).
+
 Beside the outputs, "what the model sees": the model's input, small, as
 :meth:`~sketchwidgets.models.base.SketchModel.model_input` prepares it (the drawing redrawn
 in the training sketches' style when the model knows their line statistics), and under them
@@ -67,6 +70,13 @@ def shared_class_names(models: Iterable[SketchModel]) -> list[str]:
     return list(names)
 
 
+PATH_TEXT = {
+    "kernel": "kernel",
+    "page": "in the page",
+    "search": "in the page, then the kernel's search",  # the Contextual GAN's start, then D's
+}
+
+
 class ModelTile(VBox):
     """A model's outputs in a row, the caption (name and latency) and, with noise, a re-roll.
 
@@ -94,10 +104,14 @@ class ModelTile(VBox):
         self.image = self.images["image"]
         self.input_view = Image(format="png", width=tile // 2, height=tile // 2)
         self.input_view.add_class("sketchwidgets-model-input")
+        self.input_view.add_class(f"sketchwidgets-model-{slug(name)}")
         self.caption = Label(name)
+        self.path_label = Label(PATH_TEXT["kernel"])
+        self.path_label.add_class("sketchwidgets-path")
+        self.path_label.add_class(f"sketchwidgets-model-{slug(name)}")
         self.hint = Label("", layout=Layout(display="none", max_width=f"{tile * 2}px"))
         self.hint.add_class("sketchwidgets-gap-hint")
-        children: list[Any] = [self._outputs_row(), self.caption, self.hint]
+        children: list[Any] = [self._outputs_row(), self.caption, self.path_label, self.hint]
         self.progress: IntProgress | None = None
         self.throttle = Throttle(0.1)
         if reports_progress(model):
@@ -123,6 +137,10 @@ class ModelTile(VBox):
             return HBox([seen, self.image])
         outputs = [VBox([view, Label(output)]) for output, view in self.images.items()]
         return HBox([seen, *outputs])
+
+    def show_path(self, path: str) -> None:
+        """Say which path this tile's images take: ``"kernel"``, ``"page"`` or ``"search"``."""
+        self.path_label.value = PATH_TEXT[path]
 
     def show_input(self, model_input: np.ndarray | None, hint: str | None) -> None:
         """Show the model's input (None: blank) and the gap hint (None: hidden)."""

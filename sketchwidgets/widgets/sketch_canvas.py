@@ -138,6 +138,7 @@ class SketchCanvas(StaticFallback, VBox):
         self.output = Output(layout=Layout(max_height="12em", overflow="auto"))
         self.status = Label()
         self._hooks: list[tuple[ChangeCallback, Debounce]] = []
+        self.strokes_ended = 0  # strokes finished by end_stroke() (the in-page generator's count)
         self._ink_style: tuple[Any, ...] | None = None
         self._underlay: np.ndarray | None = None
         self.underlay_alpha = float(underlay_alpha)
@@ -294,6 +295,7 @@ class SketchCanvas(StaticFallback, VBox):
     def end_stroke(self) -> None:
         """Finish the current stroke (no-op when none is in progress) and notify listeners."""
         if self.sketch.end_stroke() is not None:
+            self.strokes_ended += 1
             self._changed()
 
     def undo(self) -> bool:

@@ -7,6 +7,12 @@ canvas (the row updates shortly after every stroke), the footer a status line. W
 as the ground truth. Models that need a class share the CompareView's one class picker, whose
 names come from the models (``model.class_names``); loading an example of a class the models
 know also picks that class.
+
+With ``in_page`` (the default) and the ``page`` extra installed, the models also run in the
+browser page (:class:`~sketchwidgets.widgets.in_page.InPageGenerator`, in the footer): each
+stroke's end redraws every tile that passed the parity check without a round trip to the
+kernel, so the tiles keep up while the kernel is busy. Each tile says which path it takes;
+without the extra the footer says why every model runs in the kernel.
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from sketchwidgets.data.builtin import CLASSES, example_sketch
 from sketchwidgets.data.protocol import sketch_dataset
 from sketchwidgets.widgets._images import StaticFallback, side_by_side
 from sketchwidgets.widgets.compare_view import CompareView
+from sketchwidgets.widgets.in_page import PAGE, InPageGenerator, in_page_generator
 from sketchwidgets.widgets.sketch_canvas import SketchCanvas
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -57,6 +64,7 @@ class SketchStudio(StaticFallback, AppLayout):
         class_name: str | None = None,
         wait: float = 0.0,
         tile: int = 112,
+        in_page: bool = True,
     ) -> None:
         if models is None:
             from sketchwidgets.pretrained import classroom_models
@@ -73,12 +81,20 @@ class SketchStudio(StaticFallback, AppLayout):
         self.model_picker.observe(lambda c: self.show_models(c["new"]), "value")
         self.status = Label(EMPTY_STATUS)
         self.canvas.observe(lambda c: self._show_stroke_count(c["new"]), "stroke_count")
+        self.in_page: InPageGenerator | None = None
+        reason = "in_page=False: every model runs in the kernel"
+        if in_page:
+            self.in_page, reason = in_page_generator(self.compare.models)
+        self.path_status = Label(reason)
+        self.path_status.add_class("sketchwidgets-path-status")
+        if self.in_page is not None:
+            self._connect_in_page(self.in_page)
         super().__init__(
             header=self._build_header(),
             left_sidebar=self.canvas,
             center=None,
             right_sidebar=self.compare,
-            footer=self.status,
+            footer=HBox([self.status, self.in_page or self.path_status]),
             pane_widths=(f"{size + 24}px", "0fr", "1fr"),
             pane_heights=("1fr", "6fr", "1fr"),
             layout=Layout(grid_gap="8px"),
@@ -100,6 +116,51 @@ class SketchStudio(StaticFallback, AppLayout):
         self.status.value = (
             f"{count} stroke{'s' if count != 1 else ''} drawn" if count else EMPTY_STATUS
         )
+
+    # ----- the in-page generator ------------------------------------------------------------
+    def _connect_in_page(self, generator: InPageGenerator) -> None:
+        """Keep the page's copy of the drawing, class and seeds current; show each path."""
+        generator.canvas_side = self.canvas.width
+        self._strokes_ended = self.canvas.strokes_ended
+        self.canvas.observe(lambda _c: self._send_sketch(generator), "version")
+        self.compare.observe(lambda _c: self._send_choices(generator), "generation")
+        generator.observe(lambda c: self._show_paths(generator, c["new"]), "paths")
+        generator.on_stroke(self._draw_points)
+        self._send_sketch(generator)
+        self._send_choices(generator)
+
+    def _send_sketch(self, generator: InPageGenerator) -> None:
+        """The kernel's drawing; ``edit`` when the change is no stroke's end (the page has
+        those already): an undo, a clear, an example."""
+        ended = self.canvas.strokes_ended
+        edit, self._strokes_ended = ended == self._strokes_ended, ended
+        generator.sketch = {
+            "strokes": page_strokes(self.canvas),
+            "ended": ended,
+            "edit": edit,
+            "pen_width": float(self.canvas.pen_width),
+            "tool": self.canvas.tool,
+        }
+
+    def _send_choices(self, generator: InPageGenerator) -> None:
+        models = self.compare.models
+        generator.class_name = self.compare.class_name
+        generator.seeds = {n: self.compare.seed_for(n) for n, m in models.items() if m.has_noise}
+
+    def _show_paths(self, generator: InPageGenerator, paths: dict[str, str]) -> None:
+        kinds = {entry["name"]: entry["kind"] for entry in generator.entries}
+        for name, path in paths.items():
+            search = path == PAGE and kinds.get(name) == "search_start"
+            self.compare.tiles[name].show_path("search" if search else path)
+
+    def _draw_points(self, points: Sequence[Sequence[float]]) -> None:
+        """A stroke the page drew (``window.sketchwidgets.drawStroke``), in canvas px."""
+        if not points:
+            return
+        self.canvas.begin_stroke(float(points[0][0]), float(points[0][1]))
+        for x, y in points[1:]:
+            self.canvas.extend_stroke(float(x), float(y))
+        self.canvas.end_stroke()
 
     # ----- programmatic twins ---------------------------------------------------------------
     def load_example(self, class_name: str) -> None:
@@ -142,6 +203,20 @@ class SketchStudio(StaticFallback, AppLayout):
             f"SketchStudio: canvas {self.canvas.width}x{self.canvas.height} with "
             f"{self.canvas.stroke_count} strokes; {self.compare.summary()}"
         )
+
+
+def page_strokes(canvas: SketchCanvas) -> list[dict[str, Any]]:
+    """The canvas's strokes in canvas pixels (points and width), as the page draws them."""
+    sx, sy = canvas.width / canvas.sketch.width, canvas.height / canvas.sketch.height
+    scale = float(np.sqrt(sx * sy))
+    return [
+        {
+            "points": [[float(x) * sx, float(y) * sy] for x, y in stroke.points],
+            "width": float(stroke.width) * scale,
+            "tool": stroke.tool,
+        }
+        for stroke in canvas.sketch.strokes
+    ]
 
 
 def _photo_of(dataset: Any, index: int) -> np.ndarray:

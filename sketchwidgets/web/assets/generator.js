@@ -5,6 +5,10 @@
 //   const model = await PageModel.load(runtime, base, entry);   // entry: one of page.json's
 //   const { image, edge } = await model.generate(input, classIndex);  // uint8 RGB, S*S*3
 //
+// A notebook widget, which has the runtime's and the models' bytes already, fetches nothing:
+// `loadRuntimeFromBytes({ module, glue, wasm })` and `PageModel.load(runtime, bytesOf, entry)`
+// with `bytesOf(file)` giving a model file's bytes.
+//
 // The runtime runs single-threaded WebAssembly, so the page needs no special headers.
 
 export async function loadRuntime(base, { webgpu = true } = {}) {
@@ -16,6 +20,18 @@ export async function loadRuntime(base, { webgpu = true } = {}) {
   return { ort, backend: gpu ? "webgpu" : "wasm" };
 }
 
+// The WebAssembly runtime from its three files' bytes (ort.wasm.min.mjs, the glue module
+// ort-wasm-simd-threaded.mjs and its .wasm): object URLs for the two modules, the binary as is.
+export async function loadRuntimeFromBytes({ module, glue, wasm }) {
+  const url = (bytes) => URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
+  const ort = await import(url(module));
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = { mjs: url(glue) };
+  ort.env.wasm.wasmBinary = wasm;
+  return { ort, backend: "wasm" };
+}
+
 async function gpuAdapter() {
   try {
     return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
@@ -24,9 +40,8 @@ async function gpuAdapter() {
   }
 }
 
-async function session(runtime, url) {
+async function session(runtime, bytes) {
   const providers = runtime.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
-  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
   // the batch is always one here: fixing it lets the runtime plan every shape ahead
   const options = { executionProviders: providers, freeDimensionOverrides: { batch: 1 } };
   return runtime.ort.InferenceSession.create(bytes, options);
@@ -56,11 +71,14 @@ export class PageModel {
     this.size = entry.image_size;
   }
 
-  static async load(runtime, base, entry) {
-    const url = (file) => new URL(`models/${file}`, base).href;
+  // `source`: the page folder's URL (the files in its models/), or a function from a file's name
+  // to its bytes (a Uint8Array).
+  static async load(runtime, source, entry) {
+    const fetched = async (file) => new Uint8Array(await (await fetch(new URL(`models/${file}`, source).href)).arrayBuffer());
+    const bytesOf = typeof source === "function" ? async (file) => source(file) : fetched;
     const files = entry.kind === "search_start" ? { encoder: entry.encoder, generator: entry.generator } : { graph: entry.file };
     const sessions = {};
-    for (const [role, file] of Object.entries(files)) sessions[role] = await session(runtime, url(file));
+    for (const [role, file] of Object.entries(files)) sessions[role] = await session(runtime, await bytesOf(file));
     return new PageModel(runtime, entry, sessions);
   }
 
