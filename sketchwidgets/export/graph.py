@@ -153,51 +153,17 @@ def to_uint8_rgb(image: torch.Tensor) -> torch.Tensor:
     return scaled.to(torch.uint8).permute(0, 2, 3, 1)
 
 
-def batch_statistics_norm(
-    x: torch.Tensor, weight: torch.Tensor | None, bias: torch.Tensor | None, eps: float
-) -> torch.Tensor:
-    """Batch norm of ``x`` ``(N, C, H, W)`` on its own batch statistics, then ``* weight +
-    bias`` per channel (none without a weight)."""
-    mean = x.mean(dim=(0, 2, 3), keepdim=True)
-    var = (x - mean).square().mean(dim=(0, 2, 3), keepdim=True)  # biased, as batch norm
-    x = (x - mean) / torch.sqrt(var + eps)
-    if weight is None:
-        return x
-    return x * weight.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
-
-
-class _BatchStatisticsOp(torch.autograd.Function):
-    """:func:`batch_statistics_norm`, written to ONNX as one ``InstanceNormalization`` on the
-    batch laid out as one instance, ``(N, C, H, W) -> (1, C, N*H*W)``, for any batch size.
-    Written out, the norm is ten element-wise nodes, each a pass over the tensor."""
-
-    @staticmethod
-    def forward(ctx, x, weight, bias, eps):  # noqa: ANN001, ANN205
-        return batch_statistics_norm(x, weight, bias, eps)
-
-    @staticmethod
-    def symbolic(g, x, weight, bias, eps):  # noqa: ANN001, ANN205
-        channels_first = g.op("Transpose", x, perm_i=[1, 0, 2, 3])
-        one_instance = g.op("Constant", value_t=torch.tensor([1, weight.type().sizes()[0], -1]))
-        flat = g.op("Reshape", channels_first, one_instance)
-        normed = g.op("InstanceNormalization", flat, weight, bias, epsilon_f=eps)
-        back = g.op("Reshape", normed, g.op("Shape", channels_first))
-        return g.op("Transpose", back, perm_i=[1, 0, 2, 3])
-
-
 class BatchStatisticsNorm(nn.BatchNorm2d):
-    """``BatchNorm2d`` on the batch's own statistics (no running ones): the ONNX exporter
-    writes those only for a fixed batch size, so they are written as one
-    ``InstanceNormalization`` over the whole batch (:class:`_BatchStatisticsOp`), and traced
-    for TorchScript as the plain arithmetic. Same values to float rounding."""
+    """``BatchNorm2d`` on the batch's own statistics (no running ones), written out: the ONNX
+    exporter writes those only for a fixed batch size. Same values to float rounding."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not torch.onnx.is_in_onnx_export():
-            return batch_statistics_norm(x, self.weight, self.bias, self.eps)
-        weight, bias = self.weight, self.bias
-        if weight is None:  # InstanceNormalization takes a scale and a shift
-            weight, bias = torch.ones(self.num_features), torch.zeros(self.num_features)
-        return _BatchStatisticsOp.apply(x, weight, bias, self.eps)
+        mean = x.mean(dim=(0, 2, 3), keepdim=True)
+        var = (x - mean).square().mean(dim=(0, 2, 3), keepdim=True)  # biased, as batch norm
+        x = (x - mean) / torch.sqrt(var + self.eps)
+        if self.weight is None:
+            return x
+        return x * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
 
 
 def portable_copy(model: nn.Module) -> nn.Module:
