@@ -8,6 +8,7 @@ fixture notebooks in ``fixtures/``), so the committed files are never modified.
 
 from __future__ import annotations
 
+import contextlib
 import os
 from pathlib import Path
 
@@ -91,6 +92,39 @@ def classroom_page(tmp_path_factory: pytest.TempPathFactory):
         _unavailable(str(error))
     with serve(folder) as url:
         yield folder, url
+
+
+def pages_of(checkpoints: list[str]) -> list[list[str]]:
+    """``checkpoints`` (``"<model>/<dataset>"``) on as few pages as hold them: a page shows one
+    checkpoint per model, so each page takes the first of every model's remaining ones."""
+    pages: list[list[str]] = []
+    for checkpoint in checkpoints:
+        model = checkpoint.split("/")[0]
+        page = next((p for p in pages if all(c.split("/")[0] != model for c in p)), None)
+        if page is None:
+            pages.append(page := [])
+        page.append(checkpoint)
+    return pages
+
+
+@pytest.fixture(scope="session")
+def shipped_pages(classroom_page, tmp_path_factory: pytest.TempPathFactory):
+    """Every shipped checkpoint on a served page: ``{checkpoint: base URL}``. The classroom
+    checkpoints are the classroom page's; the others go on as few extra pages as hold them
+    (``build_page`` with their ``pretrained:`` names)."""
+    from sketchwidgets.pretrained import available
+    from sketchwidgets.web import DEFAULT_MODELS, build_page
+    from tests.browser.static_site import serve
+
+    on_classroom = [source.removeprefix("pretrained:") for source in DEFAULT_MODELS]
+    urls = dict.fromkeys(on_classroom, classroom_page[1])
+    others = [name for name in available() if name not in urls]
+    with contextlib.ExitStack() as stack:
+        for number, checkpoints in enumerate(pages_of(others)):
+            folder = tmp_path_factory.mktemp(f"shipped{number}") / "page"
+            build_page(folder, [f"pretrained:{name}" for name in checkpoints])
+            urls |= dict.fromkeys(checkpoints, stack.enter_context(serve(folder)))
+        yield urls
 
 
 @pytest.fixture(scope="session")

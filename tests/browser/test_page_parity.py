@@ -1,10 +1,14 @@
-"""The classroom page's models against the Python ones, on the example sketches.
+"""The page's models against the Python ones, on example sketches.
 
 Parity: on the same model input (what ``model.model_input`` makes of each example), every
-shipped model's in-page image is ``model.generate(input, seed=0, label=its class,
+shipped checkpoint's in-page image is ``model.generate(input, seed=0, label=its class,
 normalise=False)`` within 2 grey levels (EdgeGAN's edge map too). The Contextual GAN's tile
 shows where its search starts, ``G(E(sketch))``; that is compared with the model's own
-encoder and generator.
+encoder and generator. The classroom checkpoints run on the classroom page, on the eight
+example sketches; the others (faces, shoes and handbags, Sketchy) on pages of their own
+(``shipped_pages``), on four photos of the embedded set drawn in the drawn style
+(``drawn_sketch``), which need no shared data; a class-conditional one gets the drawing's class
+where it has it, else one of its own.
 
 Preparation: the page's pen draws in the shipped models' training style, where the normaliser
 merely resizes a drawing, and the page resizes its canvas too
@@ -19,12 +23,16 @@ import pytest
 import torch
 
 import sketchwidgets as sw
-from sketchwidgets.data.builtin import CLASSES, example_sketch
+from sketchwidgets.data.builtin import CLASSES, example_sketch, render_photo
+from sketchwidgets.data.drawn_style import drawn_sketch
 from sketchwidgets.io import image_to_tensor, tensor_to_image
 from sketchwidgets.models.latent_search import frozen
+from sketchwidgets.pretrained import available
 from tests.browser.static_site import open_offline
 
 MODELS = ("pix2pix", "contextual_gan", "sketchygan", "edgegan")
+CHECKPOINTS = sorted(available())
+DRAWN_CLASSES = CLASSES[::2]  # the embedded photos drawn for the checkpoints of other data
 WITHIN = 2  # grey levels: the in-page images against the Python ones
 # the page's preparation against model_input (mean absolute grey levels, per example)
 PREPARED_MEAN = 1.0  # measured 0.23 to 0.83
@@ -32,11 +40,18 @@ IMAGE_MEAN = 2.0  # the images made from the two inputs (measured 0.32 to 1.31)
 
 
 @pytest.fixture(scope="module")
-def tab(chromium, classroom_page):
-    _folder, url = classroom_page
-    tab = open_offline(chromium, url)
-    yield tab
-    tab.close()
+def tabs(chromium, shipped_pages):
+    """``{checkpoint: its page's tab}``, one tab per page."""
+    opened = {url: open_offline(chromium, url) for url in set(shipped_pages.values())}
+    yield {checkpoint: opened[url] for checkpoint, url in shipped_pages.items()}
+    for tab in opened.values():
+        tab.close()
+
+
+@pytest.fixture(scope="module")
+def tab(tabs):
+    """The classroom page's tab."""
+    return tabs["pix2pix/classroom"]
 
 
 @pytest.fixture(scope="module")
@@ -47,6 +62,24 @@ def models():
 @pytest.fixture(scope="module")
 def examples():
     return {name: example_sketch(name) for name in CLASSES}
+
+
+@pytest.fixture(scope="module")
+def drawn_examples():
+    """Photos of the embedded set, each drawn in the drawn style (its own seed)."""
+    return {
+        name: drawn_sketch(render_photo(name, np.random.default_rng(seed), 256), seed)
+        for seed, name in enumerate(DRAWN_CLASSES)
+    }
+
+
+def label_for(model, class_name: str, item: int) -> str | None:
+    """The drawing's class where the model has it, else one of the model's own classes."""
+    if not model.needs_label:
+        return None
+    if class_name in model.class_names:
+        return class_name
+    return model.class_names[item % len(model.class_names)]
 
 
 def in_page(tab, name: str, seen: np.ndarray, label: str | None) -> dict[str, np.ndarray]:
@@ -73,18 +106,23 @@ def python_outputs(model, seen: np.ndarray, label: str | None) -> dict[str, np.n
     return model.generate(seen, seed=0, label=label, outputs=True, normalise=False)
 
 
-@pytest.mark.parametrize("name", MODELS)
-def test_in_page_images_match_the_python_models(tab, models, examples, name):
-    model = models[name]
-    for class_name, sketch in examples.items():
+def test_every_shipped_checkpoint_is_on_a_page(shipped_pages):
+    assert sorted(shipped_pages) == CHECKPOINTS
+
+
+@pytest.mark.parametrize("checkpoint", CHECKPOINTS)
+def test_in_page_images_match_the_python_models(tabs, examples, drawn_examples, checkpoint):
+    model = sw.load(f"pretrained:{checkpoint}", device="cpu")
+    sketches = examples if checkpoint.endswith("/classroom") else drawn_examples
+    for item, (class_name, sketch) in enumerate(sketches.items()):
         seen = model.model_input(sketch.to_array(256))
-        label = class_name if model.needs_label else None
+        label = label_for(model, class_name, item)
         expected = python_outputs(model, seen, label)
-        actual = in_page(tab, name, seen, label)
+        actual = in_page(tabs[checkpoint], model.name, seen, label)
         assert sorted(actual) == sorted(expected)
         for output in expected:
             worst = np.abs(actual[output].astype(int) - expected[output].astype(int)).max()
-            assert worst <= WITHIN, f"{name} {output} on the {class_name}: {worst} grey levels"
+            assert worst <= WITHIN, f"{checkpoint} {output} on the {class_name}: {worst} levels"
 
 
 def test_the_page_prepares_a_drawing_as_the_normaliser_does(tab, models, examples):
