@@ -112,3 +112,16 @@ export class PageModel {
     return { image: floatToRgb(joint.data, S, 2 * S, S) };
   }
 }
+
+// RGB bytes (canvas.height x canvas.width x 3) painted on the canvas, opaque.
+export function paintRgb(canvas, rgb) {
+  const ctx = canvas.getContext("2d");
+  const image = ctx.createImageData(canvas.width, canvas.height);
+  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
+    image.data[j] = rgb[i];
+    image.data[j + 1] = rgb[i + 1];
+    image.data[j + 2] = rgb[i + 2];
+    image.data[j + 3] = 255;
+  }
+  ctx.putImageData(image, 0, 0);
+}

@@ -2,7 +2,7 @@
 // picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
 // window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
 
-import { loadRuntime, PageModel } from "./generator.js";
+import { loadRuntime, PageModel, paintRgb } from "./generator.js";
 import { modelInput } from "./prepare.js";
 import { DrawingCanvas } from "./sketch.js";
 
@@ -55,18 +55,6 @@ function paintGrey(canvas, grey) {
   const image = ctx.createImageData(canvas.width, canvas.height);
   for (let i = 0; i < grey.length; i++) {
     image.data.set([grey[i], grey[i], grey[i], 255], i * 4);
-  }
-  ctx.putImageData(image, 0, 0);
-}
-
-function paintRgb(canvas, rgb) {
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(canvas.width, canvas.height);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    image.data[j] = rgb[i];
-    image.data[j + 1] = rgb[i + 1];
-    image.data[j + 2] = rgb[i + 2];
-    image.data[j + 3] = 255;
   }
   ctx.putImageData(image, 0, 0);
 }

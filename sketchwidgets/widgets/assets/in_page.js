@@ -81,15 +81,7 @@ function initialize({ model }) {
 function rgbUrl(rgb, side) {
   const canvas = document.createElement("canvas");
   canvas.width = canvas.height = side;
-  const ctx = canvas.getContext("2d");
-  const image = ctx.createImageData(side, side);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    image.data[j] = rgb[i];
-    image.data[j + 1] = rgb[i + 1];
-    image.data[j + 2] = rgb[i + 2];
-    image.data[j + 3] = 255;
-  }
-  ctx.putImageData(image, 0, 0);
+  paintRgb(canvas, rgb); // generator.js, inlined before this file
   return canvas.toDataURL("image/png");
 }
 
