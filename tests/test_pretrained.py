@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import math
@@ -18,6 +19,7 @@ from sketchwidgets.drawing.line_stats import LineStats
 from sketchwidgets.eval import baselines, checkpoint_cards
 from sketchwidgets.models import MODELS, build_model, model_class
 from sketchwidgets.train import recipe_data, recipes
+from sketchwidgets.train.recipe_data import recipe_shares
 
 SHIPPED = pretrained.shipped_names()
 # every model with a classroom checkpoint, and each public data set it is trained on
@@ -77,6 +79,7 @@ def test_shipped_files_fit_the_budget_and_are_cards_of_real_runs():
         assert card["name"] == name and not card["smoke"]
         assert card["steps"] == pretrained.recipe(name).steps
         assert card["command"] == f"python -m sketchwidgets pretrain {name}"
+        assert card["mix"]["shares"] == dataclasses.asdict(recipe_shares(pretrained.recipe(name)))
 
 
 # --------------------------------------------------------------------------- shipped weights

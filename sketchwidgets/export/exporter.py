@@ -34,7 +34,10 @@ at ``path``, ``D`` (``joint`` -> ``logit`` ``(N,)``) beside it
 (``<stem>.discriminator<suffix>``) and, for a model with a sketch encoder (the default; not
 the paper's), ``E`` (``known`` float32 ``(N, 3, S, S)``, the sketch in [-1, 1] in all three
 channels, as the search prepares it -> ``z`` ``(N, z_dim)``, the search's starting code) at
-``<stem>.encoder<suffix>``; the side file holds the search settings and names the files. From
+``<stem>.encoder<suffix>`` and, for a model with a completion refiner (not the paper's), ``R``
+(``photo_half`` and ``known`` float32 ``(N, 3, S, S)`` -> ``photo``, the photo after the
+search) at ``<stem>.refiner<suffix>``; the side file holds the search settings and names the
+files. From
 TorchScript files :mod:`sketchwidgets.export.search` runs the whole search (torch autograd
 through the loaded graphs), from E's code when there is an encoder, as ``model.search`` does;
 ONNX files can encode, sample joint images and score them, but onnxruntime has no gradients,
@@ -75,7 +78,7 @@ from sketchwidgets.models.latent_search import frozen
 FORMATS = ("onnx", "torchscript")
 OPSET = 18  # ONNX opset of the exported graphs
 TRACE_BATCH = 3  # batch of the traced example; the check runs another batch size
-COMPANIONS = ("discriminator", "encoder")  # the Contextual GAN's graphs beside G
+COMPANIONS = ("discriminator", "encoder", "refiner")  # the Contextual GAN's graphs beside G
 INSTALL_HINT = "pip install 'sketchwidgets[export]' (or: pip install onnx onnxruntime)"
 WITHIN_GREY_LEVELS = 1  # the exported images may differ from generate() by this much ...
 MIN_SHARE_WITHIN = 0.999  # ... on at least this share of the values
@@ -360,7 +363,7 @@ def run_exported(
 
 def _recorded_sha256(path: Path) -> str | None:
     """The SHA-256 the export recorded for graph ``path``: in its own side file, or, for the
-    Contextual GAN's D and E, in the entry of the generator's side file that names it."""
+    Contextual GAN's D, E and refiner, in the entry of the generator's side file that names it."""
     side_file = _recording_side_file(path)
     if not side_file.is_file():
         return None
@@ -373,7 +376,8 @@ def _recorded_sha256(path: Path) -> str | None:
 
 
 def _recording_side_file(path: Path) -> Path:
-    """The side file that records graph ``path``: its own, or its generator's for D and E."""
+    """The side file that records graph ``path``: its own, or its generator's for D, E and
+    the refiner."""
     for role in COMPANIONS:
         tail = f".{role}{path.suffix}"
         if path.name.endswith(tail) and not side_file_path(path).is_file():
@@ -464,16 +468,37 @@ def encoder_path(path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.encoder{path.suffix}")
 
 
+def refiner_path(path: str | os.PathLike) -> Path:
+    """Where :func:`export` writes a Contextual GAN's completion refiner:
+    ``<stem>.refiner<suffix>``."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}.refiner{path.suffix}")
+
+
+class _Refiner(nn.Module):
+    """The refiner called as the search's files are: ``(photo half, known)`` -> photo, the
+    sketch read from the known half's first channel (all three are the same grey)."""
+
+    def __init__(self, net: nn.Module) -> None:
+        super().__init__()
+        self.net = net
+        self.eval()
+
+    def forward(self, photo_half: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+        return self.net(photo_half, known.mean(1, keepdim=True))
+
+
 def _export_joint_gan(
     model: ContextualGAN, path: Path, format: str, check: bool, staged: StagedFiles
 ) -> ExportResult:
-    """G to ``path``, D and (when the model has one) E beside it, staged and each checked
-    against the model's own networks."""
+    """G to ``path``, D and (when the model has them) E and the refiner beside it, staged and
+    each checked against the model's own networks."""
     generator_net, discriminator_net = _search_networks(model)
     size, z_dim = model.image_size, model.latent_dim
     z = model.sample_z(TRACE_BATCH, torch.Generator().manual_seed(0)).float().cpu()
     d_path = discriminator_path(path)
     e_path = encoder_path(path) if model.encoder is not None else None
+    r_path = refiner_path(path) if model.refiner is not None else None
     with _explained(model, format), torch.no_grad():
         generator_copy, discriminator_copy = (
             portable_copy(generator_net),
@@ -490,6 +515,12 @@ def _export_joint_gan(
             encoder_copy = _Named(portable_copy(model.encoder))
             known = (joint[..., :size],)
             graphs[e_path] = _graph_bytes(encoder_copy, known, ["known"], ["z"], format)
+        if r_path is not None:
+            refiner_copy = _Refiner(portable_copy(model.refiner))
+            halves = (joint[..., size:], joint[..., :size])
+            graphs[r_path] = _graph_bytes(
+                refiner_copy, halves, ["photo_half", "known"], ["photo"], format
+            )
     for target, data in graphs.items():
         staged.write_bytes(target, data)
     joint_shape = ["batch", 3, size, 2 * size]
@@ -510,6 +541,8 @@ def _export_joint_gan(
     }
     if e_path is not None:
         spec["encoder"] = _encoder_spec(model, e_path) | {"sha256": sha256_of(graphs[e_path])}
+    if r_path is not None:
+        spec["refiner"] = _refiner_spec(model, r_path) | {"sha256": sha256_of(graphs[r_path])}
     spec["search"] = dataclasses.asdict(model.config.search) | {"z_dim": z_dim}
     spec["note"] = (
         "generation is a search over z with gradients through G and D, started from E's code "
@@ -519,8 +552,47 @@ def _export_joint_gan(
     )
     if check:
         _check_joint(model, format, graphs[path], graphs[d_path], graphs.get(e_path))
-    files = (path, d_path) if e_path is None else (path, d_path, e_path)
+        if r_path is not None:
+            _check_refiner(model, format, graphs[r_path])
+    files = tuple(graphs)  # G, D, then E and the refiner when the model has them
     return ExportResult(files, side_file_path(path), spec)
+
+
+def _refiner_spec(model: ContextualGAN, r_path: Path) -> dict[str, Any]:
+    """The side file's entry for the completion refiner: file, inputs, output."""
+    size = model.image_size
+    half = ["batch", 3, size, size]
+    return {
+        "file": r_path.name,
+        "inputs": [
+            {"name": "photo_half", "dtype": "float32", "shape": half, "meaning": "G's photo half"},
+            {"name": "known", "dtype": "float32", "shape": half, "meaning": "the sketch, as E's"},
+        ],
+        "outputs": [
+            {"name": "photo", "dtype": "float32", "shape": half, "meaning": "the photo in [-1, 1]"}
+        ],
+    }
+
+
+def _check_refiner(model: ContextualGAN, format: str, graph: bytes) -> None:
+    """The refiner's file against the model's refiner on a new joint image and sketch."""
+    assert model.refiner is not None
+    size = model.image_size
+    rng = torch.Generator().manual_seed(2)
+    photo_half = torch.rand(2, 3, size, size, generator=rng) * 2 - 1
+    known = (torch.rand(2, 1, size, size, generator=rng) > 0.9).float().mul(-2).add(1)
+    known = known.expand(-1, 3, -1, -1).contiguous()
+    with frozen(model.refiner), torch.no_grad():
+        want = model.refiner(photo_half, known[:, :1]).numpy()
+    if format == "onnx":
+        feeds = {"photo_half": photo_half.numpy(), "known": known.numpy()}
+        got = onnx_session(graph).run(None, feeds)[0]
+    else:
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            got = torch.jit.load(BytesIO(graph), map_location="cpu")(photo_half, known).numpy()
+    if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
+        raise ExportError("the exported refiner of contextual_gan differs from the model's")
 
 
 def _encoder_spec(model: ContextualGAN, e_path: Path) -> dict[str, Any]:

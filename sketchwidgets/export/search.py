@@ -18,7 +18,8 @@ starts); else the paper's refined initialisation, keeping, of ``n_init`` codes u
 the sketch (by KL divergence of grey-level distributions, or by the contextual loss). Then
 Nesterov descent over ``z`` (clipped to [-t, t]; t = ``truncation``, 1 in the paper) on
 ``||M*G(z) - M*x||_1 + lambda * log(1 - D(G(z)))``, the L1 optionally ink-balanced and taken
-between blurred halves; the photo is the right half of ``G(z)``. The gradients come from
+between blurred halves; the photo is the right half of ``G(z)``, passed with the sketch
+through ``cgan.refiner.pt`` when the side file names a refiner. The gradients come from
 torch autograd through the loaded graphs, which is why this needs TorchScript files: an ONNX
 runtime only runs them forward (it can encode with ``E``, sample ``G`` and score ``D``, not
 descend).
@@ -154,7 +155,7 @@ def _side_file_problem(spec: Any, search: bool) -> str | None:
 
 def _search_problem(spec: dict[str, Any]) -> str | None:
     """What the search part of a side file lacks: D's (and E's) file, the settings."""
-    for part in ("discriminator", "encoder"):
+    for part in ("discriminator", "encoder", "refiner"):
         if part not in spec:
             continue
         if not isinstance(spec[part], dict) or not isinstance(spec[part].get("file"), str):
@@ -219,6 +220,15 @@ def load_encoder(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
         return None
     side_file = Path(path).with_name(Path(path).name + ".json")
     return _load_graph(side_file, spec["encoder"], "encoder file")
+
+
+def load_refiner(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
+    """The completion refiner the side file ``spec`` of generator file ``path`` names, or
+    ``None`` when the model has none (the paper's configuration)."""
+    if "refiner" not in spec:
+        return None
+    side_file = Path(path).with_name(Path(path).name + ".json")
+    return _load_graph(side_file, spec["refiner"], "refiner file")
 
 
 def graph_beside(side_file: Path, name: Any, key: str) -> Path:
@@ -383,6 +393,17 @@ def normalised_sketches(sketches: np.ndarray, spec: dict[str, Any]) -> np.ndarra
     return np.stack([normalise_sketch(sketch, target) for sketch in flat]).reshape(array.shape)
 
 
+def refined(refiner: Any | None, joint: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
+    """The joint images with the refiner's photo from their photo half and the sketch (the
+    joint images as they are without a refiner)."""
+    if refiner is None:
+        return joint
+    size = known.shape[-1]
+    with torch.no_grad():
+        photo = refiner(joint[..., size:].contiguous(), known)
+    return torch.cat([joint[..., :size], photo], 3)
+
+
 def search(
     path: str | os.PathLike,
     sketches: np.ndarray,
@@ -428,7 +449,7 @@ def search(
         new_velocity = momentum * velocity - lr * grad
         z = (z.detach() - momentum * velocity + (1 + momentum) * new_velocity).clamp(-bound, bound)
         velocity = new_velocity
-    joint = images.detach()
+    joint = refined(load_refiner(path, spec), images.detach(), known)
     photo = joint[..., known.shape[-1] :].clamp(-1, 1).add(1).mul(127.5).round()
     return {
         "photo": photo.to(torch.uint8).permute(0, 2, 3, 1).numpy(),

@@ -28,9 +28,9 @@ code's where the paper is silent); the ``contextual_gan/data_limited`` preset of
 * ``r1_gamma``: a lazy R1 penalty on D, every :data:`R1_EVERY` D steps;
 * ``lr_d``: D's own learning rate, TTUR;
 * ``mismatch_share``: a matching-aware D, as GAN-CLS;
-* ``encoder_width``: a sketch encoder E (:mod:`~sketchwidgets.models.latent_encoder`) whose
-  code starts the search instead of the refined initialisation (iGAN's start);
+* ``encoder_width``: a sketch encoder E whose code starts the search (iGAN's start);
 * ``reconstruction_weight``: E and G trained so that G(E(sketch half of x)) gives back x;
+* ``refiner_width``: a U-Net makes the photo from the photo half and the drawing;
 * ``search``: the search's settings, one :class:`~.latent_search.SearchSettings`:
 * ``search.lr``, ``search.iterations`` (reference code: 0.01, 1000; the preset: 1e-5, 10);
 * ``search.contextual`` "ink_l1": ink and paper weighed as two equal classes (paper: "l1");
@@ -44,6 +44,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ import torch
 from torch import nn
 
 from sketchwidgets.models.base import ModelConfig, SketchModel
+from sketchwidgets.models.completion_refiner import CompletionRefiner
 from sketchwidgets.models.diffaugment import augment_joint, parse_policy
 from sketchwidgets.models.latent_encoder import SketchEncoder, encoder_step
 from sketchwidgets.models.latent_search import (
@@ -127,6 +129,10 @@ class ContextualGANConfig(ModelConfig):
     # (``search.truncation``), where the search keeps z. Needs ``encoder_width``; 0 = off (paper).
     # The preset's 100 is pix2pix's L1 weight (Isola et al. 2017)
     reconstruction_weight: float = 0.0
+    # width of a U-Net that takes the photo half and the drawing and gives the photo
+    # (:mod:`~sketchwidgets.models.completion_refiner`), trained with G; 0 = none (paper: the
+    # photo half of G(z*) is the photo)
+    refiner_width: int = 0
 
     # where a config stored before the search settings moved into ``search`` kept them
     renamed_fields: ClassVar[dict[str, str]] = {
@@ -153,8 +159,11 @@ class ContextualGANConfig(ModelConfig):
             raise TypeError(f"search must be a SearchSettings, got {type(self.search).__name__}")
         if self.generator_updates < 1:
             raise ValueError(f"generator_updates={self.generator_updates}: expected >= 1")
-        if self.encoder_width < 0:
-            raise ValueError(f"encoder_width={self.encoder_width}: expected >= 0")
+        if self.encoder_width < 0 or self.refiner_width < 0:
+            raise ValueError(
+                f"encoder_width={self.encoder_width}, refiner_width={self.refiner_width}: "
+                "expected >= 0"
+            )
         if self.reconstruction_weight < 0:
             raise ValueError(f"reconstruction_weight={self.reconstruction_weight}: expected >= 0")
         if self.reconstruction_weight > 0 and not self.encoder_width:
@@ -291,7 +300,7 @@ class ContextualGAN(SketchModel):
 
     name = "contextual_gan"
     config_class = ContextualGANConfig
-    network_names = ("generator", "discriminator")
+    network_names = ("generator", "discriminator", "encoder", "refiner")  # the last two may be None
     _on_step: Callable[[int, int], None] | None = None  # set by search_progress()
 
     def __init__(self, config: ContextualGANConfig | None = None) -> None:
@@ -307,6 +316,7 @@ class ContextualGAN(SketchModel):
             if cfg.encoder_width
             else None
         )
+        self.refiner = CompletionRefiner(cfg.refiner_width) if cfg.refiner_width else None
         init_weights(self)  # DCGAN: weights N(0, 0.02), batch-norm scale N(1, 0.02)
         if cfg.spectral_norm:
             self.discriminator.apply_spectral_norm()
@@ -324,8 +334,11 @@ class ContextualGAN(SketchModel):
         """Adam(lr, (beta1, 0.999)) for G and for D (DCGAN)."""
         betas = (self.config.beta1, 0.999)
         lr_d = self.config.lr_d or self.config.lr
+        refiner = [] if self.refiner is None else list(self.refiner.parameters())
         optimizers = {
-            "G": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
+            "G": torch.optim.Adam(
+                [*self.generator.parameters(), *refiner], lr=self.config.lr, betas=betas
+            ),
             "D": torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas),
         }
         if self.encoder is not None:
@@ -361,11 +374,12 @@ class ContextualGAN(SketchModel):
         ``generator_updates`` times on the same codes as the reference code does."""
         real = self._joint(batch)  # (N, 3, 64, 128)
         z = self.sample_z(real.shape[0])
-        fake = self.generator(z)
+        fake = self.refined(self.generator(z))
         losses = self._discriminator_step(real, fake.detach(), optimizers["D"])
         losses["G/gan"] = self._generator_step(fake, optimizers["G"])
         for _ in range(self.config.generator_updates - 1):
-            losses["G/gan"] = self._generator_step(self.generator(z), optimizers["G"])
+            fake = self.refined(self.generator(z))
+            losses["G/gan"] = self._generator_step(fake, optimizers["G"])
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, self.config.ema_decay)
         if self.config.reconstruction_weight > 0:
@@ -388,12 +402,25 @@ class ContextualGAN(SketchModel):
         assert self.encoder is not None  # __post_init__: reconstruction needs encoder_width
         optimizers["G"].zero_grad(set_to_none=True)
         optimizers["E"].zero_grad(set_to_none=True)
-        rebuilt = self.generator(self.encoder(real[..., : self.image_size]))
+        sketch_half = real[..., : self.image_size]
+        rebuilt = self.refined(self.generator(self.encoder(sketch_half)), sketch_half)
         loss = reconstruction_loss(rebuilt, real)  # L1
         (self.config.reconstruction_weight * loss).backward()
         optimizers["G"].step()
         optimizers["E"].step()
         return loss.detach()
+
+    def refined(self, joint: torch.Tensor, sketch: torch.Tensor | None = None) -> torch.Tensor:
+        """Joint images with their photo half passed through the refiner, which reads
+        ``sketch`` ``(N, 1 | 3, S, S)`` when given, else the joint's own sketch half (detached);
+        ``joint`` itself without a refiner."""
+        if self.refiner is None:
+            return joint
+        size = self.image_size
+        sketch_half = joint[..., :size]
+        seen = sketch_half.detach() if sketch is None else sketch
+        photo = self.refiner(joint[..., size:], seen.mean(1, keepdim=True))
+        return torch.cat([sketch_half, photo], 3)
 
     def _sketch_half_of(self, z: torch.Tensor) -> torch.Tensor:
         """The sketch halves ``(N, 3, S, S)`` the sampler draws for ``z``."""
@@ -464,7 +491,7 @@ class ContextualGAN(SketchModel):
         sampler = self.search_generator()
         with frozen(sampler, self.discriminator):
             real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(sampler(z))
+            fake_logits = self.discriminator(self.refined(sampler(z)))
         return {
             "val/d_real": self.gan_loss(real_logits, True),
             "val/d_fake": self.gan_loss(fake_logits, False),
@@ -493,9 +520,21 @@ class ContextualGAN(SketchModel):
         if self._on_step is not None and options.get("callback") is None:
             on_step = self._on_step
             options["callback"] = lambda report: on_step(report.iteration, report.iterations)
-        return latent_search(
+        result = latent_search(
             self.search_generator(), self.discriminator, known, settings=settings, **options
         )
+        return self._completed_from_drawing(result, known)
+
+    @torch.no_grad()
+    def _completed_from_drawing(self, result: SearchResult, known: torch.Tensor) -> SearchResult:
+        """With a refiner and a known sketch half, the completion is the refiner's photo from
+        the search's photo half and the drawing (the search itself runs G alone)."""
+        if self.refiner is None or result.mask_side != "left":
+            return result
+        drawing = prepare_known_half(known, self.image_size).to(result.images.device)
+        with frozen(self.refiner):
+            images = self.refined(result.images, drawing)
+        return dataclasses.replace(result, images=images, completion=images[..., self.image_size :])
 
     @contextlib.contextmanager
     def search_progress(self, on_step: Callable[[int, int], None]) -> Iterator[None]:

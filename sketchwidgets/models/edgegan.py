@@ -31,7 +31,11 @@ reference's losses alone ignores the sketch; the measurements: docs/findings/edg
 * ``pair_edge_loss="ink_l1"``: ink and paper of the edge map weighed as two equal classes;
 * ``encoder_noise="none"``: E's mean as the code, not the reference's one scalar noise draw;
 * ``zl_trains="encoder_and_edge_generator"``: the z error trains GE too (InfoGAN, cLR-GAN);
-* ``z_dim`` 8 in the recipes (BicycleGAN's nz; the reference's 100), so that E inverts GE.
+* ``z_dim`` 8 in the recipes (BicycleGAN's nz; the reference's 100), so that E inverts GE;
+* ``image_reads_edge``: GI also reads an edge map through a small strided encoder whose
+  features enter each of its deconvolutions (U-Net skips, as pix2pix's): GE's own edge map
+  (detached) in the WGAN steps, the real sketch in the pair step and at inference. The
+  8-number code alone carries the outline, not the strokes (docs/drawn_sketches.md).
 """
 
 from __future__ import annotations
@@ -108,6 +112,8 @@ class EdgeGANConfig(ModelConfig):
     rms_decay: float = 0.9  # tf.train.RMSPropOptimizer default decay=0.9
     rms_epsilon: float = 1e-10  # tf.train.RMSPropOptimizer default epsilon=1e-10
     class_names: tuple[str, ...] = SKETCHYCOCO_CLASSES  # flags.json num_classes 14, README order
+    # GI reads the edge map through skips at each scale (module docstring, last departure)
+    image_reads_edge: bool = False  # not in the reference: GI sees only [z | class]
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -142,9 +148,14 @@ class Generator(nn.Module):
     ``nn.norm(h0, self._norm)``, which lands "instance" in ``is_train`` and leaves ``norm`` at
     its default "batch" (``nn/modules/normalization.py``), a ``tf.contrib`` batch norm with
     ``is_training=True`` hard-wired: batch statistics in training and at test time alike.
+
+    With ``skip_channels`` > 0 (``image_reads_edge``, not in the reference), each transposed
+    convolution also takes that many channels of :class:`EdgeSkips` at its input's size.
     """
 
-    def __init__(self, in_features: int, gf_dim: int, image_size: int) -> None:
+    def __init__(
+        self, in_features: int, gf_dim: int, image_size: int, skip_channels: int = 0
+    ) -> None:
         super().__init__()
         self.base = image_size // 16
         self.width = gf_dim * 8
@@ -152,18 +163,46 @@ class Generator(nn.Module):
         self.project_norm = nn.BatchNorm2d(self.width, track_running_stats=False)  # eps 1e-5
         widths = [gf_dim * 8, gf_dim * 4, gf_dim * 2, gf_dim, 3]
         self.deconvs = nn.ModuleList(
-            TFSameConvTranspose2d(c_in, c_out) for c_in, c_out in pairwise(widths)
+            TFSameConvTranspose2d(c_in + skip_channels, c_out) for c_in, c_out in pairwise(widths)
         )
         for layer in [self.project, *self.deconvs]:  # nn/modules/linear.py, conv.py deconv2d
             nn.init.normal_(layer.weight, 0.0, 0.02)
             nn.init.zeros_(layer.bias)
 
-    def forward(self, code: torch.Tensor) -> torch.Tensor:
+    def forward(self, code: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
         x = self.project(code).view(-1, self.width, self.base, self.base)
         x = F.relu(self.project_norm(x))  # batch statistics always (see the docstring)
-        for layer in self.deconvs[:-1]:
-            x = F.relu(instance_norm(layer(x)))  # deconv_block(norm, 'relu')
-        return torch.tanh(self.deconvs[-1](x))  # last block: norm None, activation None
+        inputs = list(reversed(skips)) if skips else [None] * len(self.deconvs)
+        for layer, skip in zip(self.deconvs[:-1], inputs[:-1], strict=True):
+            x = F.relu(instance_norm(layer(_joined(x, skip))))  # deconv_block(norm, 'relu')
+        return torch.tanh(self.deconvs[-1](_joined(x, inputs[-1])))  # norm None, act None
+
+
+def _joined(x: torch.Tensor, skip: torch.Tensor | None) -> torch.Tensor:
+    """``x`` with the skip's channels after its own (``x`` alone without a skip)."""
+    return x if skip is None else torch.cat([x, skip], 1)
+
+
+class EdgeSkips(nn.Module):
+    """Not in the reference (``image_reads_edge``): an edge map ``(N, 1, S, S)`` -> features at
+    S/2, S/4, S/8 and S/16, each ``width`` channels: 4x4 stride-2 convolutions with leaky
+    ReLU 0.2, as the encoder half of pix2pix's U-Net, without its norms."""
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        self.convs = nn.ModuleList(
+            nn.Conv2d(1 if i == 0 else width, width, 4, stride=2, padding=1) for i in range(4)
+        )
+        for conv in self.convs:
+            nn.init.normal_(conv.weight, 0.0, 0.02)
+            nn.init.zeros_(conv.bias)
+
+    def forward(self, edge: torch.Tensor) -> list[torch.Tensor]:
+        features, x = [], edge
+        for conv in self.convs:
+            x = lrelu(conv(x))
+            features.append(x)
+        return features
 
 
 # ----------------------------------------------------------------------- discriminators
@@ -350,6 +389,7 @@ class EdgeGAN(SketchModel):
         "edge_discriminator",
         "classifier",
         "encoder",
+        "edge_skips",  # None unless image_reads_edge
     )
     needs_label: ClassVar[bool] = True
     output_names: ClassVar[tuple[str, ...]] = ("image", "edge")
@@ -358,8 +398,10 @@ class EdgeGAN(SketchModel):
         super().__init__(config)
         c = self.config
         size, classes = c.image_size, len(c.class_names)
+        skip_width = c.gf_dim if c.image_reads_edge else 0
         self.edge_generator = Generator(c.z_dim + classes, c.gf_dim, size)  # G1
-        self.image_generator = Generator(c.z_dim + classes, c.gf_dim, size)  # G2
+        self.image_generator = Generator(c.z_dim + classes, c.gf_dim, size, skip_width)  # G2
+        self.edge_skips = EdgeSkips(skip_width) if c.image_reads_edge else None
         self.joint_discriminator = Discriminator(c.df_dim, size, 2 * size)  # D
         self.image_discriminator = Discriminator(c.df_dim, c.image_dis_size, c.image_dis_size)
         self.edge_discriminator = Discriminator(c.df_dim, c.edge_dis_size, c.edge_dis_size)
@@ -378,10 +420,18 @@ class EdgeGAN(SketchModel):
         onehot = F.one_hot(labels, self.num_classes).to(z.dtype)
         return torch.cat([z, onehot], 1)
 
-    def _generate(self, z: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, ...]:
-        """``(edge, image)``, each ``(N, 3, S, S)`` in [-1, 1]."""
+    def _generate(
+        self, z: torch.Tensor, labels: torch.Tensor, sketch: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, ...]:
+        """``(edge, image)``, each ``(N, 3, S, S)`` in [-1, 1]. With ``image_reads_edge``, GI
+        reads ``sketch`` ``(N, 1 | 3, S, S)`` when given, else GE's edge map, detached."""
         code = self._code(z, labels)
-        return self.edge_generator(code), self.image_generator(code)
+        edge = self.edge_generator(code)
+        if self.edge_skips is None:
+            return edge, self.image_generator(code)
+        seen = edge.detach() if sketch is None else sketch
+        skips = self.edge_skips(seen.mean(1, keepdim=True))
+        return edge, self.image_generator(code, skips)
 
     @property
     def has_noise(self) -> bool:
@@ -429,6 +479,11 @@ class EdgeGAN(SketchModel):
 
     # -------------------------------------------------------------- training
 
+    def _image_nets(self) -> list[nn.Module]:
+        """What GI's losses train: GI, and its edge skips with ``image_reads_edge``."""
+        skips = [self.edge_skips] if self.edge_skips is not None else []
+        return [self.image_generator, *skips]
+
     def configure_optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """One TF-style RMSProp per trained part (models/edgegan.py construct_optimizers)."""
         c = self.config
@@ -444,13 +499,13 @@ class EdgeGAN(SketchModel):
             optimizers["DE"] = rmsprop(self.edge_discriminator)  # d_optim_patch3
         optimizers["C"] = rmsprop(self.classifier)  # d_optim2
         optimizers["GE"] = rmsprop(self.edge_generator)  # edge_goptim
-        optimizers["GI"] = rmsprop(self.image_generator)  # image_goptim
+        optimizers["GI"] = rmsprop(*self._image_nets())  # image_goptim
         if c.zl_trains == "encoder":
             optimizers["E"] = rmsprop(self.encoder)  # e_optim
         else:  # not in the reference: the z error also trains GE
             optimizers["E"] = rmsprop(self.encoder, self.edge_generator)
         if c.pair_l1_weight > 0 and c.pair_optimizer == "rmsprop":  # not in the reference
-            optimizers["pair"] = rmsprop(self.encoder, self.edge_generator, self.image_generator)
+            optimizers["pair"] = rmsprop(self.encoder, self.edge_generator, *self._image_nets())
         return optimizers
 
     def train_step(
@@ -534,8 +589,8 @@ class EdgeGAN(SketchModel):
         ce = F.cross_entropy(self.classifier(image), labels)  # loss_g_ac
         image_loss = joint + weights.get("image", 0.0) * scores.get("image", 0.0)
         image_loss = image_loss + c.ac_fake_weight * ce
-        self._step_on(edge_loss, self.edge_generator, optimizers["GE"], retain=True)
-        self._step_on(image_loss, self.image_generator, optimizers["GI"], retain=False)
+        self._step_on(edge_loss, [self.edge_generator], optimizers["GE"], retain=True)
+        self._step_on(image_loss, self._image_nets(), optimizers["GI"], retain=False)
         return {
             "G/edge": edge_loss.detach(),
             "G/image": image_loss.detach(),
@@ -544,10 +599,10 @@ class EdgeGAN(SketchModel):
 
     @staticmethod
     def _step_on(
-        loss: torch.Tensor, net: nn.Module, optimizer: torch.optim.Optimizer, retain: bool
+        loss: torch.Tensor, nets: list[nn.Module], optimizer: torch.optim.Optimizer, retain: bool
     ) -> None:
-        """Gradients of ``loss`` for ``net``'s parameters only, then one optimiser step."""
-        params = [p for p in net.parameters() if p.requires_grad]
+        """Gradients of ``loss`` for the parameters of ``nets`` only, then one optimiser step."""
+        params = [p for net in nets for p in net.parameters() if p.requires_grad]
         grads = torch.autograd.grad(loss, params, retain_graph=retain)
         for param, grad in zip(params, grads, strict=True):
             param.grad = grad
@@ -579,7 +634,7 @@ class EdgeGAN(SketchModel):
         names = ("pair",) if "pair" in optimizers else ("E", "GE", "GI")
         for name in names:
             optimizers[name].zero_grad(set_to_none=True)
-        fake_edge, fake_image = self._generate(self.encode(edge), labels)
+        fake_edge, fake_image = self._generate(self.encode(edge), labels, edge)
         if self.config.pair_edge_loss == "ink_l1":
             edge_l1 = ((fake_edge - edge).abs() * ink_weights(edge)).mean()
         else:
@@ -625,7 +680,8 @@ class EdgeGAN(SketchModel):
         z: torch.Tensor | None = None,
     ) -> dict[str, torch.Tensor]:
         """``{"image": GI(z, c), "edge": GE(z, c)}`` with z = E(sketch) (one scalar noise draw
-        from ``rng``). A given ``z`` ``(N, z_dim)`` replaces E(sketch)."""
+        from ``rng``). A given ``z`` ``(N, z_dim)`` replaces E(sketch). With
+        ``image_reads_edge``, GI also reads the sketch."""
         labels = self.label_indices(label, sketch.shape[0])
         sketch = sketch.to(self.device)
         with torch.inference_mode():
@@ -633,7 +689,7 @@ class EdgeGAN(SketchModel):
                 z = self.encode(sketch, rng)
             else:
                 z = self.latent_codes(sketch.shape[0], z=z)
-            edge, image = self._generate(z, labels.to(self.device))
+            edge, image = self._generate(z, labels.to(self.device), sketch)
         return {"image": image, "edge": edge}
 
     @torch.no_grad()

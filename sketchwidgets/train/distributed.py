@@ -116,8 +116,8 @@ def wrap_networks(model: SketchModel, device: torch.device) -> None:
     ids = [device.index] if device.type == "cuda" else None
     for name in model.network_names:
         network = getattr(model, name)
-        if isinstance(network, DistributedDataParallel):
-            continue
+        if network is None or isinstance(network, DistributedDataParallel):
+            continue  # a network the config leaves out, or wrapped already
         unused = model.ddp_find_unused_parameters
         wrapped = DistributedDataParallel(
             network, device_ids=ids, find_unused_parameters=unused, **_NO_FORWARD_BUFFER_SYNC

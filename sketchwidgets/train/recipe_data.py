@@ -10,8 +10,9 @@ Training sketches (``Recipe.sketches``, ``pretrain --sketches``):
 * ``"machine"``: the dataset's own sketches only (machine edges, or Sketchy's human
   sketches), as the first shipped checkpoints were trained;
 * ``"mix"``: :class:`~sketchwidgets.data.sketch_mix.SketchStyleMix` over the training split
-  (:data:`TRAINING_SHARES`: two thirds stored sketches, a sixth drawn style, a sixth
-  augmented; a fresh drawing each epoch), and for faces the training people of
+  (``Recipe.shares``, by default :data:`TRAINING_SHARES`: two thirds stored sketches, a sixth
+  drawn style, a sixth augmented; a fresh drawing each epoch), and for faces the training
+  people of
   ``cufs_train`` too, aligned to the CelebA framing
   (:func:`~sketchwidgets.data.cufs.cufs_splits`), repeated :data:`CUFS_REPEAT` times.
 
@@ -57,6 +58,11 @@ SMOKE_CUFS = (8, 4)  # --smoke: CUFS training people, held-out people
 TRAINING_SHARES = MixShares(stored=4.0, drawn=1.0, augmented=1.0)
 
 
+def recipe_shares(recipe_: Recipe) -> MixShares:
+    """The style shares of the mix recipe ``recipe_`` trains on (``Recipe.shares``)."""
+    return MixShares(*recipe_.shares)
+
+
 def check_source(sketches: str) -> str:
     """``sketches`` if it is a known source, else ValueError listing them."""
     if sketches not in SKETCH_SOURCES:
@@ -75,7 +81,13 @@ def cufs_parts(seed: int, *, smoke: bool = False) -> tuple[Dataset, Dataset]:
 
 
 def training_data(
-    dataset: str, train: Dataset, *, sketches: str, seed: int, smoke: bool = False
+    dataset: str,
+    train: Dataset,
+    *,
+    sketches: str,
+    seed: int,
+    smoke: bool = False,
+    shares: MixShares = TRAINING_SHARES,
 ) -> Dataset:
     """The data a recipe trains on from its training split (see the module notes)."""
     if check_source(sketches) == "machine":
@@ -83,16 +95,16 @@ def training_data(
     if dataset == "faces":
         people = cufs_parts(seed, smoke=smoke)[0]
         train = ConcatDataset([train, *[people] * CUFS_REPEAT])
-    return SketchStyleMix(train, seed=seed, shares=TRAINING_SHARES)
+    return SketchStyleMix(train, seed=seed, shares=shares)
 
 
-def mix_settings(sketches: str) -> dict[str, Any] | None:
+def mix_settings(sketches: str, shares: MixShares = TRAINING_SHARES) -> dict[str, Any] | None:
     """What a card records of the mix: the style shares and the augmentation's settings
     (None for ``"machine"``)."""
     if check_source(sketches) == "machine":
         return None
     return {
-        "shares": dataclasses.asdict(TRAINING_SHARES),
+        "shares": dataclasses.asdict(shares),
         "augment": json.loads(json.dumps(dataclasses.asdict(DEFAULT_AUGMENT))),
         "cufs_repeat": CUFS_REPEAT,
     }

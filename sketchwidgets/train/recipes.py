@@ -28,6 +28,7 @@ from sketchwidgets.train.recipe_data import (
     check_source,
     class_names_of,
     mix_settings,
+    recipe_shares,
     splits,
     training_data,
 )
@@ -108,7 +109,14 @@ def train_recipe(
     model = build_model(spec.model, **overrides)
     started = time.perf_counter()
     batch = SMOKE_BATCH if smoke else spec.batch_size
-    data = training_data(spec.dataset, train, sketches=spec.sketches, seed=spec.seed, smoke=smoke)
+    data = training_data(
+        spec.dataset,
+        train,
+        sketches=spec.sketches,
+        seed=spec.seed,
+        smoke=smoke,
+        shares=recipe_shares(spec),
+    )
     history = _train(model, spec, data, steps or spec.steps, batch, device)
     if spec.recalibrate is not None:
         network, batches = spec.recalibrate
@@ -260,7 +268,7 @@ def recipe_card(
         "batch_size": SMOKE_BATCH if smoke else spec.batch_size,
         "seed": spec.seed,
         "sketches": spec.sketches,
-        "mix": mix_settings(spec.sketches),
+        "mix": mix_settings(spec.sketches, recipe_shares(spec)),
         "command": command + (" --smoke" if smoke else ""),
         "overrides": {k: list(v) if isinstance(v, tuple) else v for k, v in overrides.items()},
         "config": json.loads(json.dumps(dataclasses.asdict(model.config))),

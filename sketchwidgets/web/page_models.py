@@ -3,9 +3,10 @@
 A one-shot model (pix2pix, SketchyGAN, EdgeGAN) is its exported sketch graph; the entry
 records the random draws ``generate(seed=0)`` makes, so the page's image is ``generate``'s
 for seed 0. The Contextual GAN generates by a search with gradients, which onnxruntime cannot
-run: its tile shows where the search starts, ``G(E(sketch))``, from the encoder and generator
-files the exporter writes (the discriminator, which its side file names, stays beside them
-unused: the export is kept whole).
+run: its tile shows where the search starts, ``G(E(sketch))`` (its photo half passed with the
+sketch through the completion refiner when the model has one), from the encoder, generator
+and refiner files the exporter writes (the discriminator, which its side file names, stays
+beside them unused: the export is kept whole).
 
 The graphs are float32: the exporter writes no float16 graphs.
 """
@@ -17,7 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from sketchwidgets.export.exporter import encoder_path, export, exported_inputs, side_file_path
+from sketchwidgets.export.exporter import (
+    encoder_path,
+    export,
+    exported_inputs,
+    refiner_path,
+    side_file_path,
+)
 from sketchwidgets.models.base import SketchModel
 from sketchwidgets.models.contextual_gan import ContextualGAN
 
@@ -54,12 +61,17 @@ def model_entry(name: str, source: str, model: SketchModel, folder: Path) -> dic
                 f"{source}: a Contextual GAN without a sketch encoder has no start to show in "
                 "the page (its search starts from random codes)"
             )
-        return entry | {
-            "kind": "search_start",
-            "generator": path.name,
-            "encoder": encoder_path(path).name,
-            "note": SEARCH_START_NOTE,
-        }
+        refiner = {"refiner": refiner_path(path).name} if model.refiner is not None else {}
+        return (
+            entry
+            | {
+                "kind": "search_start",
+                "generator": path.name,
+                "encoder": encoder_path(path).name,
+                "note": SEARCH_START_NOTE,
+            }
+            | refiner
+        )
     return entry | {"kind": "one_shot", "file": path.name, "draws": _draws(model)}
 
 

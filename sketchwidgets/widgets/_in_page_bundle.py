@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from sketchwidgets.models.base import SketchModel
 
@@ -92,7 +91,8 @@ def exported_model(name: str, model: SketchModel) -> tuple[dict[str, Any], dict[
 
     with tempfile.TemporaryDirectory(prefix="sketchwidgets-in-page-") as folder:
         entry = model_entry(name, name, model, Path(folder))
-        roles = ("file",) if entry["kind"] == "one_shot" else ("generator", "encoder")
+        roles = ("file",) if entry["kind"] == "one_shot" else ("generator", "encoder", "refiner")
+        roles = tuple(role for role in roles if role in entry)
         files = {entry[role]: (Path(folder) / entry[role]).read_bytes() for role in roles}
     return entry, files
 
@@ -123,12 +123,9 @@ def kernel_outputs(
 
 
 def search_start(model: Any, seen: np.ndarray) -> np.ndarray:
-    """``G(E(sketch))``: the photo half of the joint image a Contextual GAN's search starts from."""
+    """The photo a Contextual GAN's search starts from: ``G(E(sketch))``'s photo half (refined
+    with the sketch when the model has a refiner), the search's completion after no step."""
     from sketchwidgets.io import image_to_tensor, tensor_to_image
-    from sketchwidgets.models.latent_search import frozen
 
-    z = model.encode(image_to_tensor(seen[..., None])[None])
-    generator = model.search_generator()
-    with frozen(generator), torch.no_grad():
-        joint = generator(z)
-    return tensor_to_image(joint[0, :, :, model.image_size :])
+    start = model.search(image_to_tensor(seen[..., None])[None], iterations=0)
+    return tensor_to_image(start.completion[0])

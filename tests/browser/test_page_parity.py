@@ -20,13 +20,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import sketchwidgets as sw
 from sketchwidgets.data.builtin import CLASSES, example_sketch, render_photo
 from sketchwidgets.data.drawn_style import drawn_sketch
 from sketchwidgets.io import image_to_tensor, tensor_to_image
-from sketchwidgets.models.latent_search import frozen
 from sketchwidgets.pretrained import available
 from tests.browser.static_site import open_offline
 
@@ -92,12 +90,10 @@ def in_page(tab, name: str, seen: np.ndarray, label: str | None) -> dict[str, np
 
 
 def search_start(model, seen: np.ndarray) -> np.ndarray:
-    """``G(E(sketch))``: the photo half of the joint image the search starts from."""
-    z = model.encode(image_to_tensor(seen[..., None])[None])
-    generator = model.search_generator()
-    with frozen(generator), torch.no_grad():
-        joint = generator(z)
-    return tensor_to_image(joint[0, :, :, model.image_size :])
+    """The search's completion after no step: ``G(E(sketch))``'s photo half (refined with the
+    sketch when the model has a refiner)."""
+    start = model.search(image_to_tensor(seen[..., None])[None], iterations=0)
+    return tensor_to_image(start.completion[0])
 
 
 def python_outputs(model, seen: np.ndarray, label: str | None) -> dict[str, np.ndarray]:

@@ -31,6 +31,7 @@ from sketchwidgets.export.exporter import (
     encoder_path,
     export,
     exported_inputs,
+    refiner_path,
     run_exported,
     share_within,
     side_file_path,
@@ -231,6 +232,48 @@ def test_paper_config_exports_g_and_d_and_searches_from_random_candidates(
     )
     other_seed = search(g_path, sketches, iterations=0, seed=5)["z"]
     assert not np.allclose(other_seed, search(g_path, sketches, iterations=0, seed=4)["z"])
+
+
+@pytest.fixture(scope="module")
+def refined_contextual(pairs, tmp_path_factory):
+    """A tiny Contextual GAN with a completion refiner, exported in both formats."""
+    torch.manual_seed(0)
+    config = {**TINY_CONFIGS["contextual_gan"], "refiner_width": 4}
+    model = _trained_one_step(build_model("contextual_gan", **config), pairs)
+    folder = tmp_path_factory.mktemp("refined_cgan")
+    results = {f: export(model, folder / f"cgan{s}", format=f) for f, s in FORMATS.items()}
+    return model, results
+
+
+@pytest.mark.parametrize("format", list(FORMATS))
+def test_a_refiner_is_exported_beside_e_and_runs_as_the_models(refined_contextual, format):
+    model, results = refined_contextual
+    g_path, *_, r_path = results[format].files
+    assert r_path == refiner_path(g_path) and r_path.is_file()
+    spec = json.loads(results[format].side_file.read_text())
+    assert spec["refiner"]["file"] == r_path.name
+    rng = torch.Generator().manual_seed(3)
+    photo_half = torch.rand(2, 3, SIZE, SIZE, generator=rng) * 2 - 1
+    known = torch.where(torch.rand(2, 1, SIZE, SIZE, generator=rng) > 0.8, -1.0, 1.0)
+    with torch.no_grad():
+        want = model.refiner(photo_half, known).numpy()
+    feeds = {"photo_half": photo_half.numpy(), "known": known.expand(-1, 3, -1, -1).numpy()}
+    got = run_exported(r_path, feeds, ["photo"])["photo"]
+    np.testing.assert_allclose(got, want, atol=1e-4)
+
+
+def test_search_from_files_with_a_refiner_matches_the_package_search(refined_contextual, pairs):
+    """The exported search passes its photo half with the sketch through the refiner, as the
+    model's search does, and the refiner changes the photo."""
+    model, results = refined_contextual
+    sketches = pairs.sketches
+    reference = search(results["torchscript"].files[0], sketches, iterations=3)
+    known = image_to_tensor(sketches[..., None])
+    result = model.search(known, iterations=3)
+    _assert_same_search(reference, result)
+    with torch.no_grad():
+        unrefined = model.search_generator()(result.z_hat)[..., SIZE:]
+    assert (unrefined - result.completion).abs().max() > 1e-2
 
 
 def test_a_contextual_gan_export_whose_encoder_differs_is_refused(pairs, tmp_path, monkeypatch):

@@ -665,6 +665,39 @@ def test_reconstruction_codes_stay_inside_the_search_box():
         ContextualGANConfig(encoder_width=4, reconstruction_weight=-1.0)
 
 
+def test_the_refiner_lets_the_strokes_reach_the_photo(sketches):
+    """From one starting code, two drawings give one sketch half (G alone) and, with a
+    refiner, two photos; without a refiner the photo half is G's, the same for both."""
+    drawings = F.interpolate(sketches[:2], 32, mode="area")
+    code = torch.zeros(2, 1, 8)
+    completions = {}
+    for width in (0, 4):
+        model = tiny_encoder_model(refiner_width=width)
+        start = model.search(drawings, z_candidates=code, iterations=0)
+        assert torch.equal(start.images[0, ..., :32], start.images[1, ..., :32])
+        assert torch.equal(start.images[..., 32:], start.completion)
+        completions[width] = start.completion
+    assert torch.equal(completions[0][0], completions[0][1])
+    assert (completions[4][0] - completions[4][1]).abs().max() > 1e-3
+
+
+def test_the_refiner_is_trained_with_g_and_reconstructs_with_the_real_sketch(pairs):
+    """The refiner's weights sit in G's optimiser and move in the reconstruction step, whose
+    L1 falls on a fixed batch."""
+    model = tiny_encoder_model(refiner_width=4).train()
+    optimizers = model.configure_optimizers()
+    in_g = {id(p) for group in optimizers["G"].param_groups for p in group["params"]}
+    assert {id(p) for p in model.refiner.parameters()} <= in_g
+    batch = {k: F.interpolate(v[:8], 32, mode="area") for k, v in pairs.items() if k != "label"}
+    real = joint_from_batch(batch)
+    before = [p.detach().clone() for p in model.refiner.parameters()]
+    losses = [float(model._reconstruction_step(real, optimizers)) for _ in range(30)]
+    assert all(
+        not torch.equal(a, b) for a, b in zip(before, model.refiner.parameters(), strict=True)
+    )
+    assert np.mean(losses[-5:]) < 0.7 * np.mean(losses[:5])
+
+
 def test_random_start_searches_from_drawn_codes_even_with_an_encoder():
     model = tiny_encoder_model(**{"search.init_pool": 0, "search.n_init": 6})
     sketch = -torch.ones(2, 1, 32, 32)

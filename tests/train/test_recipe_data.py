@@ -19,6 +19,7 @@ from sketchwidgets.train.recipe_data import (
     TRAINING_SHARES,
     check_source,
     holdout_sets,
+    recipe_shares,
     training_data,
 )
 
@@ -68,6 +69,8 @@ def test_faces_mix_adds_the_cufs_training_people(shared_data):
     mix = training_data("faces", train, sketches="mix", seed=0)
     assert isinstance(mix, SketchStyleMix) and mix.shares == TRAINING_SHARES
     assert len(mix) == len(train) + CUFS_REPEAT * 150
+    shares = recipe_shares(pretrained.recipe("pix2pix/faces"))
+    assert training_data("faces", train, sketches="mix", seed=0, shares=shares).shares == shares
 
 
 def test_unknown_training_sketches_are_named():

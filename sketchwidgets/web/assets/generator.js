@@ -63,6 +63,18 @@ function floatToRgb(data, size, width, left) {
   return out;
 }
 
+// The right half (3 x size x size) of a (3 x size x 2 size) joint image, planes in order.
+function rightHalf(data, size) {
+  const out = new Float32Array(3 * size * size);
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < size; y++) {
+      const from = c * size * 2 * size + y * 2 * size + size;
+      out.set(data.subarray(from, from + size), c * size * size + y * size);
+    }
+  }
+  return out;
+}
+
 export class PageModel {
   constructor(runtime, entry, sessions) {
     this.runtime = runtime;
@@ -77,6 +89,7 @@ export class PageModel {
     const fetched = async (file) => new Uint8Array(await (await fetch(new URL(`models/${file}`, source).href)).arrayBuffer());
     const bytesOf = typeof source === "function" ? async (file) => source(file) : fetched;
     const files = entry.kind === "search_start" ? { encoder: entry.encoder, generator: entry.generator } : { graph: entry.file };
+    if (entry.refiner) files.refiner = entry.refiner;
     const sessions = {};
     for (const [role, file] of Object.entries(files)) sessions[role] = await session(runtime, await bytesOf(file));
     return new PageModel(runtime, entry, sessions);
@@ -101,7 +114,8 @@ export class PageModel {
     return outputs;
   }
 
-  // The Contextual GAN's start: G(E(sketch)), the photo half of the joint image.
+  // The Contextual GAN's start: G(E(sketch)), the photo half of the joint image, passed with
+  // the sketch through the refiner when the model has one.
   async searchStart(input) {
     const { Tensor } = this.runtime.ort;
     const S = this.size;
@@ -109,7 +123,10 @@ export class PageModel {
     for (let i = 0; i < S * S; i++) known[i] = known[i + S * S] = known[i + 2 * S * S] = input[i] / 127.5 - 1;
     const { z } = await this.sessions.encoder.run({ known: new Tensor("float32", known, [1, 3, S, S]) });
     const { joint } = await this.sessions.generator.run({ z });
-    return { image: floatToRgb(joint.data, S, 2 * S, S) };
+    if (!this.sessions.refiner) return { image: floatToRgb(joint.data, S, 2 * S, S) };
+    const photoHalf = new Tensor("float32", rightHalf(joint.data, S), [1, 3, S, S]);
+    const { photo } = await this.sessions.refiner.run({ photo_half: photoHalf, known: new Tensor("float32", known, [1, 3, S, S]) });
+    return { image: floatToRgb(photo.data, S, S, 0) };
   }
 }
 

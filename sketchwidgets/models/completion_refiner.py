@@ -1,0 +1,55 @@
+"""The Contextual GAN's completion, made to read the drawing: a departure from the paper.
+
+In the paper (Lu et al. 2018, Sec. 3.3) the photo is the photo half of ``G(z*)``: it follows
+the drawing only as far as one 100-number code can carry it, which is the outline's place and
+the colours, not the strokes (docs/drawn_sketches.md). :class:`CompletionRefiner` takes that
+photo half and the drawing side by side and gives the photo: a three-level U-Net (pix2pix's
+skips, no norms), so that every stroke has a path to the picture. During training it reads
+G's own sketch half (detached) where the code is random, and the real sketch where G redraws a
+real pair from the encoder's code (``reconstruction_weight``); after a search it reads the
+drawing the search matched.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+
+class CompletionRefiner(nn.Module):
+    """``(photo half (N, 3, S, S), sketch (N, 1, S, S))`` in [-1, 1] -> photo ``(N, 3, S, S)``.
+
+    4x4 stride-2 convolutions to ``width``, 2 ``width`` and 4 ``width`` channels (leaky ReLU
+    0.2), then 4x4 stride-2 transposed convolutions back (ReLU), each joined to the encoder's
+    features of its size, and tanh.
+    """
+
+    def __init__(self, width: int) -> None:
+        super().__init__()
+        w = width
+        self.down = nn.ModuleList(
+            [
+                nn.Conv2d(4, w, 4, 2, 1),
+                nn.Conv2d(w, 2 * w, 4, 2, 1),
+                nn.Conv2d(2 * w, 4 * w, 4, 2, 1),
+            ]
+        )
+        self.up = nn.ModuleList(
+            [
+                nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1),
+                nn.ConvTranspose2d(4 * w, w, 4, 2, 1),
+                nn.ConvTranspose2d(2 * w, 3, 4, 2, 1),
+            ]
+        )
+
+    def forward(self, photo: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
+        x = torch.cat([photo, sketch], 1)
+        skips = []
+        for conv in self.down:
+            x = F.leaky_relu(conv(x), 0.2)
+            skips.append(x)
+        skips.pop()  # the innermost features are x itself
+        for layer in self.up[:-1]:
+            x = torch.cat([F.relu(layer(x)), skips.pop()], 1)
+        return torch.tanh(self.up[-1](x))
