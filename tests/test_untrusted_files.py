@@ -26,7 +26,7 @@ from sketchwidgets.cli import main as cli_main
 from sketchwidgets.config import StoredPathIgnored
 from sketchwidgets.eval.metrics import InceptionFeatures, evaluate, fid, find_fid_weights
 from sketchwidgets.export.exporter import exported_inputs, run_exported
-from sketchwidgets.export.search import load_encoder, load_networks
+from sketchwidgets.export.search import load_companion, load_networks
 from sketchwidgets.io import UnsafeFileError
 from sketchwidgets.models import build_model
 from sketchwidgets.models.features import networks as feature_networks
@@ -292,7 +292,7 @@ def test_cli_resume_goes_on_when_the_path_is_given_explicitly(tmp_path, evil_scr
 
 
 def _export_folder(folder: Path, **names: str) -> Path:
-    """``cgan.pt`` with a side file naming ``names`` (file, discriminator, encoder) and
+    """``cgan.pt`` with a side file naming ``names`` (file, discriminator, encoder, refiner) and
     harmless TorchScript graphs for the names that are bare."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in names.values():
@@ -306,8 +306,9 @@ def _export_folder(folder: Path, **names: str) -> Path:
         "outputs": [{"name": "joint"}],
         "search": vars(search_settings()) | {"z_dim": 8},  # complete: only the names are off
     }
-    if "encoder" in names:
-        spec["encoder"] = _entry(folder, names["encoder"])
+    for role in ("encoder", "refiner"):
+        if role in names:
+            spec[role] = _entry(folder, names[role])
     (folder / "cgan.pt.json").write_text(json.dumps(spec))
     return folder / "cgan.pt"
 
@@ -336,15 +337,16 @@ def _elsewhere(tmp_path: Path, evil: Path, form: str) -> str:
 
 
 @pytest.mark.parametrize("form", ["absolute", "parent", "subfolder", "link"])
-@pytest.mark.parametrize("role", ["file", "discriminator", "encoder"])
+@pytest.mark.parametrize("role", ["file", "discriminator", "encoder", "refiner"])
 def test_exported_search_loads_graphs_only_from_the_side_files_folder(tmp_path, marker, form, role):
     evil = torchscript_writing(tmp_path / "evil.pt", marker)
-    names = {"file": "g.pt", "discriminator": "d.pt", "encoder": "e.pt"}
+    names = {"file": "g.pt", "discriminator": "d.pt", "encoder": "e.pt", "refiner": "r.pt"}
     names[role] = _elsewhere(tmp_path, evil, form)
     path = _export_folder(tmp_path / "export", **names)
     with pytest.raises(ValueError) as error:
         _, _, spec = load_networks(path)
-        load_encoder(path, spec)
+        load_companion(path, spec, "encoder")
+        load_companion(path, spec, "refiner")
     message = str(error.value)
     assert str(path.with_name("cgan.pt.json")) in message and repr(names[role]) in message
     assert ran(marker) == [] and ran(evil.with_suffix(".sub")) == []
@@ -365,20 +367,21 @@ def test_exported_search_refuses_names_that_are_not_file_names(tmp_path, name):
 def test_exported_search_loads_bare_names_beside_the_side_file(tmp_path):
     path = _export_folder(tmp_path / "export", file="g.pt", discriminator="d.pt", encoder="e.pt")
     generator, discriminator, spec = load_networks(path)
-    encoder = load_encoder(path, spec)
+    encoder = load_companion(path, spec, "encoder")
     x = torch.ones(2)
     assert torch.equal(generator(x), x) and torch.equal(discriminator(x), x)
     assert torch.equal(encoder(x), x)
 
 
-@pytest.mark.parametrize("role", ["file", "discriminator", "encoder"])
+@pytest.mark.parametrize("role", ["file", "discriminator", "encoder", "refiner"])
 def test_exported_search_refuses_a_graph_swapped_after_the_export(tmp_path, marker, role):
-    names = {"file": "g.pt", "discriminator": "d.pt", "encoder": "e.pt"}
+    names = {"file": "g.pt", "discriminator": "d.pt", "encoder": "e.pt", "refiner": "r.pt"}
     path = _export_folder(tmp_path / "export", **names)
     torchscript_writing(path.with_name(names[role]), marker)  # same name, other bytes
     with pytest.raises(ValueError, match=rf"refusing exported graph .*{names[role]}: its SHA-256"):
         _, _, spec = load_networks(path)
-        load_encoder(path, spec)
+        load_companion(path, spec, "encoder")
+        load_companion(path, spec, "refiner")
     assert ran(marker) == []
 
 

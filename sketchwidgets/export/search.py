@@ -213,22 +213,14 @@ def load_networks(path: str | os.PathLike) -> tuple[Any, Any, dict[str, Any]]:
     return generator, discriminator, spec
 
 
-def load_encoder(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
-    """The sketch encoder ``E`` the side file ``spec`` of generator file ``path`` names, or
-    ``None`` when the model has none (the paper's configuration)."""
-    if "encoder" not in spec:
+def load_companion(path: str | os.PathLike, spec: dict[str, Any], role: str) -> Any | None:
+    """The graph the side file ``spec`` of generator file ``path`` names under ``role``: the
+    sketch encoder ``"encoder"`` or the completion refiner ``"refiner"``; ``None`` when the
+    model has none (the paper's configuration)."""
+    if role not in spec:
         return None
     side_file = Path(path).with_name(Path(path).name + ".json")
-    return _load_graph(side_file, spec["encoder"], "encoder file")
-
-
-def load_refiner(path: str | os.PathLike, spec: dict[str, Any]) -> Any | None:
-    """The completion refiner the side file ``spec`` of generator file ``path`` names, or
-    ``None`` when the model has none (the paper's configuration)."""
-    if "refiner" not in spec:
-        return None
-    side_file = Path(path).with_name(Path(path).name + ".json")
-    return _load_graph(side_file, spec["refiner"], "refiner file")
+    return _load_graph(side_file, spec[role], f"{role} file")
 
 
 def graph_beside(side_file: Path, name: Any, key: str) -> Path:
@@ -433,7 +425,9 @@ def search(
         gray = sketch_values(normalised_sketches(as_uint8, spec))
     known = gray.reshape(-1, 1, *gray.shape[-2:]).expand(-1, 3, -1, -1).contiguous()
     if candidates is None:
-        candidates = starting_candidates(load_encoder(path, spec), known, settings, seed)
+        candidates = starting_candidates(
+            load_companion(path, spec, "encoder"), known, settings, seed
+        )
     z = initial_codes(generator, known, torch.as_tensor(candidates, dtype=torch.float32), settings)
     bound = settings.get("truncation", 1.0)
     velocity, history = torch.zeros_like(z), []
@@ -449,7 +443,7 @@ def search(
         new_velocity = momentum * velocity - lr * grad
         z = (z.detach() - momentum * velocity + (1 + momentum) * new_velocity).clamp(-bound, bound)
         velocity = new_velocity
-    joint = refined(load_refiner(path, spec), images.detach(), known)
+    joint = refined(load_companion(path, spec, "refiner"), images.detach(), known)
     photo = joint[..., known.shape[-1] :].clamp(-1, 1).add(1).mul(127.5).round()
     return {
         "photo": photo.to(torch.uint8).permute(0, 2, 3, 1).numpy(),

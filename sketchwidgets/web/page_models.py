@@ -30,6 +30,7 @@ from sketchwidgets.models.contextual_gan import ContextualGAN
 
 SEED = 0  # the page's images are generate()'s for this seed
 SEARCH_START_NOTE = "start of the search: G(E(sketch))"
+REFINED_START_NOTE = "start of the search: G(E(sketch)), refined with the sketch"
 CANVAS = 256  # the drawing canvas's side in CSS px (the studio's)
 PEN_WIDTH = 4.0  # the page's one pen (the SketchCanvas default), black
 
@@ -61,17 +62,15 @@ def model_entry(name: str, source: str, model: SketchModel, folder: Path) -> dic
                 f"{source}: a Contextual GAN without a sketch encoder has no start to show in "
                 "the page (its search starts from random codes)"
             )
-        refiner = {"refiner": refiner_path(path).name} if model.refiner is not None else {}
-        return (
-            entry
-            | {
-                "kind": "search_start",
-                "generator": path.name,
-                "encoder": encoder_path(path).name,
-                "note": SEARCH_START_NOTE,
-            }
-            | refiner
-        )
+        start = {
+            "kind": "search_start",
+            "generator": path.name,
+            "encoder": encoder_path(path).name,
+            "note": SEARCH_START_NOTE,
+        }
+        if model.refiner is not None:
+            start |= {"refiner": refiner_path(path).name, "note": REFINED_START_NOTE}
+        return entry | start
     return entry | {"kind": "one_shot", "file": path.name, "draws": _draws(model)}
 
 
