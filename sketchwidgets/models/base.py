@@ -125,6 +125,7 @@ class SketchModel(nn.Module):
     ``network_names``
         The attribute names of the trainable networks (e.g. ``("generator", "discriminator")``),
         so a trainer can wrap them (DistributedDataParallel) without knowing the model.
+        ``optional_networks`` names those that only some configs build (``None`` otherwise).
 
     ``save(path)`` / :func:`load_model`
         Weights plus config, model name and package version, written atomically.
@@ -133,6 +134,7 @@ class SketchModel(nn.Module):
     name: ClassVar[str] = ""
     config_class: ClassVar[type] = object
     network_names: ClassVar[tuple[str, ...]] = ()
+    optional_networks: ClassVar[tuple[str, ...]] = ()  # None where the config leaves them out
     needs_label: ClassVar[bool] = False  # True when generate() requires a class label
     output_names: ClassVar[tuple[str, ...]] = ("image",)
     # True when a step may leave part of a network unused (DDP must then search the graph)

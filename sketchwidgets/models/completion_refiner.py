@@ -4,9 +4,10 @@ In the paper (Lu et al. 2018, Sec. 3.3) the photo is the photo half of ``G(z*)``
 the drawing only as far as one 100-number code can carry it, which is the outline's place and
 the colours, not the strokes (docs/drawn_sketches.md). :class:`CompletionRefiner` takes that
 photo half and the drawing side by side and gives the photo: a three-level U-Net (pix2pix's
-skips, no norms), so that every stroke has a path to the picture. During training it reads
-G's own sketch half (detached) where the code is random, and the real sketch where G redraws a
-real pair from the encoder's code (``reconstruction_weight``); after a search it reads the
+skips, no norms), so that every stroke has a path to the picture. It is trained beside G, by
+its own optimiser, on the L1 to the real photo from the photo half of ``G(E(sketch))`` and the
+real sketch, in the reconstruction step; G, E and D keep their own training, untouched, so
+G's photo half stays a photo and the search is the paper's. After a search it reads the
 drawing the search matched.
 """
 

@@ -130,8 +130,8 @@ class ContextualGANConfig(ModelConfig):
     # The preset's 100 is pix2pix's L1 weight (Isola et al. 2017)
     reconstruction_weight: float = 0.0
     # width of a U-Net that takes the photo half and the drawing and gives the photo
-    # (:mod:`~sketchwidgets.models.completion_refiner`), trained with G; 0 = none (paper: the
-    # photo half of G(z*) is the photo)
+    # (:mod:`~sketchwidgets.models.completion_refiner`), trained by its own L1 on real pairs
+    # beside G; needs ``reconstruction_weight``; 0 = none (paper: the photo half of G(z*))
     refiner_width: int = 0
 
     # where a config stored before the search settings moved into ``search`` kept them
@@ -169,6 +169,11 @@ class ContextualGANConfig(ModelConfig):
         if self.reconstruction_weight > 0 and not self.encoder_width:
             raise ValueError(
                 "reconstruction_weight > 0 reads codes by an encoder: set encoder_width"
+            )
+        if self.refiner_width and not self.reconstruction_weight:
+            raise ValueError(
+                "refiner_width > 0 trains the refiner on real pairs in the reconstruction step: "
+                "set reconstruction_weight"
             )
         if not 0.0 <= self.mismatch_share < 1.0:
             raise ValueError(f"mismatch_share={self.mismatch_share}: expected a value in [0, 1)")
@@ -300,7 +305,9 @@ class ContextualGAN(SketchModel):
 
     name = "contextual_gan"
     config_class = ContextualGANConfig
-    network_names = ("generator", "discriminator", "encoder", "refiner")  # the last two may be None
+    network_names = ("generator", "discriminator")
+    # with encoder_width, refiner_width
+    optional_networks: ClassVar[tuple[str, ...]] = ("encoder", "refiner")
     _on_step: Callable[[int, int], None] | None = None  # set by search_progress()
 
     def __init__(self, config: ContextualGANConfig | None = None) -> None:
@@ -334,16 +341,17 @@ class ContextualGAN(SketchModel):
         """Adam(lr, (beta1, 0.999)) for G and for D (DCGAN)."""
         betas = (self.config.beta1, 0.999)
         lr_d = self.config.lr_d or self.config.lr
-        refiner = [] if self.refiner is None else list(self.refiner.parameters())
         optimizers = {
-            "G": torch.optim.Adam(
-                [*self.generator.parameters(), *refiner], lr=self.config.lr, betas=betas
-            ),
+            "G": torch.optim.Adam(self.generator.parameters(), lr=self.config.lr, betas=betas),
             "D": torch.optim.Adam(self.discriminator.parameters(), lr=lr_d, betas=betas),
         }
         if self.encoder is not None:
             optimizers["E"] = torch.optim.Adam(
                 self.encoder.parameters(), lr=self.config.lr, betas=betas
+            )
+        if self.refiner is not None:
+            optimizers["R"] = torch.optim.Adam(
+                self.refiner.parameters(), lr=self.config.lr, betas=betas
             )
         return optimizers
 
@@ -374,16 +382,15 @@ class ContextualGAN(SketchModel):
         ``generator_updates`` times on the same codes as the reference code does."""
         real = self._joint(batch)  # (N, 3, 64, 128)
         z = self.sample_z(real.shape[0])
-        fake = self.refined(self.generator(z))
+        fake = self.generator(z)
         losses = self._discriminator_step(real, fake.detach(), optimizers["D"])
         losses["G/gan"] = self._generator_step(fake, optimizers["G"])
         for _ in range(self.config.generator_updates - 1):
-            fake = self.refined(self.generator(z))
-            losses["G/gan"] = self._generator_step(fake, optimizers["G"])
+            losses["G/gan"] = self._generator_step(self.generator(z), optimizers["G"])
         if self.generator_ema is not None:
             ema_update(self.generator_ema, self.generator, self.config.ema_decay)
         if self.config.reconstruction_weight > 0:
-            losses["G/reconstruction"] = self._reconstruction_step(real, optimizers)
+            losses |= self._reconstruction_step(real, optimizers)
         elif self.encoder is not None:
             codes = self.sample_z(real.shape[0])
             losses["E/z"] = encoder_step(self.encoder, self._sketch_half_of, codes, optimizers["E"])
@@ -397,30 +404,43 @@ class ContextualGAN(SketchModel):
 
     def _reconstruction_step(
         self, real: torch.Tensor, optimizers: dict[str, torch.optim.Optimizer]
-    ) -> torch.Tensor:
-        """One step over E and G on ``w * |G(E(sketch half of x)) - x|``, the whole joint image."""
+    ) -> dict[str, torch.Tensor]:
+        """One step over E and G on ``w * |G(E(sketch half of x)) - x|``, the whole joint image,
+        then, with a refiner, one step over the refiner alone (:meth:`_refiner_step`)."""
         assert self.encoder is not None  # __post_init__: reconstruction needs encoder_width
         optimizers["G"].zero_grad(set_to_none=True)
         optimizers["E"].zero_grad(set_to_none=True)
-        sketch_half = real[..., : self.image_size]
-        rebuilt = self.refined(self.generator(self.encoder(sketch_half)), sketch_half)
+        rebuilt = self.generator(self.encoder(real[..., : self.image_size]))
         loss = reconstruction_loss(rebuilt, real)  # L1
         (self.config.reconstruction_weight * loss).backward()
         optimizers["G"].step()
         optimizers["E"].step()
+        losses = {"G/reconstruction": loss.detach()}
+        if self.refiner is not None:
+            losses["R/reconstruction"] = self._refiner_step(rebuilt.detach(), real, optimizers["R"])
+        return losses
+
+    def _refiner_step(
+        self, rebuilt: torch.Tensor, real: torch.Tensor, optimizer: torch.optim.Optimizer
+    ) -> torch.Tensor:
+        """``w * |R(photo half of G(E(sketch)), sketch) - photo|`` over the refiner alone: G, E
+        and D keep the paper's (and the preset's) training untouched."""
+        optimizer.zero_grad(set_to_none=True)
+        size = self.image_size
+        photo = self.refined(rebuilt, real[..., :size])[..., size:]
+        loss = reconstruction_loss(photo, real[..., size:])
+        (self.config.reconstruction_weight * loss).backward()
+        optimizer.step()
         return loss.detach()
 
-    def refined(self, joint: torch.Tensor, sketch: torch.Tensor | None = None) -> torch.Tensor:
-        """Joint images with their photo half passed through the refiner, which reads
-        ``sketch`` ``(N, 1 | 3, S, S)`` when given, else the joint's own sketch half (detached);
-        ``joint`` itself without a refiner."""
+    def refined(self, joint: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
+        """Joint images whose photo half the refiner has remade from it and ``sketch``
+        ``(N, 1 | 3, S, S)``; ``joint`` itself without a refiner."""
         if self.refiner is None:
             return joint
         size = self.image_size
-        sketch_half = joint[..., :size]
-        seen = sketch_half.detach() if sketch is None else sketch
-        photo = self.refiner(joint[..., size:], seen.mean(1, keepdim=True))
-        return torch.cat([sketch_half, photo], 3)
+        photo = self.refiner(joint[..., size:], sketch.mean(1, keepdim=True))
+        return torch.cat([joint[..., :size], photo], 3)
 
     def _sketch_half_of(self, z: torch.Tensor) -> torch.Tensor:
         """The sketch halves ``(N, 3, S, S)`` the sampler draws for ``z``."""
@@ -491,7 +511,7 @@ class ContextualGAN(SketchModel):
         sampler = self.search_generator()
         with frozen(sampler, self.discriminator):
             real_logits = self.discriminator(real)
-            fake_logits = self.discriminator(self.refined(sampler(z)))
+            fake_logits = self.discriminator(sampler(z))
         return {
             "val/d_real": self.gan_loss(real_logits, True),
             "val/d_fake": self.gan_loss(fake_logits, False),

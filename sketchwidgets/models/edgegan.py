@@ -389,8 +389,8 @@ class EdgeGAN(SketchModel):
         "edge_discriminator",
         "classifier",
         "encoder",
-        "edge_skips",  # None unless image_reads_edge
     )
+    optional_networks: ClassVar[tuple[str, ...]] = ("edge_skips",)  # with image_reads_edge
     needs_label: ClassVar[bool] = True
     output_names: ClassVar[tuple[str, ...]] = ("image", "edge")
 

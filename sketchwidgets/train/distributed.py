@@ -112,9 +112,10 @@ def teardown(created: bool) -> None:
 
 
 def wrap_networks(model: SketchModel, device: torch.device) -> None:
-    """Replace each ``model.<name>`` of ``model.network_names`` by a DDP wrapper, in place."""
+    """Replace each ``model.<name>`` of ``model.network_names`` and of the optional networks
+    the config builds by a DDP wrapper, in place."""
     ids = [device.index] if device.type == "cuda" else None
-    for name in model.network_names:
+    for name in _trained_networks(model):
         network = getattr(model, name)
         if network is None or isinstance(network, DistributedDataParallel):
             continue  # a network the config leaves out, or wrapped already
@@ -125,9 +126,14 @@ def wrap_networks(model: SketchModel, device: torch.device) -> None:
         setattr(model, name, wrapped)
 
 
+def _trained_networks(model: SketchModel) -> tuple[str, ...]:
+    """``network_names``, then the optional networks (None where the config has none)."""
+    return (*model.network_names, *model.optional_networks)
+
+
 def unwrap_networks(model: SketchModel) -> None:
     """Undo :func:`wrap_networks` (no-op for plain networks)."""
-    for name in model.network_names:
+    for name in _trained_networks(model):
         network = getattr(model, name)
         if isinstance(network, DistributedDataParallel):
             setattr(model, name, network.module)
@@ -138,7 +144,7 @@ def unwrapped(model: SketchModel) -> Iterator[SketchModel]:
     """Temporarily show the plain networks (for state dicts, sampling, validation)."""
     wrappers = {
         name: getattr(model, name)
-        for name in model.network_names
+        for name in _trained_networks(model)
         if isinstance(getattr(model, name), DistributedDataParallel)
     }
     unwrap_networks(model)

@@ -103,3 +103,39 @@ def test_two_gloo_processes_match_one_process(tmp_path, embedded_train, embedded
         for run in ("ddp", "one")
     ]
     torch.testing.assert_close(outputs[0], outputs[1], rtol=1e-4, atol=1e-4)
+
+
+def test_optional_networks_are_wrapped_when_built_and_skipped_when_not(tmp_path):
+    """EdgeGAN's edge skips and the Contextual GAN's encoder and refiner are wrapped like the
+    other networks when the config builds them; a network the config leaves out stays None."""
+    import torch.distributed as dist
+    from torch.nn.parallel import DistributedDataParallel
+
+    from sketchwidgets.train.distributed import unwrap_networks, wrap_networks
+
+    dist.init_process_group(
+        "gloo", init_method=f"file://{tmp_path / 'store'}", rank=0, world_size=1
+    )
+    try:
+        tiny = {"image_size": 32, "gf_dim": 4, "df_dim": 4}
+        models = {
+            "with": build_model("edgegan", **tiny, class_names=("a",), image_reads_edge=True),
+            "without": build_model("edgegan", **tiny, class_names=("a",)),
+            "refined": build_model(
+                "contextual_gan",
+                **tiny,
+                encoder_width=4,
+                reconstruction_weight=1.0,
+                refiner_width=4,
+            ),  # fmt: skip
+        }
+        for model in models.values():
+            wrap_networks(model, torch.device("cpu"))
+        assert isinstance(models["with"].edge_skips, DistributedDataParallel)
+        assert models["without"].edge_skips is None
+        assert isinstance(models["refined"].refiner, DistributedDataParallel)
+        assert isinstance(models["refined"].encoder, DistributedDataParallel)
+        unwrap_networks(models["refined"])
+        assert not isinstance(models["refined"].refiner, DistributedDataParallel)
+    finally:
+        dist.destroy_process_group()
