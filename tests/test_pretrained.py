@@ -62,7 +62,7 @@ def test_all_recipes_together_fit_the_30_mb_budget():
     """Float16 bytes of every tensor each recipe's file would hold, summed over the table."""
     total = 0
     for recipe in pretrained.RECIPES.values():
-        overrides = dict(recipe.overrides)
+        overrides = {**(recipes.preset(recipe.preset) if recipe.preset else {}), **recipe.overrides}
         if model_class(recipe.model).needs_label:
             names = CLASS_COUNTS[recipe.dataset]
             overrides["class_names"] = tuple(f"class{i}" for i in range(names))
