@@ -584,13 +584,7 @@ def _check_refiner(model: ContextualGAN, format: str, graph: bytes) -> None:
     known = known.expand(-1, 3, -1, -1).contiguous()
     with frozen(model.refiner), torch.no_grad():
         want = model.refiner(photo_half, known[:, :1]).numpy()
-    if format == "onnx":
-        feeds = {"photo_half": photo_half.numpy(), "known": known.numpy()}
-        got = onnx_session(graph).run(None, feeds)[0]
-    else:
-        with torch.no_grad(), warnings.catch_warnings():
-            warnings.simplefilter("ignore", DeprecationWarning)
-            got = torch.jit.load(BytesIO(graph), map_location="cpu")(photo_half, known).numpy()
+    got = _run_graph(graph, format, {"photo_half": photo_half, "known": known})
     if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
         raise ExportError("the exported refiner of contextual_gan differs from the model's")
 
@@ -641,15 +635,17 @@ def _check_joint(
         with frozen(model.encoder), torch.no_grad():
             checks.append(("E", e_graph, "known", known, model.encoder(known)))
     for name, graph, input_name, value, want in checks:
-        got, want = _run_single(graph, format, input_name, value.cpu()), want.cpu().numpy()
+        got, want = _run_graph(graph, format, {input_name: value.cpu()}), want.cpu().numpy()
         if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
             raise ExportError(f"the exported {name} of contextual_gan differs from the model's")
 
 
-def _run_single(graph: bytes, format: str, name: str, value: torch.Tensor) -> np.ndarray:
-    """One exported network, from the bytes the export just made, on one input."""
+def _run_graph(graph: bytes, format: str, inputs: dict[str, torch.Tensor]) -> np.ndarray:
+    """One exported network, from the bytes the export just made, on its named inputs (in the
+    graph's input order); its first output."""
     if format == "onnx":
-        return onnx_session(graph).run(None, {name: value.numpy()})[0]
+        feeds = {name: value.numpy() for name, value in inputs.items()}
+        return onnx_session(graph).run(None, feeds)[0]
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore", DeprecationWarning)  # TorchScript is deprecated
-        return torch.jit.load(BytesIO(graph), map_location="cpu")(value).numpy()
+        return torch.jit.load(BytesIO(graph), map_location="cpu")(*inputs.values()).numpy()
