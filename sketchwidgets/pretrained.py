@@ -129,7 +129,8 @@ _EDGEGAN = {
     "pair_edge_loss": "ink_l1",
     "encoder_noise": "none",
     "zl_trains": "encoder_and_edge_generator",
-    "image_reads_edge": True,  # the strokes reach GI through skips (docs/drawn_sketches.md)
+    # the strokes reach the picture through a refiner beside GI (docs/drawn_sketches.md)
+    "image_refiner_width": 16,
 }
 _DATA_LIMITED = "contextual_gan/data_limited"
 # --smoke only: a few search steps, narrow nets (the code path, not the result, is checked)

@@ -10,6 +10,7 @@ exports a shipped model (checked against ``generate``).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import shutil
@@ -97,6 +98,19 @@ def test_a_switch_is_named_when_flipping_it_fits(tmp_path):
         WeightsMismatch, match="minibatch_std=False in the config, the weights fit "
     ):
         load_model(path)
+
+
+def test_a_file_older_than_a_config_field_still_gets_its_explanation(tmp_path):
+    """A stored config without a field added since (the file is older) builds that field's
+    default: the reason names the width that differs, not the missing field."""
+    path = _edited(tmp_path, "pix2pix", {"ngf": 8})
+    state = torch.load(path, weights_only=True)
+    newest = dataclasses.fields(build_model("pix2pix").config)[-1]
+    assert state["config"].pop(newest.name) == newest.default
+    torch.save(state, path)
+    with pytest.raises(WeightsMismatch) as error:
+        load_model(path)
+    assert f"weights do not fit pix2pix: {NGF_LINE}; " in _one_line(str(error.value))
 
 
 def test_a_config_of_another_model_names_the_file(tmp_path):

@@ -1,14 +1,14 @@
-"""The Contextual GAN's completion, made to read the drawing: a departure from the paper.
+"""A picture remade beside the drawing it came from: a departure from two of the papers.
 
-In the paper (Lu et al. 2018, Sec. 3.3) the photo is the photo half of ``G(z*)``: it follows
-the drawing only as far as one 100-number code can carry it, which is the outline's place and
-the colours, not the strokes (docs/drawn_sketches.md). :class:`CompletionRefiner` takes that
-photo half and the drawing side by side and gives the photo: a three-level U-Net (pix2pix's
-skips, no norms), so that every stroke has a path to the picture. It is trained beside G, by
-its own optimiser, on the L1 to the real photo from the photo half of ``G(E(sketch))`` and the
-real sketch, in the reconstruction step; G, E and D keep their own training, untouched, so
-G's photo half stays a photo and the search is the paper's. After a search it reads the
-drawing the search matched.
+The Contextual GAN's photo is the photo half of ``G(z*)`` (Lu et al. 2018, Sec. 3.3), and
+EdgeGAN's is ``GI(E(sketch), c)`` (Gao et al. 2020, Sec. 3): both follow the drawing only as
+far as one short code can carry it, which is the outline's place and the colours, not the
+strokes (docs/drawn_sketches.md). :class:`CompletionRefiner` takes that picture and the
+drawing side by side and gives the photo: a three-level U-Net (pix2pix's skips, no norms), so
+that every stroke has a path to the picture. Each model trains it beside its own networks, by
+its own optimiser, on the L1 to the real photo from the picture it made of a real sketch
+(the Contextual GAN in its reconstruction step, EdgeGAN in its pair step). The picture comes
+in detached, so the model's own networks keep the paper's losses and stay a photo's maker.
 """
 
 from __future__ import annotations

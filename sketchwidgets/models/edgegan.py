@@ -32,10 +32,11 @@ reference's losses alone ignores the sketch; the measurements: docs/findings/edg
 * ``encoder_noise="none"``: E's mean as the code, not the reference's one scalar noise draw;
 * ``zl_trains="encoder_and_edge_generator"``: the z error trains GE too (InfoGAN, cLR-GAN);
 * ``z_dim`` 8 in the recipes (BicycleGAN's nz; the reference's 100), so that E inverts GE;
-* ``image_reads_edge``: GI also reads an edge map through a small strided encoder whose
-  features enter each of its deconvolutions (U-Net skips, as pix2pix's): GE's own edge map
-  (detached) in the WGAN steps, the real sketch in the pair step and at inference. The
-  8-number code alone carries the outline, not the strokes (docs/drawn_sketches.md).
+* ``image_reads_edge``: GI also reads an edge map through strided skips into each of its
+  deconvolutions (pix2pix's U-Net): GE's map (detached) in the WGAN steps, the sketch else;
+* ``image_refiner_width`` (the recipes' choice): a small U-Net (:mod:`.completion_refiner`)
+  remakes GI's image beside the sketch, by its own L1 to the photo in the pair step. The
+  8-number code carries the outline, not the strokes (docs/drawn_sketches.md).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
 from sketchwidgets.drawing.line_stats import INK_LEVEL
 from sketchwidgets.models.base import ModelConfig, SketchModel
+from sketchwidgets.models.completion_refiner import CompletionRefiner
 from sketchwidgets.models.edgegan_layers import (
     ScalarPReLU,
     SpectralNormConv2d,
@@ -114,6 +116,9 @@ class EdgeGANConfig(ModelConfig):
     class_names: tuple[str, ...] = SKETCHYCOCO_CLASSES  # flags.json num_classes 14, README order
     # GI reads the edge map through skips at each scale (module docstring, last departure)
     image_reads_edge: bool = False  # not in the reference: GI sees only [z | class]
+    # channels of a refiner that remakes GI's image beside the sketch; 0 = none (module
+    # docstring); trained by its own Adam (pix2pix's lr and betas) in the pair step
+    image_refiner_width: int = 0  # not in the reference: the image is GI's
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -131,6 +136,13 @@ class EdgeGANConfig(ModelConfig):
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
+        if self.image_refiner_width < 0:
+            raise ValueError(f"image_refiner_width must be >= 0, got {self.image_refiner_width}")
+        if self.image_refiner_width and self.pair_l1_weight <= 0:
+            raise ValueError(
+                "image_refiner_width > 0 trains the refiner on real pairs in the pair step: "
+                f"set pair_l1_weight > 0 (got {self.pair_l1_weight})"
+            )
         for key in ("image_dis_size", "edge_dis_size"):
             if getattr(self, key) % 16 or getattr(self, key) < 16:
                 raise ValueError(f"{key} must be a multiple of 16, got {getattr(self, key)}")
@@ -390,7 +402,8 @@ class EdgeGAN(SketchModel):
         "classifier",
         "encoder",
     )
-    optional_networks: ClassVar[tuple[str, ...]] = ("edge_skips",)  # with image_reads_edge
+    # with image_reads_edge, image_refiner_width
+    optional_networks: ClassVar[tuple[str, ...]] = ("edge_skips", "image_refiner")
     needs_label: ClassVar[bool] = True
     output_names: ClassVar[tuple[str, ...]] = ("image", "edge")
 
@@ -402,6 +415,8 @@ class EdgeGAN(SketchModel):
         self.edge_generator = Generator(c.z_dim + classes, c.gf_dim, size)  # G1
         self.image_generator = Generator(c.z_dim + classes, c.gf_dim, size, skip_width)  # G2
         self.edge_skips = EdgeSkips(skip_width) if c.image_reads_edge else None
+        width = c.image_refiner_width
+        self.image_refiner = CompletionRefiner(width) if width else None
         self.joint_discriminator = Discriminator(c.df_dim, size, 2 * size)  # D
         self.image_discriminator = Discriminator(c.df_dim, c.image_dis_size, c.image_dis_size)
         self.edge_discriminator = Discriminator(c.df_dim, c.edge_dis_size, c.edge_dis_size)
@@ -504,6 +519,9 @@ class EdgeGAN(SketchModel):
             optimizers["E"] = rmsprop(self.encoder)  # e_optim
         else:  # not in the reference: the z error also trains GE
             optimizers["E"] = rmsprop(self.encoder, self.edge_generator)
+        if self.image_refiner is not None:  # not in the reference; pix2pix's Adam
+            params = self.image_refiner.parameters()
+            optimizers["R"] = torch.optim.Adam(params, lr=c.lr, betas=(0.5, 0.999))
         if c.pair_l1_weight > 0 and c.pair_optimizer == "rmsprop":  # not in the reference
             optimizers["pair"] = rmsprop(self.encoder, self.edge_generator, *self._image_nets())
         return optimizers
@@ -644,7 +662,33 @@ class EdgeGAN(SketchModel):
         for name in names:
             optimizers[name].step()
             optimizers[name].zero_grad(set_to_none=True)
-        return {"pair/edge_l1": edge_l1.detach(), "pair/image_l1": image_l1.detach()}
+        losses = {"pair/edge_l1": edge_l1.detach(), "pair/image_l1": image_l1.detach()}
+        if self.image_refiner is not None:
+            refined = self._refiner_step(fake_image.detach(), edge, photo, optimizers["R"])
+            losses["pair/refined_l1"] = refined
+        return losses
+
+    def _refiner_step(
+        self,
+        image: torch.Tensor,
+        sketch: torch.Tensor,
+        photo: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+    ) -> torch.Tensor:
+        """Not in the reference: ``pair_l1_weight x |R(GI's image, sketch) - photo|`` over the
+        refiner alone; GI's image comes in detached, so E, GE and GI keep their own losses."""
+        optimizer.zero_grad(set_to_none=True)
+        l1 = (self._refined(image, sketch) - photo).abs().mean()
+        (self.config.pair_l1_weight * l1).backward()
+        optimizer.step()
+        return l1.detach()
+
+    def _refined(self, image: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
+        """GI's ``image`` remade beside ``sketch`` ``(N, 1 | 3, S, S)`` by the refiner; the
+        image itself without one."""
+        if self.image_refiner is None:
+            return image
+        return self.image_refiner(image, sketch.mean(1, keepdim=True))
 
     @torch.no_grad()
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -681,7 +725,8 @@ class EdgeGAN(SketchModel):
     ) -> dict[str, torch.Tensor]:
         """``{"image": GI(z, c), "edge": GE(z, c)}`` with z = E(sketch) (one scalar noise draw
         from ``rng``). A given ``z`` ``(N, z_dim)`` replaces E(sketch). With
-        ``image_reads_edge``, GI also reads the sketch."""
+        ``image_reads_edge``, GI also reads the sketch; with ``image_refiner_width``, the
+        refiner remakes GI's image beside it."""
         labels = self.label_indices(label, sketch.shape[0])
         sketch = sketch.to(self.device)
         with torch.inference_mode():
@@ -690,6 +735,7 @@ class EdgeGAN(SketchModel):
             else:
                 z = self.latent_codes(sketch.shape[0], z=z)
             edge, image = self._generate(z, labels.to(self.device), sketch)
+            image = self._refined(image, sketch)
         return {"image": image, "edge": edge}
 
     @torch.no_grad()

@@ -130,9 +130,9 @@ def mismatch_reason(
     config = getattr(model, "config", None)
     ours = _plain(dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {})
     theirs = _plain(upgraded(type(config), dict(stored_config or {})))  # in today's names
-    changed = {
+    changed = {  # a field the stored config lacks is newer than the file: its default holds
         k: (theirs.get(k), ours.get(k))
-        for k in sorted((set(ours) | set(theirs)) - NOT_ARCHITECTURE)
+        for k in sorted(set(theirs) - NOT_ARCHITECTURE)
         if stored_config is not None and theirs.get(k) != ours.get(k)
     }
     if changed:

@@ -34,5 +34,7 @@ TINY_CONFIGS: dict[str, dict[str, Any]] = {
         "classifier_dim": 2,
         "image_dis_size": 32,
         "edge_dis_size": 64,
+        "pair_l1_weight": 1.0,  # the shipped recipes' pair step and image refiner
+        "image_refiner_width": 4,
     },
 }

@@ -106,8 +106,9 @@ def test_two_gloo_processes_match_one_process(tmp_path, embedded_train, embedded
 
 
 def test_optional_networks_are_wrapped_when_built_and_skipped_when_not(tmp_path):
-    """EdgeGAN's edge skips and the Contextual GAN's encoder and refiner are wrapped like the
-    other networks when the config builds them; a network the config leaves out stays None."""
+    """EdgeGAN's edge skips and image refiner and the Contextual GAN's encoder and refiner are
+    wrapped like the other networks when the config builds them; a network the config leaves
+    out stays None."""
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel
 
@@ -119,7 +120,14 @@ def test_optional_networks_are_wrapped_when_built_and_skipped_when_not(tmp_path)
     try:
         tiny = {"image_size": 32, "gf_dim": 4, "df_dim": 4}
         models = {
-            "with": build_model("edgegan", **tiny, class_names=("a",), image_reads_edge=True),
+            "with": build_model(
+                "edgegan",
+                **tiny,
+                class_names=("a",),
+                image_reads_edge=True,
+                image_refiner_width=4,
+                pair_l1_weight=1.0,
+            ),  # fmt: skip
             "without": build_model("edgegan", **tiny, class_names=("a",)),
             "refined": build_model(
                 "contextual_gan",
@@ -132,7 +140,9 @@ def test_optional_networks_are_wrapped_when_built_and_skipped_when_not(tmp_path)
         for model in models.values():
             wrap_networks(model, torch.device("cpu"))
         assert isinstance(models["with"].edge_skips, DistributedDataParallel)
+        assert isinstance(models["with"].image_refiner, DistributedDataParallel)
         assert models["without"].edge_skips is None
+        assert models["without"].image_refiner is None
         assert isinstance(models["refined"].refiner, DistributedDataParallel)
         assert isinstance(models["refined"].encoder, DistributedDataParallel)
         unwrap_networks(models["refined"])
