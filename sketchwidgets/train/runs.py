@@ -2,15 +2,17 @@
 
 Fast mode (``SKETCHWIDGETS_FAST=1``) writes under ``runs/fast``, full mode under ``runs/full``,
 so a few-step fast run never stands in for a full one. :func:`reuse_or_train` loads a saved
-model only when the steps it was trained for are the steps asked for now, and says which file
-it loaded, or that it trained.
+model only when the steps it was trained for are the steps asked for now (and, when given, its
+config has the settings asked for), and says which file it loaded, or why it trained.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 from sketchwidgets.config import fast_mode_enabled
 from sketchwidgets.models.base import SketchModel
@@ -45,20 +47,47 @@ def trained_steps(path: str | Path) -> int | None:
 
 
 def reuse_or_train(
-    path: str | Path, steps: int, train: Callable[[int], SketchModel]
+    path: str | Path,
+    steps: int,
+    train: Callable[[int], SketchModel],
+    *,
+    settings: Mapping[str, Any] | None = None,
 ) -> SketchModel:
     """The model saved at ``path`` if it was trained for ``steps`` steps, else ``train(steps)``
-    saved there (with its record). Prints which, so a reader knows what the figures come from."""
+    saved there (with its record). With ``settings`` (config fields and values, as given to
+    ``build_model``), a saved model whose config differs on any of them is trained again too,
+    so a run saved by an older notebook or recipe never stands in for this one. Prints which,
+    so a reader knows what the figures come from."""
     from sketchwidgets.inference import load
 
     path = Path(path)
     if trained_steps(path) == steps:
-        print(f"loaded {path} ({steps} steps, {mode_name()} mode)")
-        return load(path)
+        model = load(path)
+        differing = differing_settings(model, settings or {})
+        if not differing:
+            print(f"loaded {path} ({steps} steps, {mode_name()} mode)")
+            return model
+        print(f"{path} was trained with other settings ({', '.join(differing)}): training again")
     model = train(steps)
     save_run(model, path, steps)
     print(f"trained {steps} steps ({mode_name()} mode), saved to {path}")
     return model
+
+
+def differing_settings(model: SketchModel, settings: Mapping[str, Any]) -> list[str]:
+    """``"name=saved"`` for each of ``settings`` that ``model``'s config does not have."""
+    config = dataclasses.asdict(model.config)
+    differing = []
+    for name, wanted in settings.items():
+        saved = config.get(name)
+        if _plain(saved) != _plain(wanted):
+            differing.append(f"{name}={saved!r}")
+    return differing
+
+
+def _plain(value: Any) -> Any:
+    """Tuples as lists, so that a config's tuple equals the list a notebook gives."""
+    return list(value) if isinstance(value, tuple | list) else value
 
 
 def save_run(model: SketchModel, path: str | Path, steps: int) -> Path:

@@ -1,4 +1,4 @@
-"""Run folders by mode, and reuse of a saved run only when its steps match."""
+"""Run folders by mode, and reuse of a saved run only when its steps (and settings) match."""
 
 from __future__ import annotations
 
@@ -18,11 +18,11 @@ from sketchwidgets.train.runs import (
 )
 
 
-def tiny_trainer(calls: list[int]):
+def tiny_trainer(calls: list[int], **settings):
     def train(steps: int):
         calls.append(steps)
         torch.manual_seed(steps)
-        return build_model("pix2pix", image_size=32, ngf=4, ndf=4)
+        return build_model("pix2pix", **{"image_size": 32, "ngf": 4, "ndf": 4, **settings})
 
     return train
 
@@ -66,3 +66,18 @@ def test_a_record_without_its_model_is_not_trusted(tmp_path) -> None:
     save_run(tiny_trainer([])(4), path, 4)
     path.unlink()
     assert trained_steps(path) is None
+
+
+def test_a_run_saved_with_other_settings_is_trained_again(tmp_path, capsys) -> None:
+    """A run an older notebook saved with another setting is not reused for this one; with the
+    settings it was saved with, it is."""
+    path, calls = tmp_path / "model.pt", []
+    reuse_or_train(path, 4, tiny_trainer(calls, use_dropout=False))
+    capsys.readouterr()
+    asked = {"use_dropout": True, "ngf": 4}
+    model = reuse_or_train(path, 4, tiny_trainer(calls, **asked), settings=asked)
+    out = capsys.readouterr().out
+    assert calls == [4, 4] and model.config.use_dropout
+    assert f"{path} was trained with other settings (use_dropout=False): training again" in out
+    reuse_or_train(path, 4, tiny_trainer(calls, **asked), settings=asked)
+    assert calls == [4, 4] and f"loaded {path}" in capsys.readouterr().out
