@@ -40,6 +40,16 @@ def config_to_dict(config: Any) -> dict[str, Any]:
     return dataclasses.asdict(config)
 
 
+def plain_config(value: Any) -> Any:
+    """Tuples as lists, recursively: a config (or one of its values) as a checkpoint stores it
+    (JSON-like), so that a stored value and a live one compare equal."""
+    if isinstance(value, dict):
+        return {k: plain_config(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_config(v) for v in value]
+    return value
+
+
 def config_from_dict(cls: type[T], values: dict[str, Any]) -> T:
     """Build ``cls`` from a (possibly nested) dict, rejecting unknown keys with a message that
     lists known ones; a dict stored by an older version is read through :func:`upgraded`."""

@@ -476,8 +476,8 @@ def refiner_path(path: str | os.PathLike) -> Path:
 
 
 class _Refiner(nn.Module):
-    """The refiner called as the search's files are: ``(photo half, known)`` -> photo, the
-    sketch read from the known half's first channel (all three are the same grey)."""
+    """The refiner under the names the search's files use: ``(photo_half, known)`` -> photo
+    (the refiner averages the known half's three equal channels itself)."""
 
     def __init__(self, net: nn.Module) -> None:
         super().__init__()
@@ -485,7 +485,7 @@ class _Refiner(nn.Module):
         self.eval()
 
     def forward(self, photo_half: torch.Tensor, known: torch.Tensor) -> torch.Tensor:
-        return self.net(photo_half, known.mean(1, keepdim=True))
+        return self.net(photo_half, known)
 
 
 def _export_joint_gan(
@@ -583,7 +583,7 @@ def _check_refiner(model: ContextualGAN, format: str, graph: bytes) -> None:
     known = (torch.rand(2, 1, size, size, generator=rng) > 0.9).float().mul(-2).add(1)
     known = known.expand(-1, 3, -1, -1).contiguous()
     with frozen(model.refiner), torch.no_grad():
-        want = model.refiner(photo_half, known[:, :1]).numpy()
+        want = model.refiner(photo_half, known).numpy()
     got = _run_graph(graph, format, {"photo_half": photo_half, "known": known})
     if got.shape != want.shape or not np.allclose(got, want, rtol=1e-3, atol=1e-3):
         raise ExportError("the exported refiner of contextual_gan differs from the model's")

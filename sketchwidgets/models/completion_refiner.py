@@ -19,7 +19,8 @@ from torch import nn
 
 
 class CompletionRefiner(nn.Module):
-    """``(photo half (N, 3, S, S), sketch (N, 1, S, S))`` in [-1, 1] -> photo ``(N, 3, S, S)``.
+    """``(photo half (N, 3, S, S), sketch (N, 1 | 3, S, S))`` in [-1, 1] -> photo
+    ``(N, 3, S, S)``; a sketch's channels are averaged into one.
 
     4x4 stride-2 convolutions to ``width``, 2 ``width`` and 4 ``width`` channels (leaky ReLU
     0.2), then 4x4 stride-2 transposed convolutions back (ReLU), each joined to the encoder's
@@ -45,7 +46,7 @@ class CompletionRefiner(nn.Module):
         )
 
     def forward(self, photo: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
-        x = torch.cat([photo, sketch], 1)
+        x = torch.cat([photo, sketch.mean(1, keepdim=True)], 1)
         skips = []
         for conv in self.down:
             x = F.leaky_relu(conv(x), 0.2)

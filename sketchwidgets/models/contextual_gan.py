@@ -439,7 +439,7 @@ class ContextualGAN(SketchModel):
         if self.refiner is None:
             return joint
         size = self.image_size
-        photo = self.refiner(joint[..., size:], sketch.mean(1, keepdim=True))
+        photo = self.refiner(joint[..., size:], sketch)
         return torch.cat([joint[..., :size], photo], 3)
 
     def _sketch_half_of(self, z: torch.Tensor) -> torch.Tensor:

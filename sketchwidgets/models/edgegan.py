@@ -688,7 +688,7 @@ class EdgeGAN(SketchModel):
         image itself without one."""
         if self.image_refiner is None:
             return image
-        return self.image_refiner(image, sketch.mean(1, keepdim=True))
+        return self.image_refiner(image, sketch)
 
     @torch.no_grad()
     def validation_losses(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

@@ -23,7 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from sketchwidgets.config import upgraded
+from sketchwidgets.config import plain_config, upgraded
 
 MAX_REBUILDS = 48  # candidate configs tried while looking for the field that explains a mismatch
 MAX_SECONDS = 5.0  # ... and at most this long (a paper-sized SketchyGAN takes ~0.8 s to build)
@@ -128,8 +128,8 @@ def mismatch_reason(
     then a count of the tensors that do not fit and the first of them."""
     found = differences(model, saved, dropped)
     config = getattr(model, "config", None)
-    ours = _plain(dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {})
-    theirs = _plain(upgraded(type(config), dict(stored_config or {})))  # in today's names
+    ours = plain_config(dataclasses.asdict(config) if dataclasses.is_dataclass(config) else {})
+    theirs = plain_config(upgraded(type(config), dict(stored_config or {})))  # in today's names
     changed = {  # a field the stored config lacks is newer than the file: its default holds
         k: (theirs.get(k), ours.get(k))
         for k in sorted(set(theirs) - NOT_ARCHITECTURE)
@@ -140,15 +140,6 @@ def mismatch_reason(
     field = explaining_field(model, saved, found, dropped)
     hint = field or "no single config field explains it"
     return f"{hint}; {found.summary()}"
-
-
-def _plain(value: Any) -> Any:
-    """Tuples as lists, recursively: a config as a checkpoint stores it (JSON-like)."""
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return value
 
 
 def explaining_field(

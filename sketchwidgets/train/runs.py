@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from sketchwidgets.config import fast_mode_enabled
+from sketchwidgets.config import fast_mode_enabled, plain_config
 from sketchwidgets.models.base import SketchModel
 
 RUNS = Path("runs")
@@ -80,14 +80,9 @@ def differing_settings(model: SketchModel, settings: Mapping[str, Any]) -> list[
     differing = []
     for name, wanted in settings.items():
         saved = config.get(name)
-        if _plain(saved) != _plain(wanted):
+        if plain_config(saved) != plain_config(wanted):
             differing.append(f"{name}={saved!r}")
     return differing
-
-
-def _plain(value: Any) -> Any:
-    """Tuples as lists, so that a config's tuple equals the list a notebook gives."""
-    return list(value) if isinstance(value, tuple | list) else value
 
 
 def save_run(model: SketchModel, path: str | Path, steps: int) -> Path:
