@@ -6,8 +6,8 @@ runs a notebook of two cells, ``SketchStudio()`` (the four classroom models) and
 another on the same canvas (``#sketch``; a clear would wait for the kernel), with real mouse
 events. After each stroke it reads
 ``window.sketchwidgets.lastLatencyMs`` (the stroke's end to the frame showing each in-page
-model's image) and prints each model's p50 / p95 in ms. The page runs each model in a worker of
-its own, all at once, so the models share the machine's cores.
+model's image) and prints each model's p50 / p95 in ms. The page runs one model at a time,
+the fastest first, so a model's figure includes the models before it.
 
 Usage::
 

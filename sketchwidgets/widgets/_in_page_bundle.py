@@ -1,10 +1,8 @@
 """What the studio's in-page generator sends to the browser once: code, runtime, models, parity.
 
 * the front end: the page's own modules (``sketchwidgets/web/assets``: ``sketch.js``,
-  ``prepare.js``, ``generator.js``, ``worker_model.js``) inlined, import lines dropped, before
-  the widget's ``assets/in_page.js``, as one ES module (anywidget loads one module from a
-  string); and the worker each model runs in, the page's ``generator.js`` and
-  ``model_worker.js`` inlined the same way (the page starts it from a Blob);
+  ``prepare.js``, ``generator.js``) inlined, import lines dropped, before the widget's
+  ``assets/in_page.js``, as one ES module (anywidget loads one module from a string);
 * the runtime: onnxruntime-web's WebAssembly build (three files) from the installed ``page``
   extra (:func:`sketchwidgets.web.runtime.runtime_files`), as bytes;
 * each model: the ONNX files and the manifest entry the classroom page would have
@@ -32,8 +30,7 @@ import numpy as np
 
 from sketchwidgets.models.base import SketchModel
 
-PAGE_MODULES = ("sketch.js", "prepare.js", "generator.js", "worker_model.js")  # in this order
-WORKER_MODULES = ("generator.js", "model_worker.js")
+PAGE_MODULES = ("sketch.js", "prepare.js", "generator.js")  # inlined, in this order
 RUNTIME_FILES = {
     "module": "ort.wasm.min.mjs",
     "glue": "ort-wasm-simd-threaded.mjs",
@@ -49,18 +46,10 @@ _IMPORT_LINE = re.compile(r"^import .* from \"\./[a-z_]+\.js\";\n", re.MULTILINE
 
 def front_end_module() -> str:
     """The widget's ES module: the page's modules, then the widget's own code."""
-    own = resources.files("sketchwidgets.widgets") / "assets" / "in_page.js"
-    return "\n".join([*_page_modules(PAGE_MODULES), own.read_text()])
-
-
-def worker_module() -> str:
-    """The ES module each in-page model runs in as a worker: the classroom page's own."""
-    return "\n".join(_page_modules(WORKER_MODULES))
-
-
-def _page_modules(names: tuple[str, ...]) -> list[str]:
     web = resources.files("sketchwidgets.web") / "assets"
-    return [_IMPORT_LINE.sub("", (web / name).read_text()) for name in names]
+    parts = [_IMPORT_LINE.sub("", (web / name).read_text()) for name in PAGE_MODULES]
+    own = resources.files("sketchwidgets.widgets") / "assets" / "in_page.js"
+    return "\n".join([*parts, own.read_text()])
 
 
 def runtime_bytes() -> dict[str, bytes]:

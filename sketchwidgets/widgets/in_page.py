@@ -49,9 +49,6 @@ class InPageGenerator(anywidget.AnyWidget):
     """The models, runtime and parity references in the page; see the module docstring."""
 
     _esm = Unicode().tag(sync=True)
-    worker = Unicode(help="The source of the module each in-page model runs in, as a worker.").tag(
-        sync=True
-    )
     runtime = Dict(help="onnxruntime-web's WebAssembly files: module, glue, wasm (bytes).").tag(
         sync=True
     )
@@ -76,7 +73,7 @@ class InPageGenerator(anywidget.AnyWidget):
     paths = Dict(help="{model: 'page' | 'kernel'}, decided from parity_diffs.").tag(sync=True)
 
     def __init__(self, *, skipped: Mapping[str, str] | None = None, **kwargs: Any) -> None:
-        super().__init__(_esm=bundle.front_end_module(), worker=bundle.worker_module(), **kwargs)
+        super().__init__(_esm=bundle.front_end_module(), **kwargs)
         self.skipped = dict(skipped or {})  # {model: why it stays in the kernel}
         self.paths = dict.fromkeys([*self.names, *self.skipped], KERNEL)
         self._stroke_handler: StrokeHandler | None = None

@@ -1,8 +1,7 @@
 """The classroom page in Chromium, served by a static server with every other host blocked.
 
 Strokes drawn through ``window.sketchwidgets.drawStroke`` and with real mouse events reach
-every model's tile (``data-model``): each paints an image, which changes with the drawing,
-made in the model's own worker (or in the page's thread where no worker starts);
+every model's tile (``data-model``): each paints an image, which changes with the drawing;
 undo brings the earlier images back, clear empties the tiles, the class picker changes what
 the class-conditional models draw, and the page asks nothing of the network.
 """
@@ -72,26 +71,6 @@ def test_every_tile_paints_an_image_that_follows_the_drawing(tab):
     note = tab.page.inner_text("[data-model=contextual_gan] .note")
     assert "G(E(sketch))" in note
     assert tab.blocked == [] and tab.errors == []
-
-
-def test_each_model_runs_in_a_worker_of_its_own(tab):
-    assert tab.page.evaluate("window.sketchwidgets.runsIn") == dict.fromkeys(MODELS, "worker")
-    assert "one worker per model" in tab.page.inner_text("#status")
-
-
-def test_without_workers_the_models_run_in_the_pages_thread(chromium, classroom_page):
-    _folder, url = classroom_page
-    tab = open_offline(chromium, url, init_script="delete window.Worker")
-    try:
-        draw(tab, WALLS)
-        runs_in = tab.page.evaluate("window.sketchwidgets.runsIn")
-        latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
-        images = tile_images(tab)
-    finally:
-        tab.close()
-    assert runs_in == dict.fromkeys(MODELS, "page")
-    assert set(latency) == set(MODELS)
-    assert all(images[m]["image"].std() > 5 for m in MODELS)  # painted, not a placeholder
 
 
 def test_undo_brings_the_images_back_and_clear_empties_the_tiles(tab):

@@ -142,15 +142,3 @@ export function paintRgb(canvas, rgb) {
   }
   ctx.putImageData(image, 0, 0);
 }
-
-// `model` with its generate() made to wait for the previous one's: models that share one
-// runtime in one thread take turns (the runtime runs one session at a time).
-export function takingTurns(model, turns = { last: Promise.resolve() }) {
-  const generate = model.generate.bind(model);
-  model.generate = (...args) => {
-    const run = turns.last.then(() => generate(...args));
-    turns.last = run.catch(() => undefined);
-    return run;
-  };
-  return model;
-}

@@ -1,17 +1,15 @@
 // The classroom page: the drawing canvas, one tile per model, the examples and the class
-// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile;
-// each model runs in a worker of its own (worker_model.js), so the tiles are made side by side.
+// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
 // window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
 
-import { loadRuntime, PageModel, paintRgb, takingTurns } from "./generator.js";
-import { WorkerModel } from "./worker_model.js";
+import { loadRuntime, PageModel, paintRgb } from "./generator.js";
 import { modelInput } from "./prepare.js";
 import { DrawingCanvas } from "./sketch.js";
 
 const EMPTY_STATUS = "draw on the canvas, or load an example";
 const base = new URL("../", import.meta.url); // the page folder (this file is in assets/)
 const $ = (id) => document.getElementById(id);
-const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0, runsIn: {} });
+const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0 });
 
 const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null };
 
@@ -133,7 +131,7 @@ async function generateOrSayWhy(entry, strokes, strokeEnd) {
 async function regenerate(strokeEnd) {
   const strokes = state.canvas.strokes;
   if (strokes.isEmpty) showEmpty();
-  else await Promise.all(state.order.map((entry) => generateOrSayWhy(entry, strokes.strokes, strokeEnd)));
+  else for (const entry of state.order) await generateOrSayWhy(entry, strokes.strokes, strokeEnd);
   api.generation += 1;
   const count = strokes.strokes.length;
   $("status").textContent = count ? `${count} stroke${count === 1 ? "" : "s"} drawn; ${state.runtimeLine}` : EMPTY_STATUS;
@@ -187,51 +185,44 @@ function buildControls() {
   });
 }
 
-// A model in a worker of its own; in the page's thread where the browser cannot start one.
-async function loadModel(entry) {
-  try {
-    const worker = new Worker(new URL("assets/model_worker.js", base), { type: "module", name: entry.name });
-    const model = await WorkerModel.start(worker, { base: String(base), entry, webgpu: true });
-    api.runsIn[entry.name] = "worker";
-    return model;
-  } catch (error) {
-    console.warn(`model ${entry.name}: no worker (${error}); it runs in the page's thread`);
-    state.runtime ||= loadRuntime(base);
-    state.pageThreadTurns ||= { last: Promise.resolve() }; // they share one runtime
-    const runtime = await state.runtime;
-    const model = takingTurns(await PageModel.load(runtime, base, entry), state.pageThreadTurns);
-    model.backend = runtime.backend;
-    api.runsIn[entry.name] = "page";
-    return model;
-  }
-}
-
-// Load a model and run it once on a blank input (the first run sets the runtime up).
-async function loadAndWarm(entry) {
-  const model = (state.models[entry.name] = await loadModel(entry));
-  await model.generate(new Uint8Array(entry.image_size ** 2).fill(255));
-  return model.backend;
+// Load a model and run it twice on a blank input (the first run sets the runtime up); the
+// second run's time in ms.
+async function loadAndTime(runtime, entry) {
+  const model = (state.models[entry.name] = await PageModel.load(runtime, base, entry));
+  const blank = new Uint8Array(entry.image_size ** 2).fill(255);
+  await model.generate(blank);
+  const start = performance.now();
+  await model.generate(blank);
+  return performance.now() - start;
 }
 
 async function main() {
   state.manifest = await (await fetch(new URL("page.json", base))).json();
   state.examples = await (await fetch(new URL("examples.json", base))).json();
   buildControls();
+  state.order = [...state.manifest.models];
   for (const entry of state.manifest.models) state.tiles[entry.name] = buildTile(entry);
   state.canvas = new DrawingCanvas($("sketch"), {
     penWidth: state.manifest.pen_width,
     onStrokeEnd: (time) => requestGeneration(time),
   });
-  const loaded = await Promise.allSettled(state.manifest.models.map(loadAndWarm));
-  const backends = new Set();
-  state.order = state.manifest.models.filter((entry, i) => {
-    if (loaded[i].status === "rejected") showFailure(entry, loaded[i].reason); // the others still run
-    else backends.add(loaded[i].value);
-    return loaded[i].status === "fulfilled";
-  });
+  const runtime = await loadRuntime(base);
+  const runMs = {};
+  for (const entry of state.manifest.models) {
+    try {
+      runMs[entry.name] = await loadAndTime(runtime, entry);
+    } catch (error) {
+      showFailure(entry, error); // the others still run
+    }
+  }
+  // one model runs at a time: the fastest first, so each image comes as early as it can, and
+  // the Contextual GAN's search start last (as the studio orders it)
+  const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
+  state.order = state.order.filter((entry) => entry.name in runMs);
+  state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
   api.order = state.order.map((entry) => entry.name);
-  api.backend = backends.has("webgpu") ? "webgpu" : "wasm";
-  state.runtimeLine = `onnxruntime-web ${state.manifest.runtime.version}, ${api.backend === "webgpu" ? "WebGPU" : "WebAssembly"}, one worker per model`;
+  api.backend = runtime.backend;
+  state.runtimeLine = `onnxruntime-web ${state.manifest.runtime.version}, ${runtime.backend === "webgpu" ? "WebGPU" : "WebAssembly"}`;
   showEmpty();
   $("status").textContent = `${EMPTY_STATUS}; ${state.runtimeLine}`;
   api.ready = true;

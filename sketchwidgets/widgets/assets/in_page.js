@@ -1,16 +1,13 @@
 // The studio's in-page generator (anywidget front end). The page's own modules are inlined
-// above this file when the widget is built (sketch.js, prepare.js, generator.js,
-// worker_model.js, import lines dropped), so `modelInput`, `loadRuntimeFromBytes`, `PageModel`
-// and `WorkerModel` are in scope here.
+// above this file when the widget is built (sketch.js, prepare.js, generator.js, import lines
+// dropped), so `modelInput`, `loadRuntimeFromBytes` and `PageModel` are in scope here.
 //
-// initialize: every model in a worker of its own (the widget's `worker` module, started from a
-// Blob; in the page's thread where no worker starts), with the runtime and the model's files
-// from the bytes the kernel sent with the widget (no fetch), then the parity check: each model on the kernel's fixed inputs, the largest grey-level
+// initialize: the runtime and every model from the bytes the kernel sent with the widget (no
+// fetch), then the parity check: each model on the kernel's fixed inputs, the largest grey-level
 // difference from the kernel's outputs sent back (`parity_diffs`); within `tolerance` the model
 // runs in the page, else in the kernel. render: finds its studio around it (the drawing canvas,
 // the tiles' <img>s) and, at each stroke's end on the canvas, runs every in-page model on the
 // drawing (the kernel's strokes and those drawn since) and paints its tile, without the kernel.
-// The models run side by side, each tile painted as its image comes.
 
 const NEXT_FRAME = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const PATH_TEXT = { page: "in the page", kernel: "kernel" };
@@ -20,78 +17,58 @@ const asBytes = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byte
 const slugOf = (name) => name.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "model";
 
 function sharedRuntime(model) {
-  // one runtime in the page's thread (for models that have no worker), whichever studio is first
+  // one runtime per browser page, whichever studio comes first
   const key = "__sketchwidgetsInPageRuntime";
-  if (!globalThis[key]) globalThis[key] = loadRuntimeFromBytes(runtimeFiles(model));
+  if (!globalThis[key]) {
+    const files = model.get("runtime");
+    globalThis[key] = loadRuntimeFromBytes({ module: asBytes(files.module), glue: asBytes(files.glue), wasm: asBytes(files.wasm) });
+  }
   return globalThis[key];
 }
 
-// The largest grey-level difference from the kernel's outputs (null: not the same outputs).
+// The largest grey-level difference from the kernel's outputs (null: not the same outputs),
+// and the last run's time in ms (the first run sets the runtime up).
 async function parityDiff(pageModel, reference) {
-  let worst = 0;
+  let worst = 0, ms = 0;
   for (let i = 0; i < reference.inputs.length; i++) {
+    const started = performance.now();
     const outputs = await pageModel.generate(asBytes(reference.inputs[i]), reference.label);
+    ms = performance.now() - started;
     for (const [name, expected] of Object.entries(reference.expected[i])) {
       const want = asBytes(expected), got = outputs[name];
-      if (!got || got.length !== want.length) return { worst: null };
+      if (!got || got.length !== want.length) return { worst: null, ms };
       for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(got[j] - want[j]));
     }
   }
-  return { worst };
-}
-
-function runtimeFiles(model) {
-  const files = model.get("runtime");
-  return { module: asBytes(files.module), glue: asBytes(files.glue), wasm: asBytes(files.wasm) };
-}
-
-const entryFiles = (entry) => [entry.file, entry.encoder, entry.generator, entry.refiner].filter(Boolean);
-
-// One model in a worker of its own; in the page's thread where the browser starts none.
-async function loadModel(model, entry, workerUrl) {
-  const bytesOf = (file) => asBytes(model.get("files")[file]);
-  try {
-    const worker = new Worker(workerUrl, { type: "module", name: entry.name });
-    const files = Object.fromEntries(entryFiles(entry).map((file) => [file, bytesOf(file)]));
-    return await WorkerModel.start(worker, { runtime: runtimeFiles(model), files, entry });
-  } catch (error) {
-    console.warn(`sketchwidgets: ${entry.name} runs in the page's thread (no worker: ${error})`);
-    const runtime = await sharedRuntime(model);
-    const turns = (globalThis.__sketchwidgetsPageThreadTurns ||= { last: Promise.resolve() });
-    const pageModel = takingTurns(await PageModel.load(runtime, bytesOf, entry), turns);
-    pageModel.backend = runtime.backend;
-    return pageModel;
-  }
-}
-
-// A model loaded and checked against the kernel: { pageModel, worst } (worst null: it failed).
-async function loadAndCheck(model, entry, workerUrl) {
-  try {
-    const pageModel = await loadModel(model, entry, workerUrl);
-    const { worst } = await parityDiff(pageModel, model.get("parity")[entry.name]);
-    return { pageModel, worst };
-  } catch (error) {
-    console.error(`sketchwidgets: ${entry.name} cannot run in the page`, error);
-    return { pageModel: null, worst: null };
-  }
+  return { worst, ms };
 }
 
 async function start(model) {
-  const workerUrl = URL.createObjectURL(new Blob([model.get("worker")], { type: "text/javascript" }));
-  const entries = model.get("entries");
-  const checked = await Promise.all(entries.map((entry) => loadAndCheck(model, entry, workerUrl)));
-  const models = {}, diffs = {}, paths = {};
-  entries.forEach((entry, i) => {
-    const { pageModel, worst } = checked[i];
-    [models[entry.name], diffs[entry.name]] = [pageModel, worst];
-    paths[entry.name] = worst !== null && worst <= model.get("tolerance") ? "page" : "kernel";
-  });
-  const backend = Object.values(models).some((m) => m && m.backend === "webgpu") ? "webgpu" : "wasm";
+  const runtime = await sharedRuntime(model);
+  const files = model.get("files");
+  const bytesOf = (file) => asBytes(files[file]);
+  const models = {}, diffs = {}, paths = {}, runMs = {};
+  for (const entry of model.get("entries")) {
+    try {
+      models[entry.name] = await PageModel.load(runtime, bytesOf, entry);
+      const { worst, ms } = await parityDiff(models[entry.name], model.get("parity")[entry.name]);
+      [diffs[entry.name], runMs[entry.name]] = [worst, ms];
+    } catch (error) {
+      console.error(`sketchwidgets: ${entry.name} cannot run in the page`, error);
+      diffs[entry.name] = null;
+    }
+    const diff = diffs[entry.name];
+    paths[entry.name] = diff !== null && diff <= model.get("tolerance") ? "page" : "kernel";
+  }
   model.set("parity_diffs", diffs);
-  model.set("backend", backend);
+  model.set("backend", runtime.backend);
   model.save_changes(); // reaches the kernel when it is free; the page decides now
-  const order = entries.filter((entry) => paths[entry.name] === "page");
-  return { models, paths, order, backend };
+  // one model at a time, the fastest first, the Contextual GAN's search start last (as the
+  // classroom page orders them), so each image comes as early as it can
+  const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
+  const order = model.get("entries").filter((entry) => paths[entry.name] === "page");
+  order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
+  return { models, paths, order, backend: runtime.backend };
 }
 
 function initialize({ model }) {
@@ -188,11 +165,13 @@ class StudioInPage {
     const { models, order } = await this.engine;
     const strokes = this.strokes();
     if (!strokes.some((s) => s.tool === "pen" && s.points.length)) return;
-    const one = (entry) =>
-      this.generateOne(entry, models[entry.name], strokes, strokeEnd).catch((error) =>
-        console.error(`sketchwidgets: ${entry.name} failed in the page`, error),
-      );
-    await Promise.all(order.filter((e) => this.seedAllows(e)).map(one));
+    for (const entry of order.filter((e) => this.seedAllows(e))) {
+      try {
+        await this.generateOne(entry, models[entry.name], strokes, strokeEnd);
+      } catch (error) {
+        console.error(`sketchwidgets: ${entry.name} failed in the page`, error);
+      }
+    }
   }
 
   // The page holds the draws of seed 0: another seed (a re-roll) is the kernel's.
