@@ -365,6 +365,7 @@ def _cmd_pretrain(args: argparse.Namespace) -> int:
         device=args.device,
         replace_shipped=args.replace_shipped,
         sketches=args.sketches,
+        changes=args.set,
     )
     card = json.loads(path.with_suffix(".json").read_text())
     print(f"wrote {path} ({card['file_bytes'] / 1e6:.2f} MB) and its card")
@@ -465,4 +466,11 @@ def _add_pretrain_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="training sketches: the dataset's own (machine), or stored + drawn style + "
         "augmented, afresh each epoch (mix); default: the recipe's",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a config field of the recipe (repeatable): a variant, for --out only",
     )

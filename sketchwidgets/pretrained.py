@@ -139,6 +139,7 @@ _SKETCHYGAN_SMOKE = {"ngf": 4, "ndf": 4, "latent_dim": 8}
 _EDGEGAN_SMOKE = {"gf_dim": 4, "df_dim": 4, "ef_dim": 4, "classifier_dim": 2}
 _D = ("discriminator",)
 _EDGEGAN_DROP = (
+    "refiner_discriminator",
     "joint_discriminator",
     "image_discriminator",
     "edge_discriminator",

@@ -57,9 +57,26 @@ def test_pretrain_with_out_writes_there_only(tmp_path):
     assert shipped_bytes() == before
 
 
+def test_pretrain_set_trains_a_variant_and_says_so_on_its_card(tmp_path):
+    before = shipped_bytes()
+    result = run_pretrain("--set", "ngf=4", "--set", "lambda_l1=50", "--out", str(tmp_path))
+    assert result.returncode == 0, result.stderr[-2000:]
+    card = json.loads(pretrained.card_path("pix2pix/classroom", tmp_path).read_text())
+    assert card["config"]["ngf"] == 4 and card["config"]["lambda_l1"] == 50.0
+    assert card["overrides"]["ngf"] == 4 and card["overrides"]["ndf"] == 16  # the rest: recipe's
+    assert card["command"] == (
+        "python -m sketchwidgets pretrain pix2pix/classroom --steps 1 "
+        "--set ngf=4 --set lambda_l1=50"
+    )
+    assert shipped_bytes() == before
+
+
 @pytest.mark.parametrize(
     "flags, message",
     [
+        (["--set", "ngf=4", "--replace-shipped"], "--set makes a variant of the recipe"),
+        (["--set", "nope=1", "--out", "elsewhere"], "unknown Pix2PixConfig key 'nope'"),
+        (["--set", "ngf=wide", "--out", "elsewhere"], "ngf"),
         (["--out", str(pretrained.PACKAGE_FOLDER)], "never writes into the installed package"),
         (["--out", "elsewhere", "--replace-shipped"], "either --out DIR or --replace-shipped"),
         (["--smoke", "--replace-shipped"], "--smoke checkpoints never go into the package"),

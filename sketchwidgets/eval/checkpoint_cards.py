@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -37,21 +38,29 @@ def pretrain(
     device: str | None = None,
     replace_shipped: bool = False,
     sketches: str | None = None,
+    changes: Sequence[str] = (),
 ) -> Path:
     """Train recipe ``name``, store it as float16 in ``out`` with its card, and return the
     checkpoint path. Only ``replace_shipped`` (instead of ``out``) writes into the package's
     folder. ``smoke`` trains on 32 items, scores 8 and must write elsewhere than the package.
-    ``sketches`` replaces the recipe's training sketches ("machine" or "mix")."""
+    ``sketches`` replaces the recipe's training sketches ("machine" or "mix"); ``changes``
+    (``"KEY=VALUE"``) make a variant of the recipe's config, never written over the shipped one."""
+    if changes and replace_shipped:
+        raise ValueError(
+            "--set makes a variant of the recipe: give --out DIR, not --replace-shipped"
+        )
     if sketches is not None:
         check_source(sketches)  # a bad name is refused before anything trains
     folder = output_folder(out, replace_shipped=replace_shipped, smoke=smoke)
-    run = train_recipe(name, steps=steps, smoke=smoke, device=device, sketches=sketches)
+    run = train_recipe(
+        name, steps=steps, smoke=smoke, device=device, sketches=sketches, changes=changes
+    )
     spec, model, train, held_out = run.spec, run.model, run.train, run.held_out
     float32_scores = heldout_metrics(model, held_out, seed=spec.seed)
     path = save_float16(model, checkpoint_path(name, folder), spec.drop)
     shipped = load_shipped(path)
     card = {
-        **recipe_card(spec, run.steps, smoke, run.overrides, model),
+        **recipe_card(spec, run.steps, smoke, run.overrides, model, run.changes),
         "train_device": str(pick_device(device)),
         "train_seconds": round(run.seconds, 1),
         "final_losses": {k: round(v, 5) for k, v in run.final_losses.items()},

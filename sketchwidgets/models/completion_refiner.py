@@ -17,19 +17,36 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+UPSAMPLES = ("transposed", "resize")
+
+
+def _transposed_up(c_in: int, c_out: int) -> nn.Module:
+    return nn.ConvTranspose2d(c_in, c_out, 4, 2, 1)
+
+
+def _resize_up(c_in: int, c_out: int) -> nn.Module:
+    return nn.Sequential(
+        nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1)
+    )
+
 
 class CompletionRefiner(nn.Module):
     """``(photo half (N, 3, S, S), sketch (N, 1 | 3, S, S))`` in [-1, 1] -> photo
     ``(N, 3, S, S)``; a sketch's channels are averaged into one.
 
     4x4 stride-2 convolutions to ``width``, 2 ``width`` and 4 ``width`` channels (leaky ReLU
-    0.2), then 4x4 stride-2 transposed convolutions back (ReLU), each joined to the encoder's
-    features of its size, and tanh.
+    0.2), then back up (ReLU), each joined to the encoder's features of its size, and tanh.
+    ``upsample``: "transposed" (4x4 stride-2 transposed convolutions, pix2pix's), or "resize"
+    (nearest-neighbour doubling, then a 3x3 convolution: Odena et al. 2016's cure for the
+    checkerboard an adversarial loss brings out of transposed convolutions).
     """
 
-    def __init__(self, width: int) -> None:
+    def __init__(self, width: int, upsample: str = "transposed") -> None:
         super().__init__()
+        if upsample not in UPSAMPLES:
+            raise ValueError(f"upsample must be one of {UPSAMPLES}, got {upsample!r}")
         w = width
+        up = _resize_up if upsample == "resize" else _transposed_up
         self.down = nn.ModuleList(
             [
                 nn.Conv2d(4, w, 4, 2, 1),
@@ -37,13 +54,7 @@ class CompletionRefiner(nn.Module):
                 nn.Conv2d(2 * w, 4 * w, 4, 2, 1),
             ]
         )
-        self.up = nn.ModuleList(
-            [
-                nn.ConvTranspose2d(4 * w, 2 * w, 4, 2, 1),
-                nn.ConvTranspose2d(4 * w, w, 4, 2, 1),
-                nn.ConvTranspose2d(2 * w, 3, 4, 2, 1),
-            ]
-        )
+        self.up = nn.ModuleList([up(4 * w, 2 * w), up(4 * w, w), up(2 * w, 3)])
 
     def forward(self, photo: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
         x = torch.cat([photo, sketch.mean(1, keepdim=True)], 1)

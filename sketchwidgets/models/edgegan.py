@@ -34,9 +34,10 @@ reference's losses alone ignores the sketch; the measurements: docs/findings/edg
 * ``z_dim`` 8 in the recipes (BicycleGAN's nz; the reference's 100), so that E inverts GE;
 * ``image_reads_edge``: GI also reads an edge map through strided skips into each of its
   deconvolutions (pix2pix's U-Net): GE's map (detached) in the WGAN steps, the sketch else;
-* ``image_refiner_width`` (the recipes' choice): a small U-Net (:mod:`.completion_refiner`)
-  remakes GI's image beside the sketch, by its own L1 to the photo in the pair step. The
-  8-number code carries the outline, not the strokes (docs/drawn_sketches.md).
+* ``image_refiner_width`` (the recipes'): a small U-Net (:mod:`.completion_refiner`) remakes
+  GI's image beside the sketch, by its own L1 to the photo in the pair step;
+* ``image_refiner_gan_weight``, ``image_refiner_upsample`` (off in the recipes): the refiner
+  also plays pix2pix's PatchGAN, to pick a colour per drawing; "resize" avoids checkerboards.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ from sketchwidgets.classes import SKETCHYCOCO_CLASSES
 from sketchwidgets.device import full_precision
 from sketchwidgets.drawing.line_stats import INK_LEVEL
 from sketchwidgets.models.base import ModelConfig, SketchModel
-from sketchwidgets.models.completion_refiner import CompletionRefiner
+from sketchwidgets.models.completion_refiner import UPSAMPLES, CompletionRefiner
 from sketchwidgets.models.edgegan_layers import (
     ScalarPReLU,
     SpectralNormConv2d,
@@ -67,6 +68,7 @@ from sketchwidgets.models.edgegan_layers import (
     truncated_normal_,
 )
 from sketchwidgets.models.losses import ink_balanced_weights
+from sketchwidgets.models.pix2pix import PatchDiscriminator
 
 REFERENCE_BATCH_SIZE = 64  # train.py batch_size 64 (outputs/edgegan/flags.json)
 
@@ -119,6 +121,11 @@ class EdgeGANConfig(ModelConfig):
     # channels of a refiner that remakes GI's image beside the sketch; 0 = none (module
     # docstring); trained by its own Adam (pix2pix's lr and betas) in the pair step
     image_refiner_width: int = 0  # not in the reference: the image is GI's
+    # weight of a conditional PatchGAN's loss beside the refiner's L1 (pix2pix's ratio is
+    # 1 to 100); 0 = the L1 alone. The PatchGAN: 16 channels, 3 layers, batch norm
+    image_refiner_gan_weight: float = 0.0  # not in the reference
+    # how the refiner doubles its features: "transposed" or "resize" (completion_refiner.py)
+    image_refiner_upsample: str = "transposed"  # not in the reference; pix2pix's
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -132,12 +139,22 @@ class EdgeGANConfig(ModelConfig):
             "pair_edge_loss": ("l1", "ink_l1"),
             "encoder_noise": ("scalar", "none"),
             "zl_trains": ("encoder", "encoder_and_edge_generator"),
+            "image_refiner_upsample": UPSAMPLES,
         }
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
         if self.image_refiner_width < 0:
             raise ValueError(f"image_refiner_width must be >= 0, got {self.image_refiner_width}")
+        if self.image_refiner_gan_weight < 0:
+            raise ValueError(
+                f"image_refiner_gan_weight must be >= 0, got {self.image_refiner_gan_weight}"
+            )
+        if self.image_refiner_gan_weight and not self.image_refiner_width:
+            raise ValueError(
+                "image_refiner_gan_weight > 0 trains the refiner against a discriminator: "
+                "set image_refiner_width > 0"
+            )
         if self.image_refiner_width and self.pair_l1_weight <= 0:
             raise ValueError(
                 "image_refiner_width > 0 trains the refiner on real pairs in the pair step: "
@@ -402,8 +419,12 @@ class EdgeGAN(SketchModel):
         "classifier",
         "encoder",
     )
-    # with image_reads_edge, image_refiner_width
-    optional_networks: ClassVar[tuple[str, ...]] = ("edge_skips", "image_refiner")
+    # with image_reads_edge, image_refiner_width, image_refiner_gan_weight
+    optional_networks: ClassVar[tuple[str, ...]] = (
+        "edge_skips",
+        "image_refiner",
+        "refiner_discriminator",
+    )
     needs_label: ClassVar[bool] = True
     output_names: ClassVar[tuple[str, ...]] = ("image", "edge")
 
@@ -416,7 +437,10 @@ class EdgeGAN(SketchModel):
         self.image_generator = Generator(c.z_dim + classes, c.gf_dim, size, skip_width)  # G2
         self.edge_skips = EdgeSkips(skip_width) if c.image_reads_edge else None
         width = c.image_refiner_width
-        self.image_refiner = CompletionRefiner(width) if width else None
+        upsample = c.image_refiner_upsample
+        self.image_refiner = CompletionRefiner(width, upsample) if width else None
+        judged = c.image_refiner_gan_weight > 0  # (sketch, image): 1 + 3 channels
+        self.refiner_discriminator = PatchDiscriminator(4, 16, 3, "batch") if judged else None
         self.joint_discriminator = Discriminator(c.df_dim, size, 2 * size)  # D
         self.image_discriminator = Discriminator(c.df_dim, c.image_dis_size, c.image_dis_size)
         self.edge_discriminator = Discriminator(c.df_dim, c.edge_dis_size, c.edge_dis_size)
@@ -522,6 +546,9 @@ class EdgeGAN(SketchModel):
         if self.image_refiner is not None:  # not in the reference; pix2pix's Adam
             params = self.image_refiner.parameters()
             optimizers["R"] = torch.optim.Adam(params, lr=c.lr, betas=(0.5, 0.999))
+        if self.refiner_discriminator is not None:  # not in the reference; pix2pix's Adam
+            params = self.refiner_discriminator.parameters()
+            optimizers["RD"] = torch.optim.Adam(params, lr=c.lr, betas=(0.5, 0.999))
         if c.pair_l1_weight > 0 and c.pair_optimizer == "rmsprop":  # not in the reference
             optimizers["pair"] = rmsprop(self.encoder, self.edge_generator, *self._image_nets())
         return optimizers
@@ -664,8 +691,7 @@ class EdgeGAN(SketchModel):
             optimizers[name].zero_grad(set_to_none=True)
         losses = {"pair/edge_l1": edge_l1.detach(), "pair/image_l1": image_l1.detach()}
         if self.image_refiner is not None:
-            refined = self._refiner_step(fake_image.detach(), edge, photo, optimizers["R"])
-            losses["pair/refined_l1"] = refined
+            losses.update(self._refiner_step(fake_image.detach(), edge, photo, optimizers))
         return losses
 
     def _refiner_step(
@@ -673,15 +699,47 @@ class EdgeGAN(SketchModel):
         image: torch.Tensor,
         sketch: torch.Tensor,
         photo: torch.Tensor,
-        optimizer: torch.optim.Optimizer,
-    ) -> torch.Tensor:
+        optimizers: dict[str, torch.optim.Optimizer],
+    ) -> dict[str, torch.Tensor]:
         """Not in the reference: ``pair_l1_weight x |R(GI's image, sketch) - photo|`` over the
-        refiner alone; GI's image comes in detached, so E, GE and GI keep their own losses."""
-        optimizer.zero_grad(set_to_none=True)
-        l1 = (self._refined(image, sketch) - photo).abs().mean()
-        (self.config.pair_l1_weight * l1).backward()
-        optimizer.step()
-        return l1.detach()
+        refiner alone, plus ``image_refiner_gan_weight`` x its PatchGAN loss when it has one
+        (the PatchGAN steps first, pix2pix's update). GI's image comes in detached, so E, GE
+        and GI keep their own losses."""
+        refined = self._refined(image, sketch)
+        losses: dict[str, torch.Tensor] = {}
+        optimizers["R"].zero_grad(set_to_none=True)
+        l1 = (refined - photo).abs().mean()
+        loss = self.config.pair_l1_weight * l1
+        if self.refiner_discriminator is not None:
+            grey = sketch.mean(1, keepdim=True)
+            losses["RD/gan"] = self._refiner_discriminator_step(grey, refined, photo, optimizers)
+            judged = self.refiner_discriminator(torch.cat([grey, refined], 1))
+            adversarial = F.binary_cross_entropy_with_logits(judged, torch.ones_like(judged))
+            loss = loss + self.config.image_refiner_gan_weight * adversarial
+            losses["R/gan"] = adversarial.detach()
+        loss.backward()
+        optimizers["R"].step()
+        if self.refiner_discriminator is not None:
+            optimizers["RD"].zero_grad(set_to_none=True)  # R's step left gradients in it
+        losses["pair/refined_l1"] = l1.detach()
+        return losses
+
+    def _refiner_discriminator_step(
+        self,
+        grey: torch.Tensor,
+        refined: torch.Tensor,
+        photo: torch.Tensor,
+        optimizers: dict[str, torch.optim.Optimizer],
+    ) -> torch.Tensor:
+        """One step of the refiner's PatchGAN: (sketch, photo) real, (sketch, refined) fake."""
+        bce = F.binary_cross_entropy_with_logits
+        optimizers["RD"].zero_grad(set_to_none=True)
+        real = self.refiner_discriminator(torch.cat([grey, photo], 1))
+        fake = self.refiner_discriminator(torch.cat([grey, refined.detach()], 1))
+        loss = 0.5 * (bce(real, torch.ones_like(real)) + bce(fake, torch.zeros_like(fake)))
+        loss.backward()
+        optimizers["RD"].step()
+        return loss.detach()
 
     def _refined(self, image: torch.Tensor, sketch: torch.Tensor) -> torch.Tensor:
         """GI's ``image`` remade beside ``sketch`` ``(N, 1 | 3, S, S)`` by the refiner; the

@@ -11,10 +11,12 @@ part of the card. Scoring it and writing the card is
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import platform
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,6 +86,7 @@ class TrainedRecipe:
     steps: int
     seconds: float
     final_losses: dict[str, float]
+    changes: tuple[str, ...] = ()  # --set KEY=VALUE: a variant of the recipe
 
 
 def train_recipe(
@@ -93,14 +96,16 @@ def train_recipe(
     smoke: bool = False,
     device: str | None = None,
     sketches: str | None = None,
+    changes: Sequence[str] = (),
 ) -> TrainedRecipe:
     """Train recipe ``name`` with the Trainer (fixed seed). ``smoke`` trains on 32 items;
     ``sketches`` replaces the recipe's training sketches ("machine" or "mix",
-    :mod:`sketchwidgets.train.recipe_data`)."""
+    :mod:`sketchwidgets.train.recipe_data`); ``changes`` (``"KEY=VALUE"``) change its config
+    (:func:`with_changes`)."""
     from sketchwidgets.device import seed_everything
     from sketchwidgets.models import build_model
 
-    spec = recipe(name)
+    spec = with_changes(recipe(name), changes)
     if sketches is not None:
         spec = dataclasses.replace(spec, sketches=check_source(sketches))
     train, held_out = splits(spec, smoke=smoke)
@@ -124,8 +129,34 @@ def train_recipe(
     seconds = time.perf_counter() - started
     model = model.cpu().eval()
     return TrainedRecipe(
-        spec, model, train, held_out, data, overrides, steps or spec.steps, seconds, history
+        spec,
+        model,
+        train,
+        held_out,
+        data,
+        overrides,
+        steps or spec.steps,
+        seconds,
+        history,
+        tuple(changes),
     )
+
+
+def with_changes(spec: Recipe, changes: Sequence[str]) -> Recipe:
+    """``spec`` with its config changed by ``"KEY=VALUE"`` strings (``pretrain --set``),
+    type-checked by the model's config before anything trains: an unknown key raises
+    ``KeyError`` naming the known ones, a bad value ``ValueError``."""
+    if not changes:
+        return spec
+    from sketchwidgets.config import apply_overrides
+    from sketchwidgets.models import model_class
+
+    recipe_values = {**(preset(spec.preset) if spec.preset else {}), **spec.overrides}
+    config = apply_overrides(model_class(spec.model).config_class(), recipe_values)
+    changed = apply_overrides(config, list(changes))
+    keys = [change.split("=", 1)[0].strip() for change in changes]
+    values = {key: functools.reduce(getattr, key.split("."), changed) for key in keys}
+    return dataclasses.replace(spec, overrides={**spec.overrides, **values})
 
 
 def output_folder(
@@ -248,7 +279,12 @@ def _half(key: str, value: torch.Tensor, path: Path) -> torch.Tensor:
 
 
 def recipe_card(
-    spec: Recipe, steps: int, smoke: bool, overrides: dict[str, Any], model: Any
+    spec: Recipe,
+    steps: int,
+    smoke: bool,
+    overrides: dict[str, Any],
+    model: Any,
+    changes: Sequence[str] = (),
 ) -> dict[str, Any]:
     """The recipe's part of a card: data, split, steps, seed, command, config, versions."""
     from sketchwidgets import __version__
@@ -258,6 +294,7 @@ def recipe_card(
         command += f" --steps {steps}"
     if spec.sketches != RECIPES[spec.name].sketches:
         command += f" --sketches {spec.sketches}"
+    command += "".join(f" --set {change}" for change in changes)
     return {
         "name": spec.name,
         "model": spec.model,

@@ -302,6 +302,22 @@ def _assert_same_search(reference: dict, result) -> None:
 # ------------------------------------------------------------------------------ errors
 
 
+@pytest.mark.parametrize("format", FORMATS)
+def test_edgegan_with_a_resize_upsampling_refiner_exports(pairs, format, tmp_path) -> None:
+    """``image_refiner_upsample="resize"`` (nearest doubling, then a convolution) exports as
+    the transposed refiner does, and the file gives ``generate``'s images."""
+    config = {**TINY_CONFIGS["edgegan"], "image_refiner_upsample": "resize"}
+    torch.manual_seed(0)
+    model = _trained_one_step(build_model("edgegan", **config, class_names=CLASSES), pairs)
+    path = tmp_path / f"edgegan{FORMATS[format]}"
+    export(model, path, format=format, check=False)
+    labels = pairs.labels.tolist()
+    expected = model.generate(pairs.sketches, seed=7, label=labels, outputs=True)
+    actual = run_exported(path, exported_inputs(model, pairs.sketches, seed=7, label=labels))
+    for name in model.output_names:
+        assert share_within(actual[name], expected[name]) >= 0.999, name
+
+
 def test_unknown_format_names_the_choices(tmp_path) -> None:
     model = build_model("pix2pix", **TINY_CONFIGS["pix2pix"])
     with pytest.raises(ExportError, match=r"'tflite'.*\['onnx', 'torchscript'\]"):
