@@ -75,14 +75,23 @@ def reuse_or_train(
 
 
 def differing_settings(model: SketchModel, settings: Mapping[str, Any]) -> list[str]:
-    """``"name=saved"`` for each of ``settings`` that ``model``'s config does not have."""
+    """``"name=saved"`` for each of ``settings`` that ``model``'s config does not have; a
+    dotted name is a field of a nested config (``search.iterations``)."""
     config = dataclasses.asdict(model.config)
     differing = []
     for name, wanted in settings.items():
-        saved = config.get(name)
+        saved = _dotted_value(config, name)
         if plain_config(saved) != plain_config(wanted):
             differing.append(f"{name}={saved!r}")
     return differing
+
+
+def _dotted_value(config: Mapping[str, Any], name: str) -> Any:
+    """``config[a][b]`` for ``name`` "a.b" (None where a part is missing)."""
+    value: Any = config
+    for part in name.split("."):
+        value = value.get(part) if isinstance(value, Mapping) else None
+    return value
 
 
 def save_run(model: SketchModel, path: str | Path, steps: int) -> Path:

@@ -10,6 +10,7 @@ import torch
 
 from sketchwidgets.models import build_model
 from sketchwidgets.train.runs import (
+    differing_settings,
     reuse_or_train,
     runs_folder,
     save_run,
@@ -81,3 +82,12 @@ def test_a_run_saved_with_other_settings_is_trained_again(tmp_path, capsys) -> N
     assert f"{path} was trained with other settings (use_dropout=False): training again" in out
     reuse_or_train(path, 4, tiny_trainer(calls, **asked), settings=asked)
     assert calls == [4, 4] and f"loaded {path}" in capsys.readouterr().out
+
+
+def test_a_dotted_setting_is_compared_with_the_nested_config() -> None:
+    model = build_model("contextual_gan", image_size=32, gf_dim=4, df_dim=4)
+    iterations = model.config.search.iterations
+    assert differing_settings(model, {"search.iterations": iterations}) == []
+    assert differing_settings(model, {"search.iterations": iterations + 1}) == [
+        f"search.iterations={iterations!r}"
+    ]
