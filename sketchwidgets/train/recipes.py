@@ -151,8 +151,7 @@ def with_changes(spec: Recipe, changes: Sequence[str]) -> Recipe:
     from sketchwidgets.config import apply_overrides
     from sketchwidgets.models import model_class
 
-    recipe_values = {**(preset(spec.preset) if spec.preset else {}), **spec.overrides}
-    config = apply_overrides(model_class(spec.model).config_class(), recipe_values)
+    config = apply_overrides(model_class(spec.model).config_class(), _recipe_values(spec))
     changed = apply_overrides(config, list(changes))
     keys = [change.split("=", 1)[0].strip() for change in changes]
     values = {key: functools.reduce(getattr, key.split("."), changed) for key in keys}
@@ -182,16 +181,17 @@ def output_folder(
     return folder
 
 
+def _recipe_values(spec: Recipe) -> dict[str, Any]:
+    """The recipe's config values: its named preset under its own overrides."""
+    return {**(preset(spec.preset) if spec.preset else {}), **spec.overrides}
+
+
 def _config_overrides(spec: Recipe, train: Dataset, smoke: bool) -> dict[str, Any]:
     """The recipe's preset under its overrides, the dataset's class names for a model that
     needs labels."""
     from sketchwidgets.models import model_class
 
-    overrides = {
-        **(preset(spec.preset) if spec.preset else {}),
-        **spec.overrides,
-        **(spec.smoke_overrides if smoke else {}),
-    }
+    overrides = {**_recipe_values(spec), **(spec.smoke_overrides if smoke else {})}
     if model_class(spec.model).needs_label:
         overrides["class_names"] = class_names_of(train)
     return overrides
