@@ -5,7 +5,7 @@ classroom checkpoints (64 px), serves it with a static server, opens it in headl
 with every other host blocked, and redraws each example sketch stroke by stroke through
 ``window.sketchwidgets.drawStroke``. After each stroke it reads
 ``window.sketchwidgets.lastLatencyMs``: per model, the time from the stroke's end to the
-animation frame that shows its new image. The page runs its models one after another, the
+paint of the frame that shows its new image. The page runs its models one after another, the
 fastest first (as it measured them when it started), so a later tile's figure includes the
 earlier ones' runs; the order is printed. Then each model again, alone on a page of its own.
 

@@ -36,8 +36,8 @@ reference's losses alone ignores the sketch; the measurements: docs/findings/edg
   deconvolutions (pix2pix's U-Net): GE's map (detached) in the WGAN steps, the sketch else;
 * ``image_refiner_width`` (the recipes'): a small U-Net (:mod:`.completion_refiner`) remakes
   GI's image beside the sketch, by its own L1 to the photo in the pair step;
-* ``image_refiner_gan_weight``, ``image_refiner_upsample`` (off in the recipes): the refiner
-  also plays pix2pix's PatchGAN, to pick a colour per drawing; "resize" avoids checkerboards.
+* ``image_refiner_gan_weight``, ``_upsample``, ``_depth`` (the classroom recipe's): the refiner
+  also plays pix2pix's PatchGAN, to pick a colour per drawing, seeing the whole picture.
 """
 
 from __future__ import annotations
@@ -126,6 +126,8 @@ class EdgeGANConfig(ModelConfig):
     image_refiner_gan_weight: float = 0.0  # not in the reference
     # how the refiner doubles its features: "transposed" or "resize" (completion_refiner.py)
     image_refiner_upsample: str = "transposed"  # not in the reference; pix2pix's
+    # the refiner's levels: 3 see 22 px of the picture, 5 all of it (completion_refiner.py)
+    image_refiner_depth: int = 3  # not in the reference
 
     def __post_init__(self) -> None:
         size = self.image_size
@@ -144,8 +146,15 @@ class EdgeGANConfig(ModelConfig):
         for key, allowed in choices.items():
             if getattr(self, key) not in allowed:
                 raise ValueError(f"{key} must be one of {allowed}, got {getattr(self, key)!r}")
-        if self.image_refiner_width < 0:
-            raise ValueError(f"image_refiner_width must be >= 0, got {self.image_refiner_width}")
+        self._check_refiner()
+        for key in ("image_dis_size", "edge_dis_size"):
+            if getattr(self, key) % 16 or getattr(self, key) < 16:
+                raise ValueError(f"{key} must be a multiple of 16, got {getattr(self, key)}")
+
+    def _check_refiner(self) -> None:
+        for key, least in (("image_refiner_width", 0), ("image_refiner_depth", 2)):
+            if getattr(self, key) < least:
+                raise ValueError(f"{key} must be >= {least}, got {getattr(self, key)}")
         if self.image_refiner_gan_weight < 0:
             raise ValueError(
                 f"image_refiner_gan_weight must be >= 0, got {self.image_refiner_gan_weight}"
@@ -160,9 +169,6 @@ class EdgeGANConfig(ModelConfig):
                 "image_refiner_width > 0 trains the refiner on real pairs in the pair step: "
                 f"set pair_l1_weight > 0 (got {self.pair_l1_weight})"
             )
-        for key in ("image_dis_size", "edge_dis_size"):
-            if getattr(self, key) % 16 or getattr(self, key) < 16:
-                raise ValueError(f"{key} must be a multiple of 16, got {getattr(self, key)}")
 
 
 # --------------------------------------------------------------------------- generators
@@ -436,9 +442,8 @@ class EdgeGAN(SketchModel):
         self.edge_generator = Generator(c.z_dim + classes, c.gf_dim, size)  # G1
         self.image_generator = Generator(c.z_dim + classes, c.gf_dim, size, skip_width)  # G2
         self.edge_skips = EdgeSkips(skip_width) if c.image_reads_edge else None
-        width = c.image_refiner_width
-        upsample = c.image_refiner_upsample
-        self.image_refiner = CompletionRefiner(width, upsample) if width else None
+        refiner = (c.image_refiner_width, c.image_refiner_upsample, c.image_refiner_depth)
+        self.image_refiner = CompletionRefiner(*refiner) if c.image_refiner_width else None
         judged = c.image_refiner_gan_weight > 0  # (sketch, image): 1 + 3 channels
         self.refiner_discriminator = PatchDiscriminator(4, 16, 3, "batch") if judged else None
         self.joint_discriminator = Discriminator(c.df_dim, size, 2 * size)  # D

@@ -37,3 +37,23 @@ def test_a_three_channel_sketch_is_read_as_its_grey():
 def test_an_unknown_upsample_is_refused_by_name():
     with pytest.raises(ValueError, match="'bilinear'"):
         CompletionRefiner(4, "bilinear")
+
+
+@pytest.mark.parametrize(("depth", "sees_the_corner"), [(3, False), (5, True)])
+def test_depth_sets_how_far_a_stroke_reaches(depth, sees_the_corner):
+    """Three levels see about 22 px of the input, five all of a 64 px picture: a stroke in one
+    corner changes the opposite corner only with five."""
+    torch.manual_seed(0)
+    refiner = CompletionRefiner(4, "resize", depth)
+    photo = torch.rand(1, 3, 64, 64) * 2 - 1
+    blank = torch.ones(1, 1, 64, 64)
+    stroked = blank.clone()
+    stroked[..., 2:10, 2:10] = -1.0
+    with torch.no_grad():
+        far = (refiner(photo, stroked) - refiner(photo, blank))[..., 52:, 52:].abs().max()
+    assert (far > 1e-6) == sees_the_corner, float(far)
+
+
+def test_a_depth_below_two_is_refused_by_value():
+    with pytest.raises(ValueError, match="depth must be >= 2, got 1"):
+        CompletionRefiner(4, "resize", 1)

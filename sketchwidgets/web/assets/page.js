@@ -70,7 +70,15 @@ function paintPlaceholder(canvas, text) {
   ctx.fillText(text, canvas.width / 2, canvas.height / 2);
 }
 
-const nextFrame = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
+// A task, not a microtask: the browser may paint a frame that is due before it runs.
+const nextTask = () =>
+  new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+// Settles once the next frame is painted: a task queued from an animation frame runs after it.
+const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => nextTask().then(resolve)));
 
 // ----- generation --------------------------------------------------------------------------
 
@@ -104,10 +112,14 @@ async function generateTile(entry, strokes, strokeEnd) {
   const outputs = await state.models[entry.name].generate(input, label);
   for (const [name, canvas] of Object.entries(tile.outputs)) paintRgb(canvas, outputs[name]);
   state.outputs[entry.name] = outputs;
-  await nextFrame(); // the frame that shows the image
-  const latency = performance.now() - strokeEnd;
-  api.lastLatencyMs[entry.name] = latency;
-  tile.caption.textContent = `${entry.name}: ${Math.round(latency)} ms`;
+  // timed when the frame that shows the image is painted; the next model need not wait for it
+  const painted = afterPaint().then(() => {
+    const latency = performance.now() - strokeEnd;
+    api.lastLatencyMs[entry.name] = latency;
+    tile.caption.textContent = `${entry.name}: ${Math.round(latency)} ms`;
+  });
+  await nextTask(); // lets a due frame show this image before the next model runs
+  return { painted }; // wrapped: an async function returning a promise would wait for it
 }
 
 // One failing model must not hide the others: its tile says so, the console says why.
@@ -120,18 +132,24 @@ function showFailure(entry, error) {
   delete api.lastLatencyMs[entry.name];
 }
 
+// Resolves to { painted }, a promise that settles once the tile's image is painted.
 async function generateOrSayWhy(entry, strokes, strokeEnd) {
   try {
-    await generateTile(entry, strokes, strokeEnd);
+    return (await generateTile(entry, strokes, strokeEnd)) ?? {};
   } catch (error) {
     showFailure(entry, error);
+    return {};
   }
 }
 
 async function regenerate(strokeEnd) {
   const strokes = state.canvas.strokes;
   if (strokes.isEmpty) showEmpty();
-  else for (const entry of state.order) await generateOrSayWhy(entry, strokes.strokes, strokeEnd);
+  else {
+    const painted = [];
+    for (const entry of state.order) painted.push((await generateOrSayWhy(entry, strokes.strokes, strokeEnd)).painted);
+    await Promise.all(painted);
+  }
   api.generation += 1;
   const count = strokes.strokes.length;
   $("status").textContent = count ? `${count} stroke${count === 1 ? "" : "s"} drawn; ${state.runtimeLine}` : EMPTY_STATUS;
