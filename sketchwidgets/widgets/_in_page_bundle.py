@@ -36,6 +36,11 @@ RUNTIME_FILES = {
     "glue": "ort-wasm-simd-threaded.mjs",
     "wasm": "ort-wasm-simd-threaded.wasm",
 }
+WEBGPU_RUNTIME_FILES = {  # sent only when the page asks for them (InPageGenerator)
+    "module": "ort.webgpu.min.mjs",
+    "glue": "ort-wasm-simd-threaded.asyncify.mjs",
+    "wasm": "ort-wasm-simd-threaded.asyncify.wasm",
+}
 PARITY_EXAMPLES = ("apple", "house")  # the fixed sketches of the parity check
 CANVAS = 256  # the side the example sketches are drawn at, as the studio's canvas
 KEPT = 8  # model bundles kept for the session (the classroom four take about 17 MB)
@@ -52,14 +57,15 @@ def front_end_module() -> str:
     return "\n".join([*parts, own.read_text()])
 
 
-def runtime_bytes() -> dict[str, bytes]:
-    """``{"module", "glue", "wasm"}``: the WebAssembly runtime's files;
-    :class:`~sketchwidgets.web.runtime.PageRuntimeMissing` without the ``page`` extra."""
+def runtime_bytes(roles: dict[str, str] = RUNTIME_FILES) -> dict[str, bytes]:
+    """``{"module", "glue", "wasm"}``: the files of the WebAssembly runtime (or of the build
+    ``roles`` names); :class:`~sketchwidgets.web.runtime.PageRuntimeMissing` without the
+    ``page`` extra."""
     from sketchwidgets.web.runtime import runtime_files
 
     _version, paths = runtime_files()
     by_name = {path.name: path for path in paths}
-    return {role: by_name[name].read_bytes() for role, name in RUNTIME_FILES.items()}
+    return {role: by_name[name].read_bytes() for role, name in roles.items()}
 
 
 def model_bundle(

@@ -11,6 +11,12 @@ kernel still generates every model when it is free (the reference, and the fallb
 Contextual GAN's tile shows ``G(E(sketch))`` from the page at once and the kernel's search
 result when the kernel gets to it.
 
+WebGPU (``webgpu``): where the page may use it ("auto": a hardware adapter; "on": any, the
+software one too; "off": never), it asks the kernel for onnxruntime-web's WebGPU build (29 MB,
+so it is sent only then, when the kernel is free), runs the same parity check on it, and moves
+each in-page model there that passes and runs faster than on WebAssembly (with "on", whatever
+its speed); ``backends`` comes back with each in-page model's runtime.
+
 The hooks for tests and scripts (the first studio on a page answers them): its drawing canvas
 gets the id ``sketch``, each tile's main image ``data-model="NAME"``;
 ``window.sketchwidgets.drawStroke(points)`` draws a stroke (canvas CSS px) and
@@ -27,7 +33,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 import anywidget
-from traitlets import Dict, Int, List, Unicode, observe
+from traitlets import Dict, Enum, Int, List, Unicode, observe
 
 from sketchwidgets.widgets import _in_page_bundle as bundle
 
@@ -36,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 TOLERANCE = 2  # grey levels: the most an in-page output may differ from the kernel's
 PAGE, KERNEL = "page", "kernel"
+WEBGPU_RUNTIME = "webgpu_runtime"  # the page's request for the WebGPU build, and the answer
 StrokeHandler = Callable[[Sequence[Sequence[float]]], Any]
 
 
@@ -69,7 +76,10 @@ class InPageGenerator(anywidget.AnyWidget):
     parity_diffs = Dict(help="From the page: {model: largest grey-level difference}.").tag(
         sync=True
     )
-    backend = Unicode("", help="From the page: 'wasm' or 'webgpu'.").tag(sync=True)
+    webgpu = Enum(
+        ["auto", "on", "off"], "auto", help="When the page tries WebGPU (module docstring)."
+    ).tag(sync=True)
+    backends = Dict(help="From the page: {in-page model: 'wasm' | 'webgpu'}.").tag(sync=True)
     paths = Dict(help="{model: 'page' | 'kernel'}, decided from parity_diffs.").tag(sync=True)
 
     def __init__(self, *, skipped: Mapping[str, str] | None = None, **kwargs: Any) -> None:
@@ -96,11 +106,27 @@ class InPageGenerator(anywidget.AnyWidget):
     def _on_message(self, _widget: Any, content: dict[str, Any], _buffers: Any) -> None:
         if content.get("type") == "stroke" and self._stroke_handler is not None:
             self._stroke_handler(content.get("points", []))
+        elif content.get("type") == WEBGPU_RUNTIME:
+            self._send_webgpu_runtime()
+
+    def _send_webgpu_runtime(self) -> None:
+        """The page asked for the WebGPU build: its files as buffers, or why not."""
+        from sketchwidgets.export.exporter import MissingDependencyError
+
+        try:
+            files = bundle.runtime_bytes(bundle.WEBGPU_RUNTIME_FILES)
+        except MissingDependencyError as error:
+            self.send({"type": WEBGPU_RUNTIME, "error": str(error)})
+            return
+        self.send({"type": WEBGPU_RUNTIME, "roles": list(files)}, buffers=list(files.values()))
 
 
-def in_page_generator(models: Mapping[str, SketchModel]) -> tuple[InPageGenerator | None, str]:
+def in_page_generator(
+    models: Mapping[str, SketchModel], webgpu: str = "auto"
+) -> tuple[InPageGenerator | None, str]:
     """The generator for ``models``, or None and the one-line reason every model stays in the
-    kernel. A model that cannot be exported stays in the kernel alone (``skipped``)."""
+    kernel. A model that cannot be exported stays in the kernel alone (``skipped``). ``webgpu``:
+    when the page tries WebGPU ("auto", "on" or "off", see the module docstring)."""
     from sketchwidgets.export.exporter import MissingDependencyError
 
     try:
@@ -120,6 +146,11 @@ def in_page_generator(models: Mapping[str, SketchModel]) -> tuple[InPageGenerato
         reasons = "; ".join(f"{n}: {r}" for n, r in skipped.items())
         return None, f"every model runs in the kernel: none exports to the page ({reasons})"
     generator = InPageGenerator(
-        runtime=runtime, entries=entries, files=files, parity=parity, skipped=skipped
+        runtime=runtime,
+        entries=entries,
+        files=files,
+        parity=parity,
+        skipped=skipped,
+        webgpu=webgpu,
     )
     return generator, ""

@@ -12,7 +12,8 @@ With ``in_page`` (the default) and the ``page`` extra installed, the models also
 browser page (:class:`~sketchwidgets.widgets.in_page.InPageGenerator`, in the footer): each
 stroke's end redraws every tile that passed the parity check without a round trip to the
 kernel, so the tiles keep up while the kernel is busy. Each tile says which path it takes;
-without the extra the footer says why every model runs in the kernel.
+without the extra the footer says why every model runs in the kernel. ``webgpu`` ("auto",
+"on" or "off") says when the page tries WebGPU for them (the in-page module's docstring).
 """
 
 from __future__ import annotations
@@ -53,6 +54,10 @@ class SketchStudio(StaticFallback, AppLayout):
     tile
         Side of each generated image in pixels (112: the four classroom models' five images,
         EdgeGAN's edge included, fit in one row beside the canvas in a 1400 px wide browser).
+    in_page
+        Also run the models in the browser page (the default), where the ``page`` extra is.
+    webgpu
+        When the page tries WebGPU: "auto" (a hardware adapter), "on" (any adapter), "off".
     """
 
     def __init__(
@@ -65,6 +70,7 @@ class SketchStudio(StaticFallback, AppLayout):
         wait: float = 0.0,
         tile: int = 112,
         in_page: bool = True,
+        webgpu: str = "auto",
     ) -> None:
         if models is None:
             from sketchwidgets.pretrained import classroom_models
@@ -84,7 +90,7 @@ class SketchStudio(StaticFallback, AppLayout):
         self.in_page: InPageGenerator | None = None
         reason = "in_page=False: every model runs in the kernel"
         if in_page:
-            self.in_page, reason = in_page_generator(self.compare.models)
+            self.in_page, reason = in_page_generator(self.compare.models, webgpu)
         self.path_status = Label(reason)
         self.path_status.add_class("sketchwidgets-path-status")
         if self.in_page is not None:

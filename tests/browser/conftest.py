@@ -55,18 +55,32 @@ def lab_server(tmp_path_factory: pytest.TempPathFactory):
 
 
 @pytest.fixture(scope="package")
-def chromium():
-    """Headless Debian chromium (a playwright Browser; each launch gets a fresh profile)."""
+def playwright():
+    """Playwright's sync API, started once: every browser here is launched from it."""
     if lab.chromium_path() is None:
         _unavailable(f"chromium not found at {lab.CHROMIUM} (apt-get install chromium)")
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _unavailable("playwright is not installed (pip install -e '.[test]')")
-    with sync_playwright() as playwright:
-        browser = lab.launch_chromium(playwright)
-        yield browser
-        browser.close()
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="package")
+def chromium(playwright):
+    """Headless Debian chromium (a playwright Browser; each launch gets a fresh profile)."""
+    browser = lab.launch_chromium(playwright)
+    yield browser
+    browser.close()
+
+
+@pytest.fixture(scope="module")
+def webgpu_chromium(playwright):
+    """Headless chromium with a software WebGPU adapter (SwiftShader), for one module."""
+    browser = lab.launch_chromium(playwright, software_webgpu=True)
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")

@@ -185,9 +185,18 @@ def _wait_for_status(server: LabServer, timeout: float) -> None:
     raise TimeoutError(f"JupyterLab did not answer {server.url}/api/status in {timeout:.0f} s")
 
 
-def launch_chromium(playwright: Any) -> Any:
-    """Headless Debian chromium (a playwright Browser with a fresh temporary profile)."""
+# A software WebGPU adapter (SwiftShader, on the CPU): the WebGPU path runs with no GPU. Pages
+# skip such an adapter unless asked ("on"), as it runs the models far slower than WebAssembly.
+SOFTWARE_WEBGPU_ARGS = ["--enable-unsafe-webgpu", "--enable-unsafe-swiftshader"]
+
+
+def launch_chromium(playwright: Any, *, software_webgpu: bool = False) -> Any:
+    """Headless Debian chromium (a playwright Browser with a fresh temporary profile); with
+    ``software_webgpu``, WebGPU on SwiftShader instead of no GPU at all."""
     path = chromium_path()
     if path is None:
         raise FileNotFoundError(f"chromium not found at {CHROMIUM}: apt-get install chromium")
-    return playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+    args = CHROMIUM_ARGS
+    if software_webgpu:
+        args = [arg for arg in CHROMIUM_ARGS if arg != "--disable-gpu"] + SOFTWARE_WEBGPU_ARGS
+    return playwright.chromium.launch(executable_path=path, headless=True, args=args)

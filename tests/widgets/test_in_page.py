@@ -143,3 +143,52 @@ def test_a_second_studio_of_the_same_weights_reuses_the_export(tiny_pix2pix, mon
 
 def _no_export(name, model):
     raise RuntimeError(f"{name} exported again")
+
+
+def sent_messages(generator, monkeypatch) -> list:
+    """What the kernel sends the page, as ``(content, buffers)``."""
+    sent = []
+
+    def send(content, buffers=None):
+        sent.append((content, buffers))
+
+    monkeypatch.setattr(generator, "send", send)
+    return sent
+
+
+def test_the_webgpu_runtime_goes_to_the_page_only_when_it_asks(tiny_pix2pix, monkeypatch):
+    generator = SketchStudio(tiny_pix2pix, size=128, webgpu="on").in_page
+    assert generator.webgpu == "on"
+    webgpu_files = ("ort.webgpu.min.mjs", "ort-wasm-simd-threaded.asyncify.mjs",
+                    "ort-wasm-simd-threaded.asyncify.wasm")  # fmt: skip
+    with_widget = {bytes(v) for v in generator.runtime.values()}
+    assert not with_widget & {(runtime.directory() / f).read_bytes() for f in webgpu_files}
+    sent = sent_messages(generator, monkeypatch)
+    generator._on_message(None, {"type": "webgpu_runtime"}, [])
+    ((content, buffers),) = sent
+    assert content == {"type": "webgpu_runtime", "roles": ["module", "glue", "wasm"]}
+    assert buffers == [(runtime.directory() / f).read_bytes() for f in webgpu_files]
+
+
+def test_without_the_webgpu_files_the_page_is_told_why(tiny_pix2pix, monkeypatch):
+    from sketchwidgets.web.runtime import PageRuntimeMissing
+    from sketchwidgets.widgets import _in_page_bundle
+
+    generator = SketchStudio(tiny_pix2pix, size=128).in_page
+    assert generator.webgpu == "auto"
+
+    def missing(roles):
+        raise PageRuntimeMissing(f"the page runtime lacks {roles['module']}")
+
+    monkeypatch.setattr(_in_page_bundle, "runtime_bytes", missing)
+    sent = sent_messages(generator, monkeypatch)
+    generator._on_message(None, {"type": "webgpu_runtime"}, [])
+    why = "the page runtime lacks ort.webgpu.min.mjs"
+    assert sent == [({"type": "webgpu_runtime", "error": why}, None)]
+
+
+def test_an_unknown_webgpu_mode_is_refused_by_its_value(tiny_pix2pix):
+    from traitlets import TraitError
+
+    with pytest.raises(TraitError, match="'sometimes'"):
+        SketchStudio(tiny_pix2pix, size=128, webgpu="sometimes")

@@ -1,7 +1,7 @@
 // Load onnxruntime-web and a page model, and generate: the part of the page a notebook widget
 // can reuse (no DOM here). `base` is the URL of the page folder (runtime/ and models/ in it).
 //
-//   const runtime = await loadRuntime(base);            // WebGPU where the browser has it
+//   const runtime = await loadRuntime(base);                    // WebAssembly
 //   const model = await PageModel.load(runtime, base, entry);   // entry: one of page.json's
 //   const { image, edge } = await model.generate(input, classIndex);  // uint8 RGB, S*S*3
 //
@@ -9,36 +9,82 @@
 // `loadRuntimeFromBytes({ module, glue, wasm })` and `PageModel.load(runtime, bytesOf, entry)`
 // with `bytesOf(file)` giving a model file's bytes.
 //
-// The runtime runs single-threaded WebAssembly, so the page needs no special headers.
+// WebAssembly runs single-threaded, so the page needs no special headers. WebGPU is a second
+// runtime (`loadRuntime(base, { webgpu: true })`), used for a model only once `checkAgainst`
+// finds its outputs within the tolerance of the WebAssembly (or the kernel's) ones: the two
+// runtimes do not always agree (docs/page.md).
 
-export async function loadRuntime(base, { webgpu = true } = {}) {
-  const gpu = webgpu && (await gpuAdapter());
-  const ort = await import(new URL(gpu ? "runtime/ort.webgpu.min.mjs" : "runtime/ort.wasm.min.mjs", base).href);
+export const TOLERANCE = 2; // grey levels: the most a model's outputs may differ from the reference's
+
+export async function loadRuntime(base, { webgpu = false } = {}) {
+  const ort = await import(new URL(webgpu ? "runtime/ort.webgpu.min.mjs" : "runtime/ort.wasm.min.mjs", base).href);
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = new URL("runtime/", base).href;
-  return { ort, backend: gpu ? "webgpu" : "wasm" };
+  return { ort, backend: webgpu ? "webgpu" : "wasm" };
 }
 
-// The WebAssembly runtime from its three files' bytes (ort.wasm.min.mjs, the glue module
-// ort-wasm-simd-threaded.mjs and its .wasm): object URLs for the two modules, the binary as is.
-export async function loadRuntimeFromBytes({ module, glue, wasm }) {
+// A runtime from its three files' bytes: the WebAssembly build (ort.wasm.min.mjs, the glue
+// module ort-wasm-simd-threaded.mjs and its .wasm) or, with backend "webgpu", the WebGPU build
+// (ort.webgpu.min.mjs, ort-wasm-simd-threaded.asyncify.mjs and .wasm): object URLs for the two
+// modules, the binary as is.
+export async function loadRuntimeFromBytes({ module, glue, wasm }, backend = "wasm") {
   const url = (bytes) => URL.createObjectURL(new Blob([bytes], { type: "text/javascript" }));
   const ort = await import(url(module));
   ort.env.wasm.numThreads = 1;
   ort.env.wasm.proxy = false;
   ort.env.wasm.wasmPaths = { mjs: url(glue) };
   ort.env.wasm.wasmBinary = wasm;
-  return { ort, backend: "wasm" };
+  return { ort, backend };
 }
 
-async function gpuAdapter() {
+// Whether the page may try WebGPU. mode "auto": only on a hardware adapter (a software one,
+// such as SwiftShader, runs these models far slower than WebAssembly); "on": on any adapter,
+// the software one too (for tests and comparisons); "off": never.
+export async function webgpuAllowed(mode = "auto") {
+  if (mode === "off" || !globalThis.navigator?.gpu) return false;
   try {
-    return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
+    const adapter = await navigator.gpu.requestAdapter();
+    if (!adapter) return false;
+    const software = adapter.info?.isFallbackAdapter ?? adapter.isFallbackAdapter ?? false;
+    return mode === "on" || !software;
   } catch {
     return false;
   }
 }
+
+// The largest grey-level difference between two sets of outputs ({name: uint8 array}), over
+// the names of `expected`; null when one is missing or of another size.
+export function largestDifference(outputs, expected) {
+  let worst = 0;
+  for (const [name, want] of Object.entries(expected)) {
+    const got = outputs[name];
+    if (!got || got.length !== want.length) return null;
+    for (let i = 0; i < want.length; i++) worst = Math.max(worst, Math.abs(got[i] - want[i]));
+  }
+  return worst;
+}
+
+// `model` on each of `inputs` ([{ input, classIndex }]): the largest difference from
+// `expected` (the reference's outputs, in the same order; null: not the same outputs) and the
+// last run's time in ms (run after a first, untimed one, which sets the runtime up).
+export async function checkAgainst(model, inputs, expected) {
+  await model.generate(inputs[0].input, inputs[0].classIndex);
+  let worst = 0, ms = 0;
+  for (let i = 0; i < inputs.length; i++) {
+    const started = performance.now();
+    const outputs = await model.generate(inputs[i].input, inputs[i].classIndex);
+    ms = performance.now() - started;
+    const difference = largestDifference(outputs, expected[i]);
+    worst = difference === null || worst === null ? null : Math.max(worst, difference);
+  }
+  return { worst, ms };
+}
+
+// Whether a model checked on WebGPU takes the place of its WebAssembly self (which ran in `ms0`):
+// within the tolerance, and faster (or, with mode "on", whatever its speed).
+export const takesOver = ({ worst, ms }, ms0, mode, tolerance = TOLERANCE) =>
+  worst !== null && worst <= tolerance && (mode === "on" || ms < ms0);
 
 async function session(runtime, bytes) {
   const providers = runtime.backend === "webgpu" ? ["webgpu", "wasm"] : ["wasm"];
@@ -129,6 +175,17 @@ export class PageModel {
     return { image: floatToRgb(photo.data, S, S, 0) };
   }
 }
+
+// A task, not a microtask: the browser may paint a frame that is due before it runs.
+export const nextTask = () =>
+  new Promise((resolve) => {
+    const channel = new MessageChannel();
+    channel.port1.onmessage = () => resolve();
+    channel.port2.postMessage(null);
+  });
+
+// Settles once the next frame is painted: a task queued from an animation frame runs after it.
+export const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => nextTask().then(resolve)));
 
 // RGB bytes (canvas.height x canvas.width x 3) painted on the canvas, opaque.
 export function paintRgb(canvas, rgb) {

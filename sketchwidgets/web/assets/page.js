@@ -2,14 +2,17 @@
 // picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
 // window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
 
-import { loadRuntime, PageModel, paintRgb } from "./generator.js";
+import { afterPaint, checkAgainst, loadRuntime, nextTask, PageModel, paintRgb, takesOver, webgpuAllowed } from "./generator.js";
 import { modelInput } from "./prepare.js";
 import { DrawingCanvas } from "./sketch.js";
 
 const EMPTY_STATUS = "draw on the canvas, or load an example";
 const base = new URL("../", import.meta.url); // the page folder (this file is in assets/)
 const $ = (id) => document.getElementById(id);
-const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0 });
+const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0, backends: {}, webgpuCheck: {} });
+// ?webgpu=auto (the default: a hardware adapter only), on (any adapter) or off
+const WEBGPU_MODE = new URLSearchParams(location.search).get("webgpu") || "auto";
+const CHECK_EXAMPLES = 2; // the example sketches a WebGPU model is checked on
 
 const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null };
 
@@ -69,16 +72,6 @@ function paintPlaceholder(canvas, text) {
   ctx.textBaseline = "middle";
   ctx.fillText(text, canvas.width / 2, canvas.height / 2);
 }
-
-// A task, not a microtask: the browser may paint a frame that is due before it runs.
-const nextTask = () =>
-  new Promise((resolve) => {
-    const channel = new MessageChannel();
-    channel.port1.onmessage = () => resolve();
-    channel.port2.postMessage(null);
-  });
-// Settles once the next frame is painted: a task queued from an animation frame runs after it.
-const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => nextTask().then(resolve)));
 
 // ----- generation --------------------------------------------------------------------------
 
@@ -214,6 +207,64 @@ async function loadAndTime(runtime, entry) {
   return performance.now() - start;
 }
 
+// The first example sketches as the model sees them, each with its class where the model has it.
+function checkInputs(entry) {
+  return state.examples.slice(0, CHECK_EXAMPLES).map((example) => ({
+    input: modelInput(example.sketch.strokes, state.manifest.canvas, entry.image_size, entry.redraw),
+    classIndex: Math.max(0, entry.classes.indexOf(example.class)),
+  }));
+}
+
+// The model on WebGPU replaces its WebAssembly self when their images agree within 2 grey
+// levels on the example sketches, and it is faster (mode "on": whatever its speed).
+async function tryWebgpu(gpuRuntime, entry, runMs) {
+  const inputs = checkInputs(entry);
+  const expected = [];
+  for (const { input, classIndex } of inputs) expected.push(await state.models[entry.name].generate(input, classIndex));
+  const candidate = await PageModel.load(gpuRuntime, base, entry);
+  const check = await checkAgainst(candidate, inputs, expected);
+  api.webgpuCheck[entry.name] = { largestDifference: check.worst, ms: check.ms, wasmMs: runMs[entry.name] };
+  if (!takesOver(check, runMs[entry.name], WEBGPU_MODE)) return;
+  state.models[entry.name] = candidate;
+  runMs[entry.name] = check.ms;
+  api.backends[entry.name] = "webgpu";
+}
+
+async function webgpuRuntime() {
+  if (!(await webgpuAllowed(WEBGPU_MODE))) return null;
+  try {
+    return await loadRuntime(base, { webgpu: true });
+  } catch (error) {
+    console.warn("WebGPU runtime did not load; WebAssembly only", error);
+    return null;
+  }
+}
+
+function runtimeLine() {
+  const onGpu = state.order.filter((entry) => api.backends[entry.name] === "webgpu").map((entry) => entry.name);
+  const version = `onnxruntime-web ${state.manifest.runtime.version}`;
+  if (!onGpu.length) return `${version}, WebAssembly`;
+  if (onGpu.length === state.order.length) return `${version}, WebGPU`;
+  return `${version}, WebGPU for ${onGpu.join(", ")}, WebAssembly for the others`;
+}
+
+async function loadModels() {
+  const runtime = await loadRuntime(base);
+  const gpuRuntime = await webgpuRuntime();
+  const runMs = {};
+  for (const entry of state.manifest.models) {
+    try {
+      runMs[entry.name] = await loadAndTime(runtime, entry);
+      api.backends[entry.name] = "wasm";
+      if (gpuRuntime) await tryWebgpu(gpuRuntime, entry, runMs).catch((error) => console.warn(`${entry.name}: not on WebGPU`, error));
+      state.tiles[entry.name].node.dataset.backend = api.backends[entry.name];
+    } catch (error) {
+      showFailure(entry, error); // the others still run
+    }
+  }
+  return runMs;
+}
+
 async function main() {
   state.manifest = await (await fetch(new URL("page.json", base))).json();
   state.examples = await (await fetch(new URL("examples.json", base))).json();
@@ -224,23 +275,15 @@ async function main() {
     penWidth: state.manifest.pen_width,
     onStrokeEnd: (time) => requestGeneration(time),
   });
-  const runtime = await loadRuntime(base);
-  const runMs = {};
-  for (const entry of state.manifest.models) {
-    try {
-      runMs[entry.name] = await loadAndTime(runtime, entry);
-    } catch (error) {
-      showFailure(entry, error); // the others still run
-    }
-  }
+  const runMs = await loadModels();
   // one model runs at a time: the fastest first, so each image comes as early as it can, and
   // the Contextual GAN's search start last (as the studio orders it)
   const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
   state.order = state.order.filter((entry) => entry.name in runMs);
   state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
   api.order = state.order.map((entry) => entry.name);
-  api.backend = runtime.backend;
-  state.runtimeLine = `onnxruntime-web ${state.manifest.runtime.version}, ${runtime.backend === "webgpu" ? "WebGPU" : "WebAssembly"}`;
+  api.backend = Object.values(api.backends).includes("webgpu") ? "webgpu" : "wasm";
+  state.runtimeLine = runtimeLine();
   showEmpty();
   $("status").textContent = `${EMPTY_STATUS}; ${state.runtimeLine}`;
   api.ready = true;

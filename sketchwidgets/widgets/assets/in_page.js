@@ -8,10 +8,13 @@
 // runs in the page, else in the kernel. render: finds its studio around it (the drawing canvas,
 // the tiles' <img>s) and, at each stroke's end on the canvas, runs every in-page model on the
 // drawing (the kernel's strokes and those drawn since) and paints its tile, without the kernel.
+// Where the page may use WebGPU (the `webgpu` mode, see generator.js's webgpuAllowed), it then
+// asks the kernel for the WebGPU runtime and moves each in-page model there that passes the same
+// parity check on it and runs faster (`backends` tells the kernel which).
 
 const NEXT_FRAME = () => new Promise((resolve) => requestAnimationFrame(() => resolve()));
 const PATH_TEXT = { page: "in the page", kernel: "kernel" };
-const engines = new WeakMap(); // model -> Promise<{ models, paths, backend }>
+const engines = new WeakMap(); // model -> Promise<{ models, paths, order, runMs, backends }>
 
 const asBytes = (view) => new Uint8Array(view.buffer, view.byteOffset, view.byteLength);
 const slugOf = (name) => name.replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "") || "model";
@@ -26,32 +29,29 @@ function sharedRuntime(model) {
   return globalThis[key];
 }
 
-// The largest grey-level difference from the kernel's outputs (null: not the same outputs),
-// and the last run's time in ms (the first run sets the runtime up).
-async function parityDiff(pageModel, reference) {
-  let worst = 0, ms = 0;
-  for (let i = 0; i < reference.inputs.length; i++) {
-    const started = performance.now();
-    const outputs = await pageModel.generate(asBytes(reference.inputs[i]), reference.label);
-    ms = performance.now() - started;
-    for (const [name, expected] of Object.entries(reference.expected[i])) {
-      const want = asBytes(expected), got = outputs[name];
-      if (!got || got.length !== want.length) return { worst: null, ms };
-      for (let j = 0; j < want.length; j++) worst = Math.max(worst, Math.abs(got[j] - want[j]));
-    }
-  }
-  return { worst, ms };
+// The parity check's cases: the kernel's fixed inputs and its outputs for them.
+function parityCases(reference) {
+  const inputs = reference.inputs.map((input) => ({ input: asBytes(input), classIndex: reference.label }));
+  const expected = reference.expected.map((outputs) => Object.fromEntries(Object.entries(outputs).map(([k, v]) => [k, asBytes(v)])));
+  return [inputs, expected];
+}
+
+// one model at a time, the fastest first, the Contextual GAN's search start last (as the
+// classroom page orders them), so each image comes as early as it can
+function sortOrder(engine) {
+  const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
+  engine.order.sort((a, b) => searchLast(a) - searchLast(b) || engine.runMs[a.name] - engine.runMs[b.name]);
 }
 
 async function start(model) {
   const runtime = await sharedRuntime(model);
   const files = model.get("files");
   const bytesOf = (file) => asBytes(files[file]);
-  const models = {}, diffs = {}, paths = {}, runMs = {};
+  const models = {}, diffs = {}, paths = {}, runMs = {}, backends = {};
   for (const entry of model.get("entries")) {
     try {
       models[entry.name] = await PageModel.load(runtime, bytesOf, entry);
-      const { worst, ms } = await parityDiff(models[entry.name], model.get("parity")[entry.name]);
+      const { worst, ms } = await checkAgainst(models[entry.name], ...parityCases(model.get("parity")[entry.name]));
       [diffs[entry.name], runMs[entry.name]] = [worst, ms];
     } catch (error) {
       console.error(`sketchwidgets: ${entry.name} cannot run in the page`, error);
@@ -59,16 +59,62 @@ async function start(model) {
     }
     const diff = diffs[entry.name];
     paths[entry.name] = diff !== null && diff <= model.get("tolerance") ? "page" : "kernel";
+    if (paths[entry.name] === "page") backends[entry.name] = "wasm";
   }
   model.set("parity_diffs", diffs);
-  model.set("backend", runtime.backend);
+  model.set("backends", { ...backends });
   model.save_changes(); // reaches the kernel when it is free; the page decides now
-  // one model at a time, the fastest first, the Contextual GAN's search start last (as the
-  // classroom page orders them), so each image comes as early as it can
-  const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
   const order = model.get("entries").filter((entry) => paths[entry.name] === "page");
-  order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
-  return { models, paths, order, backend: runtime.backend };
+  const engine = { models, paths, order, runMs, backends, bytesOf };
+  sortOrder(engine);
+  // settles with each model's check on WebGPU ({} when not tried), once the models are placed
+  engine.webgpu = upgradeToWebgpu(model, engine).catch((error) => {
+    console.warn("sketchwidgets: WebGPU not used", error);
+    return {};
+  });
+  return engine;
+}
+
+// The kernel's answer to a request for files: { role: bytes }.
+function askKernel(model, type) {
+  return new Promise((resolve, reject) => {
+    const listener = (message, buffers) => {
+      if (message?.type !== type) return;
+      model.off("msg:custom", listener);
+      if (message.error) reject(new Error(message.error));
+      else resolve(Object.fromEntries(message.roles.map((role, i) => [role, asBytes(buffers[i])])));
+    };
+    model.on("msg:custom", listener);
+    model.send({ type });
+  });
+}
+
+// The WebGPU runtime's files (29 MB) are asked of the kernel only where the page may use them;
+// the kernel answers when it is free, and the models run on WebAssembly meanwhile. A model
+// moves to WebGPU when it passes the parity check there too and runs faster (mode "on":
+// whatever its speed).
+async function upgradeToWebgpu(model, engine) {
+  const mode = model.get("webgpu");
+  const checks = {};
+  if (!engine.order.length || !(await webgpuAllowed(mode))) return checks;
+  const runtime = await loadRuntimeFromBytes(await askKernel(model, "webgpu_runtime"), "webgpu");
+  for (const entry of [...engine.order]) {
+    try {
+      const candidate = await PageModel.load(runtime, engine.bytesOf, entry);
+      const check = await checkAgainst(candidate, ...parityCases(model.get("parity")[entry.name]));
+      checks[entry.name] = { largestDifference: check.worst, ms: check.ms, wasmMs: engine.runMs[entry.name] };
+      if (!takesOver(check, engine.runMs[entry.name], mode, model.get("tolerance"))) continue;
+      engine.models[entry.name] = candidate;
+      engine.runMs[entry.name] = check.ms;
+      engine.backends[entry.name] = "webgpu";
+    } catch (error) {
+      console.warn(`sketchwidgets: ${entry.name} stays on WebAssembly`, error);
+    }
+  }
+  sortOrder(engine);
+  model.set("backends", { ...engine.backends });
+  model.save_changes();
+  return checks;
 }
 
 function initialize({ model }) {
@@ -104,6 +150,7 @@ class StudioInPage {
     this.listen();
     this.model.on("change:sketch", () => this.kernelChanged());
     this.model.on("change:class_name", () => this.request());
+    this.model.on("change:backends", () => this.showPaths());
   }
 
   listen() {
@@ -165,13 +212,15 @@ class StudioInPage {
     const { models, order } = await this.engine;
     const strokes = this.strokes();
     if (!strokes.some((s) => s.tool === "pen" && s.points.length)) return;
+    const painted = [];
     for (const entry of order.filter((e) => this.seedAllows(e))) {
       try {
-        await this.generateOne(entry, models[entry.name], strokes, strokeEnd);
+        painted.push((await this.generateOne(entry, models[entry.name], strokes, strokeEnd))?.painted);
       } catch (error) {
         console.error(`sketchwidgets: ${entry.name} failed in the page`, error);
       }
     }
+    await Promise.all(painted);
   }
 
   // The page holds the draws of seed 0: another seed (a re-roll) is the kernel's.
@@ -179,6 +228,7 @@ class StudioInPage {
     return !this.model.get("seeds")[entry.name];
   }
 
+  // Resolves to { painted }, a promise that settles once the tile's image is painted.
   async generateOne(entry, pageModel, strokes, strokeEnd) {
     const label = entry.needs_label ? entry.classes.indexOf(this.model.get("class_name")) : 0;
     if (label < 0) return; // the tile says the model does not know the class (the kernel's)
@@ -192,10 +242,14 @@ class StudioInPage {
       shown.push(img.decode().catch(() => undefined));
     }
     await Promise.all(shown);
-    await NEXT_FRAME(); // the frame that shows the image
-    this.latency[entry.name] = performance.now() - strokeEnd;
-    if (window.sketchwidgets.owner === this) window.sketchwidgets.lastLatencyMs[entry.name] = this.latency[entry.name];
-    this.showInput(entry, input); // after the image: "what the model sees" is not on the clock
+    // timed when the frame that shows the image is painted; the next model need not wait for it
+    const painted = afterPaint().then(() => {
+      this.latency[entry.name] = performance.now() - strokeEnd;
+      if (window.sketchwidgets.owner === this) window.sketchwidgets.lastLatencyMs[entry.name] = this.latency[entry.name];
+      this.showInput(entry, input); // after the image: "what the model sees" is not on the clock
+    });
+    await nextTask(); // lets a due frame show this image before the next model runs
+    return { painted }; // wrapped: an async function returning a promise would wait for it
   }
 
   showInput(entry, grey) {
@@ -214,7 +268,7 @@ class StudioInPage {
 
   // Each tile says which path it takes, now (the kernel's label follows when it is free).
   async showPaths() {
-    const { paths, backend } = await this.engine;
+    const { paths, backends } = await this.engine;
     for (const entry of this.model.get("entries")) {
       this.image(entry.name, "image");
       const label = this.root.querySelector(`.sketchwidgets-path.sketchwidgets-model-${slugOf(entry.name)}`);
@@ -222,8 +276,15 @@ class StudioInPage {
       if (label) label.textContent = search ? "in the page, then the kernel's search" : PATH_TEXT[paths[entry.name]];
     }
     const count = Object.values(paths).filter((p) => p === "page").length;
-    this.el.textContent = `${count} of ${Object.keys(paths).length} models in the page (onnxruntime-web, ${backend === "webgpu" ? "WebGPU" : "WebAssembly"})`;
+    this.el.textContent = `${count} of ${Object.keys(paths).length} models in the page (onnxruntime-web, ${runtimeText(backends)})`;
   }
+}
+
+function runtimeText(backends) {
+  const onGpu = Object.keys(backends).filter((name) => backends[name] === "webgpu");
+  if (!onGpu.length) return "WebAssembly";
+  if (onGpu.length === Object.keys(backends).length) return "WebGPU";
+  return `WebGPU for ${onGpu.join(", ")}, WebAssembly for the others`;
 }
 
 // The hooks for tests and scripts: the first studio on the page answers them.
@@ -242,6 +303,9 @@ function hooks(view) {
     },
     idle: () => view.running || Promise.resolve(),
     paths: async () => (await view.engine).paths,
+    backends: async () => ({ ...(await view.engine).backends }),
+    // each in-page model's check on WebGPU, once done ({} where the page does not try it)
+    webgpu: async () => (await view.engine).webgpu,
     ready: view.engine.then(() => true),
   });
 }
