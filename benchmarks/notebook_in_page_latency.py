@@ -5,9 +5,9 @@ runs a notebook of two cells, ``SketchStudio()`` (the four classroom models) and
 ``time.sleep``, and while the kernel sleeps draws the eight example sketches' strokes, one after
 another on the same canvas (``#sketch``; a clear would wait for the kernel), with real mouse
 events. After each stroke it reads
-``window.sketchwidgets.lastLatencyMs`` (the stroke's end to the frame showing each in-page
-model's image) and prints each model's p50 / p95 in ms. The page runs one model at a time,
-the fastest first, so a model's figure includes the models before it.
+``window.sketchwidgets.lastLatencyMs`` (the stroke's end to the paint of the frame showing
+each in-page model's image) and prints each model's p50 / p95 in ms. The page runs one
+model at a time, the fastest first, so a model's figure includes the models before it.
 
 Usage::
 

@@ -91,9 +91,17 @@ function showEmpty() {
   api.lastLatencyMs = {};
 }
 
-async function generateTile(entry, strokes, strokeEnd) {
+// What a model sees of `strokes`; models of the same size and pen share one preparation per
+// generation (`prepared`).
+function preparedFor(entry, strokes, prepared) {
+  const key = JSON.stringify([entry.image_size, entry.redraw]);
+  if (!prepared.has(key)) prepared.set(key, modelInput(strokes, state.manifest.canvas, entry.image_size, entry.redraw));
+  return prepared.get(key);
+}
+
+async function generateTile(entry, strokes, strokeEnd, prepared) {
   const tile = state.tiles[entry.name];
-  const input = modelInput(strokes, state.manifest.canvas, entry.image_size, entry.redraw);
+  const input = preparedFor(entry, strokes, prepared);
   state.inputs[entry.name] = input;
   paintGrey(tile.seen, input);
   const label = classIndex(entry);
@@ -126,9 +134,9 @@ function showFailure(entry, error) {
 }
 
 // Resolves to { painted }, a promise that settles once the tile's image is painted.
-async function generateOrSayWhy(entry, strokes, strokeEnd) {
+async function generateOrSayWhy(entry, strokes, strokeEnd, prepared) {
   try {
-    return (await generateTile(entry, strokes, strokeEnd)) ?? {};
+    return (await generateTile(entry, strokes, strokeEnd, prepared)) ?? {};
   } catch (error) {
     showFailure(entry, error);
     return {};
@@ -140,7 +148,8 @@ async function regenerate(strokeEnd) {
   if (strokes.isEmpty) showEmpty();
   else {
     const painted = [];
-    for (const entry of state.order) painted.push((await generateOrSayWhy(entry, strokes.strokes, strokeEnd)).painted);
+    const prepared = new Map();
+    for (const entry of state.order) painted.push((await generateOrSayWhy(entry, strokes.strokes, strokeEnd, prepared)).painted);
     await Promise.all(painted);
   }
   api.generation += 1;

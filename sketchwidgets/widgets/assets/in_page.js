@@ -213,9 +213,10 @@ class StudioInPage {
     const strokes = this.strokes();
     if (!strokes.some((s) => s.tool === "pen" && s.points.length)) return;
     const painted = [];
+    const prepared = new Map(); // models of the same size and pen share one preparation
     for (const entry of order.filter((e) => this.seedAllows(e))) {
       try {
-        painted.push((await this.generateOne(entry, models[entry.name], strokes, strokeEnd))?.painted);
+        painted.push((await this.generateOne(entry, models[entry.name], strokes, strokeEnd, prepared))?.painted);
       } catch (error) {
         console.error(`sketchwidgets: ${entry.name} failed in the page`, error);
       }
@@ -229,10 +230,12 @@ class StudioInPage {
   }
 
   // Resolves to { painted }, a promise that settles once the tile's image is painted.
-  async generateOne(entry, pageModel, strokes, strokeEnd) {
+  async generateOne(entry, pageModel, strokes, strokeEnd, prepared) {
     const label = entry.needs_label ? entry.classes.indexOf(this.model.get("class_name")) : 0;
     if (label < 0) return; // the tile says the model does not know the class (the kernel's)
-    const input = modelInput(strokes, this.model.get("canvas_side"), entry.image_size, entry.redraw);
+    const key = JSON.stringify([entry.image_size, entry.redraw]);
+    if (!prepared.has(key)) prepared.set(key, modelInput(strokes, this.model.get("canvas_side"), entry.image_size, entry.redraw));
+    const input = prepared.get(key);
     const outputs = await pageModel.generate(input, label);
     const shown = [];
     for (const [output, rgb] of Object.entries(outputs)) {
