@@ -5,18 +5,15 @@ classroom checkpoints (64 px), serves it with a static server, opens it in headl
 with every other host blocked, and redraws each example sketch stroke by stroke through
 ``window.sketchwidgets.drawStroke``. After each stroke it reads
 ``window.sketchwidgets.lastLatencyMs``: per model, the time from the stroke's end to the
-paint of the frame that shows its new image. The page runs its models in two lanes, a worker
-and its own thread, each one model after another, the fastest first (as it measured them when
-it started), so a later tile's figure includes the runs before it in its lane; the lanes are
-printed. The same page again with every model in the page's thread (``?lanes=1``), then each
-model alone on a page of its own.
+paint of the frame that shows its new image. The page runs its models one after another, the
+fastest first (as it measured them when it started), so a later tile's figure includes the
+earlier ones' runs; the order is printed. Then each model again, alone on a page of its own.
 
 Beside it, in the same run: the kernel path's figure, ``model.generate()`` in this Python
 process on the same drawings (the canvas at 256 px, normalised as the studio does), one torch
 thread. It excludes the widget round trip (the canvas's message to the kernel and the PNG
 back), which the notebook adds on top (benchmarks/bench_browser.py measures that). Also the
-in-page run alone (``generateFrom`` on the model input, no preparation or painting; for a
-model in the worker, the messages to it and back included).
+in-page run alone (``generateFrom`` on the model input, no preparation or painting).
 
 Goal: page p95 under 40 ms per model at 64 px.
 
@@ -100,34 +97,22 @@ def kernel_runs(models: dict, drawings: list) -> dict[str, list[float]]:
     return times
 
 
-def measure_tab(browser, url: str, path: str, examples: dict, repeat: int, models=None) -> dict:
-    """Open the page at ``url`` + ``path``, redraw the examples on it: the latencies per model, the
-    drawings, the page's lanes and backend, and (given ``models``) each in-page run alone."""
-    tab = open_offline(browser, url, path)
-    found = tab.page.evaluate(
-        "({backend: window.sketchwidgets.backend, lanes: window.sketchwidgets.lanes})"
-    )
-    tab.page.evaluate("window.sketchwidgets.loadExample('apple')")  # warm the page
-    tab.page.evaluate("window.sketchwidgets.idle()")
-    found["page"], found["drawings"] = page_strokes(tab, examples, repeat)
-    found["alone"] = in_page_runs(tab, models, found["drawings"]) if models else {}
-    tab.close()
-    return found
-
-
-def measure_page(
-    browser, sources: list[str], examples: dict, repeat: int, queries=("",), models=None
-):
-    """Build a page of ``sources`` and measure it (:func:`measure_tab`) opened with each of
-    ``queries`` (``?lanes=1``: every model in the page's thread)."""
+def measure_page(browser, sources: list[str], examples: dict, repeat: int, models=None):
+    """Build a page of ``sources``, redraw the examples on it; the latencies per model, the
+    drawings, the page's order and backend, and (given ``models``) each in-page run alone."""
     with tempfile.TemporaryDirectory() as scratch:
         folder = Path(scratch) / "page"
         build_page(folder, sources)
         with serve(folder) as url:
-            return [
-                measure_tab(browser, url, "index.html" + q, examples, repeat, models)
-                for q in queries
-            ]
+            tab = open_offline(browser, url)
+            backend = tab.page.evaluate("window.sketchwidgets.backend")
+            order = tab.page.evaluate("window.sketchwidgets.order")
+            tab.page.evaluate("window.sketchwidgets.loadExample('apple')")  # warm the page
+            tab.page.evaluate("window.sketchwidgets.idle()")
+            page, drawings = page_strokes(tab, examples, repeat)
+            alone = in_page_runs(tab, models, drawings) if models else {}
+            tab.close()
+    return page, drawings, order, backend, alone
 
 
 def main() -> int:
@@ -146,30 +131,25 @@ def main() -> int:
 
     with sync_playwright() as playwright:
         browser = lab.launch_chromium(playwright)
-        lanes, one_thread = measure_page(
-            browser, sources, examples, args.repeat, ("", "?lanes=1"), models
-        )
+        measured = measure_page(browser, sources, examples, args.repeat, models)
+        page, drawings, order, backend, alone = measured
         single = {
-            name: measure_page(browser, [source], examples, args.repeat)[0]["page"][name]
+            name: measure_page(browser, [source], examples, args.repeat)[0][name]
             for name, source in zip(args.models, sources, strict=True)
         }
         browser.close()
-    page, drawings, alone = lanes["page"], lanes["drawings"], lanes["alone"]
     kernel = kernel_runs(models, drawings)
     print(
         f"classroom page at 64 px: {len(drawings)} strokes, headless Chromium, "
-        f"onnxruntime-web {lanes['backend']}, one thread per lane; ms, p50 and p95"
+        f"onnxruntime-web {backend}, one thread; ms, p50 and p95"
     )
-    print("page: stroke end to image painted, on the page of all the models (two lanes, and")
-    print("every model in the page's thread) and alone on one")
-    print(f"{'model':<12} {'page, all':>16} {'all, one thread':>16} {'page, alone':>16} "
-          f"{'in-page run':>16} {'kernel generate()':>18}")  # fmt: skip
+    print("page: stroke end to image painted, on the page of all the models and alone on one")
+    print(f"{'model':<12} {'page, all':>16} {'page, alone':>16} {'in-page run':>16} "
+          f"{'kernel generate()':>18}")  # fmt: skip
     for name in models:
-        print(f"{name:<12} {percentiles(page[name]):>16} "
-              f"{percentiles(one_thread['page'][name]):>16} {percentiles(single[name]):>16} "
+        print(f"{name:<12} {percentiles(page[name]):>16} {percentiles(single[name]):>16} "
               f"{percentiles(alone[name]):>16} {percentiles(kernel[name]):>18}")  # fmt: skip
-    print("the page's lanes, each one model after another: "
-          + "; ".join(", ".join(lane) for lane in lanes["lanes"]))  # fmt: skip
+    print(f"the page ran them one after another in the order {', '.join(order)}")
     worst = max(float(np.percentile(page[name], 95)) for name in models)
     verdict = "met" if worst < GOAL_MS else "not met"
     print(f"goal: page p95 under {GOAL_MS:.0f} ms per model: {verdict} (worst p95 {worst:.1f} ms,"

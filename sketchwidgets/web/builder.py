@@ -37,16 +37,7 @@ DEFAULT_MODELS = (
 )
 MANIFEST = "page.json"
 PAGE_FORMAT = 1
-ASSETS = (
-    "index.html",
-    "page.css",
-    "page.js",
-    "generator.js",
-    "worker_lane.js",
-    "model_worker.js",
-    "prepare.js",
-    "sketch.js",
-)
+ASSETS = ("index.html", "page.css", "page.js", "generator.js", "prepare.js", "sketch.js")
 
 
 class PageError(ValueError):

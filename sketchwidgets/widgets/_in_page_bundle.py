@@ -1,9 +1,7 @@
 """What the studio's in-page generator sends to the browser once: code, runtime, models, parity.
 
 * the front end: the page's own modules (``sketchwidgets/web/assets``: ``sketch.js``,
-  ``prepare.js``, ``generator.js``, ``worker_lane.js``) inlined, import lines dropped, then the
-  source of the worker that runs some of the models (``generator.js`` and
-  ``model_worker.js``, inlined likewise, as a string), then the widget's
+  ``prepare.js``, ``generator.js``) inlined, import lines dropped, before the widget's
   ``assets/in_page.js``, as one ES module (anywidget loads one module from a string);
 * the runtime: onnxruntime-web's WebAssembly build (three files) from the installed ``page``
   extra (:func:`sketchwidgets.web.runtime.runtime_files`), as bytes;
@@ -21,7 +19,6 @@ device and weights, so a second studio of the same models is built at once.
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 import tempfile
 from collections import OrderedDict
@@ -33,8 +30,7 @@ import numpy as np
 
 from sketchwidgets.models.base import SketchModel
 
-PAGE_MODULES = ("sketch.js", "prepare.js", "generator.js", "worker_lane.js")  # inlined, in order
-WORKER_MODULES = ("generator.js", "model_worker.js")  # the worker's source, inlined likewise
+PAGE_MODULES = ("sketch.js", "prepare.js", "generator.js")  # inlined, in this order
 RUNTIME_FILES = {
     "module": "ort.wasm.min.mjs",
     "glue": "ort-wasm-simd-threaded.mjs",
@@ -54,17 +50,11 @@ _IMPORT_LINE = re.compile(r"^import .* from \"\./[a-z_]+\.js\";\n", re.MULTILINE
 
 
 def front_end_module() -> str:
-    """The widget's ES module: the page's modules, the source of its worker
-    (``WORKER_SOURCE``, a string), then the widget's own code."""
-    worker = f"const WORKER_SOURCE = {json.dumps(_inlined(WORKER_MODULES))};"
-    own = resources.files("sketchwidgets.widgets") / "assets" / "in_page.js"
-    return "\n".join([_inlined(PAGE_MODULES), worker, own.read_text()])
-
-
-def _inlined(names: tuple[str, ...]) -> str:
-    """The page's modules ``names`` as one module: their import lines dropped."""
+    """The widget's ES module: the page's modules, then the widget's own code."""
     web = resources.files("sketchwidgets.web") / "assets"
-    return "\n".join(_IMPORT_LINE.sub("", (web / name).read_text()) for name in names)
+    parts = [_IMPORT_LINE.sub("", (web / name).read_text()) for name in PAGE_MODULES]
+    own = resources.files("sketchwidgets.widgets") / "assets" / "in_page.js"
+    return "\n".join([*parts, own.read_text()])
 
 
 def runtime_bytes(roles: dict[str, str] = RUNTIME_FILES) -> dict[str, bytes]:

@@ -3,9 +3,7 @@
 Strokes drawn through ``window.sketchwidgets.drawStroke`` and with real mouse events reach
 every model's tile (``data-model``): each paints an image, which changes with the drawing;
 undo brings the earlier images back, clear empties the tiles, the class picker changes what
-the class-conditional models draw, and the page asks nothing of the network. The models run
-in two lanes, a worker and the page's thread, the slowest in the worker; without workers, all
-in the page's thread.
+the class-conditional models draw, and the page asks nothing of the network.
 """
 
 from __future__ import annotations
@@ -162,27 +160,3 @@ def test_a_failing_model_says_so_in_its_tile_and_the_others_still_paint(
             tab.close()
     assert caption == "sketchygan: error (see the console)"
     assert set(latency) == {"pix2pix", "contextual_gan", "edgegan"}
-
-
-def test_the_models_share_two_lanes_with_the_slowest_in_the_worker(tab):
-    lanes, run_ms = tab.page.evaluate("[window.sketchwidgets.lanes, window.sketchwidgets.runMs]")
-    worker, page = lanes
-    assert sorted(worker + page) == sorted(MODELS), lanes
-    assert max(run_ms, key=run_ms.get) in worker, (lanes, run_ms)
-    for lane in lanes:  # each runs its models the fastest first, the search's start last
-        one_shot = [name for name in lane if name != "contextual_gan"]
-        assert [run_ms[n] for n in one_shot] == sorted(run_ms[n] for n in one_shot), lanes
-        assert "contextual_gan" not in lane[:-1], lanes
-
-
-def test_without_workers_every_model_runs_in_the_page_s_thread(chromium, classroom_page):
-    _folder, url = classroom_page
-    tab = open_offline(chromium, url, init_script="delete window.Worker;")
-    try:
-        lanes = tab.page.evaluate("window.sketchwidgets.lanes")
-        draw(tab, WALLS)
-        latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
-    finally:
-        tab.close()
-    assert len(lanes) == 1 and sorted(lanes[0]) == sorted(MODELS), lanes
-    assert sorted(latency) == sorted(MODELS), latency

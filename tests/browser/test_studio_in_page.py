@@ -6,8 +6,7 @@ that cell runs, the studio's models load into the page, pass the parity check (e
 says "in the page") and a house is drawn with real mouse events on the canvas (id ``sketch``):
 every tile's image (pix2pix, Contextual GAN, SketchyGAN, EdgeGAN's image and edge map) changes
 to a non-blank picture before the sleep ends, so does what each model sees, and
-``window.sketchwidgets.lastLatencyMs`` has each model's stroke-end-to-painted time. The
-models run in two lanes, a worker and the page's thread.
+``window.sketchwidgets.lastLatencyMs`` has each model's stroke-end-to-painted time.
 """
 
 from __future__ import annotations
@@ -130,14 +129,6 @@ def test_every_tile_updates_while_the_kernel_sleeps(busy):
     assert page.locator('[data-model="pix2pix"]').count() >= 1
     seen = page.locator("img.sketchwidgets-model-input.sketchwidgets-model-pix2pix").first
     assert seen.get_attribute("src").startswith("data:image/png")  # what it sees, from the page
-
-
-def test_the_in_page_models_share_a_worker_and_the_page_s_thread(busy):
-    nb, _began = busy
-    nb.page.wait_for_function("() => window.sketchwidgets && window.sketchwidgets.lanes")
-    lanes = nb.page.evaluate("async () => await window.sketchwidgets.lanes()")
-    assert len(lanes) == 2 and all(lanes), lanes
-    assert sorted(lanes[0] + lanes[1]) == sorted(MODELS), lanes
 
 
 def test_draw_stroke_hook_redraws_every_tile(busy):

@@ -1,12 +1,10 @@
 // The classroom page: the drawing canvas, one tile per model, the examples and the class
-// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile,
-// the models shared between a worker and the page's thread (planLanes).
+// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
 // window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
 
 import { afterPaint, checkAgainst, loadRuntime, nextTask, PageModel, paintRgb, takesOver, webgpuAllowed } from "./generator.js";
 import { modelInput } from "./prepare.js";
 import { DrawingCanvas } from "./sketch.js";
-import { WorkerLane, workerShare } from "./worker_lane.js";
 
 const EMPTY_STATUS = "draw on the canvas, or load an example";
 const base = new URL("../", import.meta.url); // the page folder (this file is in assets/)
@@ -15,8 +13,6 @@ const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generatio
 // ?webgpu=auto (the default: a hardware adapter only), on (any adapter) or off
 const WEBGPU_MODE = new URLSearchParams(location.search).get("webgpu") || "auto";
 const CHECK_EXAMPLES = 2; // the example sketches a WebGPU model is checked on
-// ?lanes=1: every model in the page's thread; 2 (the default): a worker beside it
-const LANES = new URLSearchParams(location.search).get("lanes") === "1" ? 1 : 2;
 
 const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null };
 
@@ -153,10 +149,7 @@ async function regenerate(strokeEnd) {
   else {
     const painted = [];
     const prepared = new Map();
-    const runLane = async (lane) => {
-      for (const entry of lane) painted.push((await generateOrSayWhy(entry, strokes.strokes, strokeEnd, prepared)).painted);
-    };
-    await Promise.all(state.lanes.map(runLane)); // the worker's first: its run starts at once
+    for (const entry of state.order) painted.push((await generateOrSayWhy(entry, strokes.strokes, strokeEnd, prepared)).painted);
     await Promise.all(painted);
   }
   api.generation += 1;
@@ -281,28 +274,6 @@ async function loadModels() {
   return runMs;
 }
 
-// Two lanes where two or more models run on WebAssembly: a worker and the page's thread, each
-// running its models one after another, the fastest first (worker_lane.js's workerShare says
-// which go to the worker). Without workers, every model runs in the page's thread.
-async function planLanes(runMs) {
-  const onWasm = state.order.filter((entry) => api.backends[entry.name] === "wasm");
-  if (LANES === 1 || onWasm.length < 2) return [state.order];
-  const worker = workerShare(onWasm, runMs);
-  const inThisThread = { ...state.models };
-  let lane;
-  try {
-    lane = WorkerLane.start(new URL("assets/model_worker.js", base));
-    for (const entry of worker) state.models[entry.name] = await lane.load({ base: String(base), entry });
-  } catch (error) {
-    console.warn("no worker: every model runs in the page's thread", error);
-    lane?.terminate();
-    Object.assign(state.models, inThisThread);
-    return [state.order];
-  }
-  const inOrder = (entries) => state.order.filter((entry) => entries.includes(entry));
-  return [inOrder(worker), state.order.filter((entry) => !worker.includes(entry))];
-}
-
 async function main() {
   state.manifest = await (await fetch(new URL("page.json", base))).json();
   state.examples = await (await fetch(new URL("examples.json", base))).json();
@@ -314,15 +285,12 @@ async function main() {
     onStrokeEnd: (time) => requestGeneration(time),
   });
   const runMs = await loadModels();
-  // each lane runs one model at a time: the fastest first, so each image comes as early as it
-  // can, and the Contextual GAN's search start last (as the studio orders it)
+  // one model runs at a time: the fastest first, so each image comes as early as it can, and
+  // the Contextual GAN's search start last (as the studio orders it)
   const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
   state.order = state.order.filter((entry) => entry.name in runMs);
   state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
   api.order = state.order.map((entry) => entry.name);
-  state.lanes = await planLanes(runMs);
-  api.lanes = state.lanes.map((lane) => lane.map((entry) => entry.name));
-  api.runMs = runMs;
   api.backend = Object.values(api.backends).includes("webgpu") ? "webgpu" : "wasm";
   state.runtimeLine = runtimeLine();
   showEmpty();

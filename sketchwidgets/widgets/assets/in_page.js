@@ -65,48 +65,14 @@ async function start(model) {
   model.set("backends", { ...backends });
   model.save_changes(); // reaches the kernel when it is free; the page decides now
   const order = model.get("entries").filter((entry) => paths[entry.name] === "page");
-  const engine = { models, paths, order, runMs, backends, bytesOf, inWorker: [] };
+  const engine = { models, paths, order, runMs, backends, bytesOf };
   sortOrder(engine);
-  await shareWithWorker(model, engine);
   // settles with each model's check on WebGPU ({} when not tried), once the models are placed
   engine.webgpu = upgradeToWebgpu(model, engine).catch((error) => {
     console.warn("sketchwidgets: WebGPU not used", error);
     return {};
   });
   return engine;
-}
-
-// The files a model's entry names.
-const entryFiles = (entry) => [entry.file, entry.encoder, entry.generator, entry.refiner].filter(Boolean);
-
-// Two lanes, as on the classroom page: a worker (from WORKER_SOURCE, the page's
-// model_worker.js, inlined) takes the models workerShare picks, the page's thread the others.
-async function shareWithWorker(model, engine) {
-  if (engine.order.length < 2 || typeof Worker === "undefined") return;
-  const chosen = workerShare(engine.order, engine.runMs);
-  const url = URL.createObjectURL(new Blob([WORKER_SOURCE], { type: "text/javascript" }));
-  const files = model.get("runtime");
-  const runtime = { module: asBytes(files.module), glue: asBytes(files.glue), wasm: asBytes(files.wasm) };
-  let lane;
-  try {
-    lane = WorkerLane.start(url);
-    const proxies = {};
-    for (const entry of chosen) {
-      const bytes = Object.fromEntries(entryFiles(entry).map((file) => [file, engine.bytesOf(file)]));
-      proxies[entry.name] = await lane.load({ runtime, files: bytes, entry });
-    }
-    Object.assign(engine.models, proxies);
-    engine.inWorker = chosen;
-  } catch (error) {
-    console.warn("sketchwidgets: no worker, every in-page model runs in the page's thread", error);
-    lane?.terminate();
-  }
-}
-
-// The lanes of a generation: the worker's models (those still on WebAssembly), then the others.
-function lanesOf(engine) {
-  const inWorker = engine.order.filter((e) => engine.inWorker.includes(e) && engine.backends[e.name] === "wasm");
-  return [inWorker, engine.order.filter((e) => !inWorker.includes(e))];
 }
 
 // The kernel's answer to a request for files: { role: bytes }.
@@ -243,21 +209,18 @@ class StudioInPage {
   }
 
   async generateAll(strokeEnd) {
-    const engine = await this.engine;
+    const { models, order } = await this.engine;
     const strokes = this.strokes();
     if (!strokes.some((s) => s.tool === "pen" && s.points.length)) return;
     const painted = [];
     const prepared = new Map(); // models of the same size and pen share one preparation
-    const runLane = async (lane) => {
-      for (const entry of lane.filter((e) => this.seedAllows(e))) {
-        try {
-          painted.push((await this.generateOne(entry, engine.models[entry.name], strokes, strokeEnd, prepared))?.painted);
-        } catch (error) {
-          console.error(`sketchwidgets: ${entry.name} failed in the page`, error);
-        }
+    for (const entry of order.filter((e) => this.seedAllows(e))) {
+      try {
+        painted.push((await this.generateOne(entry, models[entry.name], strokes, strokeEnd, prepared))?.painted);
+      } catch (error) {
+        console.error(`sketchwidgets: ${entry.name} failed in the page`, error);
       }
-    };
-    await Promise.all(lanesOf(engine).map(runLane)); // the worker's first: its run starts at once
+    }
     await Promise.all(painted);
   }
 
@@ -344,7 +307,6 @@ function hooks(view) {
     idle: () => view.running || Promise.resolve(),
     paths: async () => (await view.engine).paths,
     backends: async () => ({ ...(await view.engine).backends }),
-    lanes: async () => lanesOf(await view.engine).map((lane) => lane.map((entry) => entry.name)),
     // each in-page model's check on WebGPU, once done ({} where the page does not try it)
     webgpu: async () => (await view.engine).webgpu,
     ready: view.engine.then(() => true),
