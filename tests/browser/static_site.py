@@ -54,10 +54,18 @@ class OfflineTab:
 
 
 def open_offline(
-    browser: Any, base_url: str, path: str = "index.html", *, timeout_s: float = 180.0
+    browser: Any,
+    base_url: str,
+    path: str = "index.html",
+    *,
+    timeout_s: float = 180.0,
+    init_script: str | None = None,
 ) -> OfflineTab:
-    """Open ``base_url + path`` with every other host blocked; wait for the page to start."""
+    """Open ``base_url + path`` with every other host blocked (``init_script`` run first in
+    the page); wait for the page to start."""
     context = browser.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=1)
+    if init_script:
+        context.add_init_script(init_script)
     tab = OfflineTab(context, context.new_page())
 
     def route(request_route: Any) -> None:

@@ -3,7 +3,8 @@
 Strokes drawn through ``window.sketchwidgets.drawStroke`` and with real mouse events reach
 every model's tile (``data-model``): each paints an image, which changes with the drawing;
 undo brings the earlier images back, clear empties the tiles, the class picker changes what
-the class-conditional models draw, and the page asks nothing of the network.
+the class-conditional models draw, and the page asks nothing of the network. Each model's
+latency is read once the frame that shows its image has been painted.
 """
 
 from __future__ import annotations
@@ -160,3 +161,62 @@ def test_a_failing_model_says_so_in_its_tile_and_the_others_still_paint(
             tab.close()
     assert caption == "sketchygan: error (see the console)"
     assert set(latency) == {"pix2pix", "contextual_gan", "edgegan"}
+
+
+# Records, in order: each image put on a tile's canvas, each animation frame's callbacks (start
+# and end), and each latency the page writes, with whether it was written inside a callback.
+TIMELINE = """
+(() => {
+  const events = (window.__timeline = []);
+  let inFrame = 0;
+  const raf = window.requestAnimationFrame.bind(window);
+  window.requestAnimationFrame = (callback) => raf((time) => {
+    inFrame += 1;
+    events.push({ kind: "frame" });
+    try { callback(time); } finally { inFrame -= 1; }
+  });
+  const put = CanvasRenderingContext2D.prototype.putImageData;
+  CanvasRenderingContext2D.prototype.putImageData = function (...args) {
+    const tile = this.canvas.closest && this.canvas.closest("[data-model]");
+    if (tile && this.canvas.dataset.output) events.push({ kind: "put", model: tile.dataset.model });
+    return put.apply(this, args);
+  };
+  const watch = (target) => new Proxy(target, { set(object, model, value) {
+    events.push({ kind: "latency", model, inFrame: inFrame > 0 });
+    object[model] = value;
+    return true;
+  } });
+  let api;
+  const adopt = (value) => {
+    let latency = watch(value.lastLatencyMs || {});
+    Object.defineProperty(value, "lastLatencyMs", {
+      enumerable: true, get: () => latency, set: (next) => { latency = watch(next); } });
+    api = value;
+  };
+  Object.defineProperty(window, "sketchwidgets", { get: () => api, set: adopt });
+})();
+"""
+
+
+def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, classroom_page):
+    _folder, url = classroom_page
+    tab = open_offline(chromium, url, init_script=TIMELINE)
+    try:
+        tab.page.evaluate("window.__timeline.length = 0")
+        draw(tab, WALLS)
+        draw(tab, ROOF)
+        events = tab.page.evaluate("window.__timeline")
+    finally:
+        tab.close()
+    latencies = [e for e in events if e["kind"] == "latency"]
+    assert sorted(e["model"] for e in latencies) == sorted(MODELS * 2), latencies
+    for index, event in enumerate(events):
+        if event["kind"] != "latency":
+            continue
+        assert not event["inFrame"], f"{event['model']}'s latency read in an animation callback"
+        before = events[:index]
+        last_put = max(i for i, e in enumerate(before) if e.get("model") == event["model"]
+                       and e["kind"] == "put")  # fmt: skip
+        assert any(e["kind"] == "frame" for e in before[last_put:]), (
+            f"{event['model']}'s latency read before a frame showed its image"
+        )
