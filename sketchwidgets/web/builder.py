@@ -37,7 +37,16 @@ DEFAULT_MODELS = (
 )
 MANIFEST = "page.json"
 PAGE_FORMAT = 1
-ASSETS = ("index.html", "page.css", "page.js", "generator.js", "prepare.js", "sketch.js")
+ASSETS = (
+    "index.html",
+    "page.css",
+    "page.js",
+    "generator.js",
+    "tile_worker.js",
+    "tile_worker_client.js",
+    "prepare.js",
+    "sketch.js",
+)
 
 
 class PageError(ValueError):

@@ -9,10 +9,12 @@ latency is read once the frame that shows its image has been painted.
 
 from __future__ import annotations
 
+import io
 import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.browser.static_site import open_offline, serve
 
@@ -21,14 +23,6 @@ MODELS = ("pix2pix", "contextual_gan", "sketchygan", "edgegan")
 WALLS = [[60, 120], [60, 220], [196, 220], [196, 120], [60, 120]]
 ROOF = [[50, 125], [128, 50], [206, 125]]
 DOOR = [[110, 220], [110, 170], [146, 170], [146, 220]]
-# every tile's canvases as pixel lists: {model: {output: [r, g, b, a, ...]}}
-TILE_PIXELS = """() => {
-  const pixels = (c) => Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
-  const outputs = (tile) => [...tile.querySelectorAll('[data-output]')].map(
-    (c) => [c.dataset.output, pixels(c)]);
-  return Object.fromEntries([...document.querySelectorAll('[data-model]')].map(
-    (tile) => [tile.dataset.model, Object.fromEntries(outputs(tile))]));
-}"""
 
 
 @pytest.fixture(scope="module")
@@ -41,11 +35,16 @@ def tab(chromium, classroom_page):
 
 
 def tile_images(tab) -> dict[str, dict[str, np.ndarray]]:
-    pixels = tab.page.evaluate(TILE_PIXELS)
-    return {
-        model: {name: np.array(v, np.uint8).reshape(-1, 4)[:, :3] for name, v in outputs.items()}
-        for model, outputs in pixels.items()
-    }
+    """What each tile's output canvases show on the screen (RGB pixel rows): a screenshot of
+    each, as the worker's tiles cannot be read back from the page's thread."""
+    images: dict[str, dict[str, np.ndarray]] = {}
+    for tile in tab.page.locator("[data-model]").all():
+        for canvas in tile.locator("[data-output]").all():
+            with Image.open(io.BytesIO(canvas.screenshot())) as shot:
+                pixels = np.asarray(shot.convert("RGB")).reshape(-1, 3)
+            outputs = images.setdefault(tile.get_attribute("data-model"), {})
+            outputs[canvas.get_attribute("data-output")] = pixels
+    return images
 
 
 def draw(tab, points) -> None:
@@ -199,6 +198,7 @@ TIMELINE = """
 
 
 def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, classroom_page):
+    """For the models painted in the page's thread; the worker reads its own the same way."""
     _folder, url = classroom_page
     tab = open_offline(chromium, url, init_script=TIMELINE)
     try:
@@ -210,8 +210,10 @@ def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, cla
         tab.close()
     latencies = [e for e in events if e["kind"] == "latency"]
     assert sorted(e["model"] for e in latencies) == sorted(MODELS * 2), latencies
+    in_this_thread = {e["model"] for e in events if e["kind"] == "put"}  # the worker's: not seen
+    assert in_this_thread and in_this_thread < set(MODELS), in_this_thread
     for index, event in enumerate(events):
-        if event["kind"] != "latency":
+        if event["kind"] != "latency" or event["model"] not in in_this_thread:
             continue
         assert not event["inFrame"], f"{event['model']}'s latency read in an animation callback"
         before = events[:index]
@@ -220,3 +222,29 @@ def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, cla
         assert any(e["kind"] == "frame" for e in before[last_put:]), (
             f"{event['model']}'s latency read before a frame showed its image"
         )
+
+
+def test_the_worker_paints_the_faster_models_and_the_slowest_stays_here(tab):
+    in_worker, order = tab.page.evaluate(
+        "[window.sketchwidgets.inWorker, window.sketchwidgets.order]"
+    )
+    assert in_worker and len(in_worker) < len(MODELS), in_worker
+    assert order[: len(in_worker)] == in_worker  # their runs start first
+
+
+@pytest.mark.parametrize("missing", ["OffscreenCanvas", "Worker"])
+def test_without_a_worker_every_model_paints_in_the_page_s_thread(
+    chromium, classroom_page, missing
+):
+    _folder, url = classroom_page
+    tab = open_offline(chromium, url, init_script=f"delete window.{missing};")
+    try:
+        in_worker = tab.page.evaluate("window.sketchwidgets.inWorker")
+        draw(tab, WALLS)
+        latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
+        images = tile_images(tab)
+    finally:
+        tab.close()
+    assert in_worker == []
+    assert sorted(latency) == sorted(MODELS), latency
+    assert all(image.std() > 10 for outputs in images.values() for image in outputs.values())

@@ -187,6 +187,18 @@ export const nextTask = () =>
 // Settles once the next frame is painted: a task queued from an animation frame runs after it.
 export const afterPaint = () => new Promise((resolve) => requestAnimationFrame(() => nextTask().then(resolve)));
 
+// A grey square with a word on it (a tile with no image).
+export function paintPlaceholder(canvas, text) {
+  const ctx = canvas.getContext("2d");
+  ctx.fillStyle = "rgb(238, 238, 238)";
+  ctx.fillRect(0, 0, canvas.width, canvas.height);
+  ctx.fillStyle = "rgb(90, 90, 90)";
+  ctx.font = `${Math.round(canvas.width / 7)}px sans-serif`;
+  ctx.textAlign = "center";
+  ctx.textBaseline = "middle";
+  ctx.fillText(text, canvas.width / 2, canvas.height / 2);
+}
+
 // RGB bytes (canvas.height x canvas.width x 3) painted on the canvas, opaque.
 export function paintRgb(canvas, rgb) {
   const ctx = canvas.getContext("2d");

@@ -2,7 +2,8 @@
 // picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
 // window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
 
-import { afterPaint, checkAgainst, loadRuntime, nextTask, PageModel, paintRgb, takesOver, webgpuAllowed } from "./generator.js";
+import { afterPaint, checkAgainst, loadRuntime, nextTask, PageModel, paintPlaceholder, paintRgb, takesOver, webgpuAllowed } from "./generator.js";
+import { TileWorker } from "./tile_worker_client.js";
 import { modelInput } from "./prepare.js";
 import { DrawingCanvas } from "./sketch.js";
 
@@ -13,8 +14,10 @@ const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generatio
 // ?webgpu=auto (the default: a hardware adapter only), on (any adapter) or off
 const WEBGPU_MODE = new URLSearchParams(location.search).get("webgpu") || "auto";
 const CHECK_EXAMPLES = 2; // the example sketches a WebGPU model is checked on
+// ?worker=off: every model in the page's thread
+const WORKER = new URLSearchParams(location.search).get("worker") || "on";
 
-const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null };
+const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null, inWorker: new Set() };
 
 function element(tag, attributes = {}, children = []) {
   const node = document.createElement(tag);
@@ -62,16 +65,6 @@ function paintGrey(canvas, grey) {
   ctx.putImageData(image, 0, 0);
 }
 
-function paintPlaceholder(canvas, text) {
-  const ctx = canvas.getContext("2d");
-  ctx.fillStyle = "rgb(238, 238, 238)";
-  ctx.fillRect(0, 0, canvas.width, canvas.height);
-  ctx.fillStyle = "rgb(90, 90, 90)";
-  ctx.font = `${Math.round(canvas.width / 7)}px sans-serif`;
-  ctx.textAlign = "center";
-  ctx.textBaseline = "middle";
-  ctx.fillText(text, canvas.width / 2, canvas.height / 2);
-}
 
 // ----- generation --------------------------------------------------------------------------
 
@@ -82,7 +75,7 @@ function classIndex(entry) {
 function showEmpty() {
   for (const entry of state.order) {
     const tile = state.tiles[entry.name];
-    for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "no sketch");
+    placeholder(entry, "no sketch");
     tile.seen.getContext("2d").clearRect(0, 0, tile.seen.width, tile.seen.height);
     tile.caption.textContent = entry.name;
     delete state.inputs[entry.name];
@@ -99,6 +92,26 @@ function preparedFor(entry, strokes, prepared) {
   return prepared.get(key);
 }
 
+// A grey tile with a word on it, painted where its canvases are (the page's thread or the worker).
+function placeholder(entry, text) {
+  if (state.inWorker.has(entry.name)) state.worker.placeholder(entry.name, text);
+  else for (const canvas of Object.values(state.tiles[entry.name].outputs)) paintPlaceholder(canvas, text);
+}
+
+// A model in the worker: its run and its paint happen there; { painted } settles once the frame
+// that shows its image is painted, with the page's latency and outputs set.
+function generateInWorker(entry, input, label, strokeEnd) {
+  const tile = state.tiles[entry.name];
+  const sent = performance.timeOrigin + strokeEnd;
+  const painted = state.worker.generate(entry.name, input, label, sent).then(({ outputs, paintedAt }) => {
+    state.outputs[entry.name] = outputs;
+    const latency = paintedAt - sent;
+    api.lastLatencyMs[entry.name] = latency;
+    tile.caption.textContent = `${entry.name}: ${Math.round(latency)} ms`;
+  });
+  return { painted };
+}
+
 async function generateTile(entry, strokes, strokeEnd, prepared) {
   const tile = state.tiles[entry.name];
   const input = preparedFor(entry, strokes, prepared);
@@ -106,10 +119,11 @@ async function generateTile(entry, strokes, strokeEnd, prepared) {
   paintGrey(tile.seen, input);
   const label = classIndex(entry);
   if (label < 0) {
-    for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "unknown class");
+    placeholder(entry, "unknown class");
     tile.caption.textContent = `${entry.name}: unknown class`;
     return;
   }
+  if (state.inWorker.has(entry.name)) return generateInWorker(entry, input, label, strokeEnd);
   const outputs = await state.models[entry.name].generate(input, label);
   for (const [name, canvas] of Object.entries(tile.outputs)) paintRgb(canvas, outputs[name]);
   state.outputs[entry.name] = outputs;
@@ -127,7 +141,7 @@ async function generateTile(entry, strokes, strokeEnd, prepared) {
 function showFailure(entry, error) {
   console.error(`model ${entry.name} failed`, error);
   const tile = state.tiles[entry.name];
-  for (const canvas of Object.values(tile.outputs)) paintPlaceholder(canvas, "error");
+  placeholder(entry, "error");
   tile.caption.textContent = `${entry.name}: error (see the console)`;
   delete state.outputs[entry.name];
   delete api.lastLatencyMs[entry.name];
@@ -274,6 +288,45 @@ async function loadModels() {
   return runMs;
 }
 
+// The worker (tile_worker.js) runs some models and paints their tiles itself, on canvases handed
+// over to it, so their images reach the screen while the page's thread runs the others. The
+// slowest model on WebAssembly stays in the page's thread (its image is painted as its run
+// ends); each next slowest goes to whichever side has less work so far. Those in the worker go
+// first in the order: their runs start at once. Without workers or OffscreenCanvas, or with
+// ?worker=off, every model stays in the page's thread.
+function workerShare(runMs) {
+  const onWasm = state.order.filter((entry) => api.backends[entry.name] === "wasm");
+  const [slowest, ...others] = [...onWasm].sort((a, b) => runMs[b.name] - runMs[a.name]);
+  let [pageMs, workerMs] = [slowest ? runMs[slowest.name] : 0, 0];
+  const moving = [];
+  for (const entry of others) {
+    if (workerMs < pageMs) [moving.push(entry), (workerMs += runMs[entry.name])];
+    else pageMs += runMs[entry.name];
+  }
+  return moving;
+}
+
+async function shareWithWorker(runMs) {
+  const moving = WORKER === "off" || typeof OffscreenCanvas === "undefined" ? [] : workerShare(runMs);
+  if (!moving.length) return;
+  try {
+    state.worker = TileWorker.start(new URL("assets/tile_worker.js", base));
+    for (const entry of moving) await state.worker.load(String(base), entry);
+  } catch (error) {
+    console.warn("the worker did not start: every model runs in the page's thread", error);
+    state.worker?.terminate();
+    return;
+  }
+  for (const entry of moving) {
+    const tile = state.tiles[entry.name];
+    const canvases = Object.fromEntries(Object.entries(tile.outputs).map(([name, canvas]) => [name, canvas.transferControlToOffscreen()]));
+    await state.worker.attach(entry.name, canvases);
+    state.inWorker.add(entry.name);
+    state.models[entry.name] = state.worker.model(entry.name);
+  }
+  state.order = [...state.order.filter((e) => state.inWorker.has(e.name)), ...state.order.filter((e) => !state.inWorker.has(e.name))];
+}
+
 async function main() {
   state.manifest = await (await fetch(new URL("page.json", base))).json();
   state.examples = await (await fetch(new URL("examples.json", base))).json();
@@ -290,7 +343,9 @@ async function main() {
   const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
   state.order = state.order.filter((entry) => entry.name in runMs);
   state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
+  await shareWithWorker(runMs);
   api.order = state.order.map((entry) => entry.name);
+  api.inWorker = state.order.filter((entry) => state.inWorker.has(entry.name)).map((entry) => entry.name);
   api.backend = Object.values(api.backends).includes("webgpu") ? "webgpu" : "wasm";
   state.runtimeLine = runtimeLine();
   showEmpty();
