@@ -4,7 +4,8 @@ Strokes drawn through ``window.sketchwidgets.drawStroke`` and with real mouse ev
 every model's tile (``data-model``): each paints an image, which changes with the drawing;
 undo brings the earlier images back, clear empties the tiles, the class picker changes what
 the class-conditional models draw, and the page asks nothing of the network. Each model's
-latency is read once the frame that shows its image has been painted.
+latency is read once the frame that shows its image has been painted. The models run in two
+workers that paint their own tiles; without workers, in the page's thread.
 """
 
 from __future__ import annotations
@@ -198,9 +199,10 @@ TIMELINE = """
 
 
 def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, classroom_page):
-    """For the models painted in the page's thread; the worker reads its own the same way."""
+    """Every model in the page's thread (``?workers=0``); a worker reads its own latencies
+    the same way, after its own next frame (tile_worker.js)."""
     _folder, url = classroom_page
-    tab = open_offline(chromium, url, init_script=TIMELINE)
+    tab = open_offline(chromium, url, "index.html?workers=0", init_script=TIMELINE)
     try:
         tab.page.evaluate("window.__timeline.length = 0")
         draw(tab, WALLS)
@@ -210,10 +212,8 @@ def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, cla
         tab.close()
     latencies = [e for e in events if e["kind"] == "latency"]
     assert sorted(e["model"] for e in latencies) == sorted(MODELS * 2), latencies
-    in_this_thread = {e["model"] for e in events if e["kind"] == "put"}  # the worker's: not seen
-    assert in_this_thread and in_this_thread < set(MODELS), in_this_thread
     for index, event in enumerate(events):
-        if event["kind"] != "latency" or event["model"] not in in_this_thread:
+        if event["kind"] != "latency":
             continue
         assert not event["inFrame"], f"{event['model']}'s latency read in an animation callback"
         before = events[:index]
@@ -224,12 +224,15 @@ def test_each_latency_is_read_after_the_frame_that_shows_its_image(chromium, cla
         )
 
 
-def test_the_worker_paints_the_faster_models_and_the_slowest_stays_here(tab):
-    in_worker, order = tab.page.evaluate(
-        "[window.sketchwidgets.inWorker, window.sketchwidgets.order]"
+def test_the_models_run_in_two_workers_shared_by_their_run_times(tab):
+    workers, run_ms = tab.page.evaluate(
+        "[window.sketchwidgets.workers, window.sketchwidgets.runMs]"
     )
-    assert in_worker and len(in_worker) < len(MODELS), in_worker
-    assert order[: len(in_worker)] == in_worker  # their runs start first
+    assert len(workers) == 2 and sorted(workers[0] + workers[1]) == sorted(MODELS), workers
+    work = [sum(run_ms[name] for name in worker) for worker in workers]
+    assert abs(work[0] - work[1]) <= max(run_ms.values()), (workers, run_ms)
+    status = tab.page.inner_text("#status")
+    assert status.endswith("onnxruntime-web 1.31.1, WebAssembly in 2 workers"), status
 
 
 @pytest.mark.parametrize("missing", ["OffscreenCanvas", "Worker"])
@@ -239,12 +242,12 @@ def test_without_a_worker_every_model_paints_in_the_page_s_thread(
     _folder, url = classroom_page
     tab = open_offline(chromium, url, init_script=f"delete window.{missing};")
     try:
-        in_worker = tab.page.evaluate("window.sketchwidgets.inWorker")
+        workers = tab.page.evaluate("window.sketchwidgets.workers")
         draw(tab, WALLS)
         latency = tab.page.evaluate("window.sketchwidgets.lastLatencyMs")
         images = tile_images(tab)
     finally:
         tab.close()
-    assert in_worker == []
+    assert workers == []
     assert sorted(latency) == sorted(MODELS), latency
     assert all(image.std() > 10 for outputs in images.values() for image in outputs.values())

@@ -58,7 +58,7 @@ def test_a_software_adapter_is_left_alone_by_default(webgpu_chromium, site):
     assert state["backends"] == dict.fromkeys(NAMES, "wasm")
     assert state["checks"] == {}  # not even tried
     assert state["tiles"] == dict.fromkeys(NAMES, "wasm")
-    assert state["status"].endswith("onnxruntime-web 1.31.1, WebAssembly")
+    assert state["status"].endswith("onnxruntime-web 1.31.1, WebAssembly in 2 workers")
 
 
 def test_with_webgpu_on_a_model_moves_there_only_within_two_grey_levels(webgpu_on):
@@ -71,7 +71,8 @@ def test_with_webgpu_on_a_model_moves_there_only_within_two_grey_levels(webgpu_o
         assert state["tiles"][name] == state["backends"][name]
     assert sorted(set(state["backends"].values())) == ["wasm", "webgpu"], state["checks"]
     on_gpu = [n for n in NAMES if state["backends"][n] == "webgpu"]
-    assert f"WebGPU for {', '.join(on_gpu)}, WebAssembly for the others" in state["status"]
+    others = "WebAssembly in a worker for the others"  # one model left on WebAssembly
+    assert f"WebGPU for {', '.join(on_gpu)}, {others}" in state["status"], state["status"]
 
 
 @pytest.mark.parametrize("checkpoint", CHECKPOINTS)

@@ -1,5 +1,6 @@
 // The classroom page: the drawing canvas, one tile per model, the examples and the class
-// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile.
+// picker, wired as the notebook's SketchStudio is. Every stroke's end regenerates every tile;
+// the models run in two workers that paint their own tiles (shareWithWorkers).
 // window.sketchwidgets holds the hooks for tests and scripts (see the bottom of this file).
 
 import { afterPaint, checkAgainst, loadRuntime, nextTask, PageModel, paintPlaceholder, paintRgb, takesOver, webgpuAllowed } from "./generator.js";
@@ -10,14 +11,14 @@ import { DrawingCanvas } from "./sketch.js";
 const EMPTY_STATUS = "draw on the canvas, or load an example";
 const base = new URL("../", import.meta.url); // the page folder (this file is in assets/)
 const $ = (id) => document.getElementById(id);
-const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0, backends: {}, webgpuCheck: {} });
+const api = (window.sketchwidgets = { ready: false, lastLatencyMs: {}, generation: 0, backends: {}, webgpuCheck: {}, workers: [] });
 // ?webgpu=auto (the default: a hardware adapter only), on (any adapter) or off
 const WEBGPU_MODE = new URLSearchParams(location.search).get("webgpu") || "auto";
 const CHECK_EXAMPLES = 2; // the example sketches a WebGPU model is checked on
-// ?worker=off: every model in the page's thread
-const WORKER = new URLSearchParams(location.search).get("worker") || "on";
+// ?workers=0: every model in the page's thread; 1 or 2 (the default): that many workers
+const WORKERS = Math.min(2, Math.max(0, Number(new URLSearchParams(location.search).get("workers") ?? 2) || 0));
 
-const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null, inWorker: new Set() };
+const state = { manifest: null, models: {}, tiles: {}, inputs: {}, outputs: {}, pending: null, running: null, workerOf: {} };
 
 function element(tag, attributes = {}, children = []) {
   const node = document.createElement(tag);
@@ -94,7 +95,7 @@ function preparedFor(entry, strokes, prepared) {
 
 // A grey tile with a word on it, painted where its canvases are (the page's thread or the worker).
 function placeholder(entry, text) {
-  if (state.inWorker.has(entry.name)) state.worker.placeholder(entry.name, text);
+  if (entry.name in state.workerOf) state.workerOf[entry.name].placeholder(entry.name, text);
   else for (const canvas of Object.values(state.tiles[entry.name].outputs)) paintPlaceholder(canvas, text);
 }
 
@@ -103,7 +104,7 @@ function placeholder(entry, text) {
 function generateInWorker(entry, input, label, strokeEnd) {
   const tile = state.tiles[entry.name];
   const sent = performance.timeOrigin + strokeEnd;
-  const painted = state.worker.generate(entry.name, input, label, sent).then(({ outputs, paintedAt }) => {
+  const painted = state.workerOf[entry.name].generate(entry.name, input, label, sent).then(({ outputs, paintedAt }) => {
     state.outputs[entry.name] = outputs;
     const latency = paintedAt - sent;
     api.lastLatencyMs[entry.name] = latency;
@@ -123,7 +124,7 @@ async function generateTile(entry, strokes, strokeEnd, prepared) {
     tile.caption.textContent = `${entry.name}: unknown class`;
     return;
   }
-  if (state.inWorker.has(entry.name)) return generateInWorker(entry, input, label, strokeEnd);
+  if (entry.name in state.workerOf) return generateInWorker(entry, input, label, strokeEnd);
   const outputs = await state.models[entry.name].generate(input, label);
   for (const [name, canvas] of Object.entries(tile.outputs)) paintRgb(canvas, outputs[name]);
   state.outputs[entry.name] = outputs;
@@ -265,10 +266,12 @@ async function webgpuRuntime() {
 
 function runtimeLine() {
   const onGpu = state.order.filter((entry) => api.backends[entry.name] === "webgpu").map((entry) => entry.name);
+  const workers = api.workers.length;
   const version = `onnxruntime-web ${state.manifest.runtime.version}`;
-  if (!onGpu.length) return `${version}, WebAssembly`;
+  const wasm = workers ? `WebAssembly in ${workers === 1 ? "a worker" : `${workers} workers`}` : "WebAssembly";
+  if (!onGpu.length) return `${version}, ${wasm}`;
   if (onGpu.length === state.order.length) return `${version}, WebGPU`;
-  return `${version}, WebGPU for ${onGpu.join(", ")}, WebAssembly for the others`;
+  return `${version}, WebGPU for ${onGpu.join(", ")}, ${wasm} for the others`;
 }
 
 async function loadModels() {
@@ -288,43 +291,55 @@ async function loadModels() {
   return runMs;
 }
 
-// The worker (tile_worker.js) runs some models and paints their tiles itself, on canvases handed
-// over to it, so their images reach the screen while the page's thread runs the others. The
-// slowest model on WebAssembly stays in the page's thread (its image is painted as its run
-// ends); each next slowest goes to whichever side has less work so far. Those in the worker go
-// first in the order: their runs start at once. Without workers or OffscreenCanvas, or with
-// ?worker=off, every model stays in the page's thread.
-function workerShare(runMs) {
+// The models on WebAssembly run in two workers (tile_worker.js), shared by their run times
+// (each next slowest to the worker with less work so far), and each worker paints its models'
+// tiles itself on canvases handed over to it: the page's thread only draws the strokes, so two
+// models run at once and each image reaches the screen as its run ends. Without workers or
+// OffscreenCanvas, or with ?workers=0, every model runs in the page's thread, one at a time.
+function workerLanes(runMs) {
   const onWasm = state.order.filter((entry) => api.backends[entry.name] === "wasm");
-  const [slowest, ...others] = [...onWasm].sort((a, b) => runMs[b.name] - runMs[a.name]);
-  let [pageMs, workerMs] = [slowest ? runMs[slowest.name] : 0, 0];
-  const moving = [];
-  for (const entry of others) {
-    if (workerMs < pageMs) [moving.push(entry), (workerMs += runMs[entry.name])];
-    else pageMs += runMs[entry.name];
+  const lanes = Array.from({ length: WORKERS }, () => []);
+  const work = lanes.map(() => 0);
+  for (const entry of [...onWasm].sort((a, b) => runMs[b.name] - runMs[a.name])) {
+    const lane = work.indexOf(Math.min(...work));
+    lanes[lane].push(entry);
+    work[lane] += runMs[entry.name];
   }
-  return moving;
+  return lanes.filter((lane) => lane.length);
 }
 
-async function shareWithWorker(runMs) {
-  const moving = WORKER === "off" || typeof OffscreenCanvas === "undefined" ? [] : workerShare(runMs);
-  if (!moving.length) return;
+// Each lane's models loaded in a worker of its own; none moves unless every one loads.
+async function startWorkers(lanes) {
+  const workers = [];
   try {
-    state.worker = TileWorker.start(new URL("assets/tile_worker.js", base));
-    for (const entry of moving) await state.worker.load(String(base), entry);
+    for (const lane of lanes) {
+      workers.push(TileWorker.start(new URL("assets/tile_worker.js", base)));
+      for (const entry of lane) await workers.at(-1).load(String(base), entry);
+    }
+    return workers;
   } catch (error) {
-    console.warn("the worker did not start: every model runs in the page's thread", error);
-    state.worker?.terminate();
-    return;
+    console.warn("no workers: every model runs in the page's thread", error);
+    for (const worker of workers) worker.terminate();
+    return [];
   }
-  for (const entry of moving) {
-    const tile = state.tiles[entry.name];
-    const canvases = Object.fromEntries(Object.entries(tile.outputs).map(([name, canvas]) => [name, canvas.transferControlToOffscreen()]));
-    await state.worker.attach(entry.name, canvases);
-    state.inWorker.add(entry.name);
-    state.models[entry.name] = state.worker.model(entry.name);
+}
+
+async function shareWithWorkers(runMs) {
+  if (!WORKERS || typeof OffscreenCanvas === "undefined") return;
+  const lanes = workerLanes(runMs);
+  const workers = await startWorkers(lanes);
+  for (const [i, worker] of workers.entries()) {
+    for (const entry of lanes[i]) {
+      const outputs = Object.entries(state.tiles[entry.name].outputs);
+      await worker.attach(entry.name, Object.fromEntries(outputs.map(([name, canvas]) => [name, canvas.transferControlToOffscreen()])));
+      state.workerOf[entry.name] = worker;
+      state.models[entry.name] = worker.model(entry.name);
+    }
   }
-  state.order = [...state.order.filter((e) => state.inWorker.has(e.name)), ...state.order.filter((e) => !state.inWorker.has(e.name))];
+  // the workers' models first: their runs start at once, then the page's own run
+  const inWorker = (entry) => entry.name in state.workerOf;
+  state.order = [...state.order.filter(inWorker), ...state.order.filter((entry) => !inWorker(entry))];
+  api.workers = lanes.slice(0, workers.length).map((lane) => state.order.filter((entry) => lane.includes(entry)).map((entry) => entry.name));
 }
 
 async function main() {
@@ -343,9 +358,9 @@ async function main() {
   const searchLast = (entry) => (entry.kind === "search_start" ? 1 : 0);
   state.order = state.order.filter((entry) => entry.name in runMs);
   state.order.sort((a, b) => searchLast(a) - searchLast(b) || runMs[a.name] - runMs[b.name]);
-  await shareWithWorker(runMs);
+  await shareWithWorkers(runMs);
   api.order = state.order.map((entry) => entry.name);
-  api.inWorker = state.order.filter((entry) => state.inWorker.has(entry.name)).map((entry) => entry.name);
+  api.runMs = runMs;
   api.backend = Object.values(api.backends).includes("webgpu") ? "webgpu" : "wasm";
   state.runtimeLine = runtimeLine();
   showEmpty();
