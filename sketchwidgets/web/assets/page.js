@@ -109,7 +109,7 @@ function generateInWorker(entry, input, label, strokeEnd) {
     const latency = paintedAt - sent;
     api.lastLatencyMs[entry.name] = latency;
     tile.caption.textContent = `${entry.name}: ${Math.round(latency)} ms`;
-  });
+  }, (error) => showFailure(entry, error));
   return { painted };
 }
 
