@@ -251,3 +251,43 @@ def test_without_a_worker_every_model_paints_in_the_page_s_thread(
     assert workers == []
     assert sorted(latency) == sorted(MODELS), latency
     assert all(image.std() > 10 for outputs in images.values() for image in outputs.values())
+
+
+def test_a_model_a_worker_cannot_load_keeps_every_model_in_the_page_s_thread(
+    chromium, classroom_page
+):
+    """The second fetch of SketchyGAN's graph (the worker's: the page's thread loads it first)
+    fails; no model moves to a worker, and every tile still paints."""
+    from tests.browser.static_site import READY
+
+    _folder, url = classroom_page
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    fetches = []
+
+    def route(request_route) -> None:
+        request = request_route.request
+        if not request.url.startswith(url):
+            request_route.abort()
+            return
+        if request.url.endswith("/sketchygan.onnx"):
+            fetches.append(request.url)
+            if len(fetches) > 1:  # the worker's fetch
+                request_route.abort()
+                return
+        request_route.continue_()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    try:
+        page.goto(url + "index.html")
+        page.wait_for_function(READY, timeout=180_000)
+        started = page.evaluate("[window.sketchwidgets.ready, window.sketchwidgets.error]")
+        workers = page.evaluate("window.sketchwidgets.workers")
+        page.evaluate("(points) => window.sketchwidgets.drawStroke(points)", WALLS)
+        latency = page.evaluate("window.sketchwidgets.lastLatencyMs")
+    finally:
+        context.close()
+    assert started == [True, None], started
+    assert len(fetches) == 2, fetches  # the worker did ask for it
+    assert workers == []
+    assert sorted(latency) == sorted(MODELS), latency

@@ -1,6 +1,7 @@
-// The page's worker: it runs the page's faster models and paints their tiles itself, on
-// canvases the page handed over (OffscreenCanvas), so that their images reach the screen while
-// the page's thread runs the slowest model. Messages, each answered { id, result } or { id, error }:
+// A worker of the page's: it runs some of the page's models and paints their tiles itself, on
+// canvases the page handed over (OffscreenCanvas), so that their images reach the screen without
+// waiting for the page's thread; the page runs two such workers side by side (page.js,
+// shareWithWorkers). Messages, each answered { id, result } or { id, error }:
 //   { id, load: { base, entry } }             a model from the page folder
 //   { id, attach: { name, canvases } }        its tile's output canvases ({ output:
 //                                             OffscreenCanvas }, transferred)
@@ -10,15 +11,13 @@
 //       performance.timeOrigin + performance.now()) the tile is painted and the answer says
 //       when the frame that shows it was: { outputs, paintedAt }; without, { outputs } only.
 
-import { loadRuntime, nextTask, PageModel, paintPlaceholder, paintRgb } from "./generator.js";
+import { afterPaint, loadRuntime, PageModel, paintPlaceholder, paintRgb } from "./generator.js";
 
 let runtime = null;
 const models = {};
 const canvases = {};
 
 const now = () => performance.timeOrigin + performance.now();
-// Settles once the worker's next frame is painted: a task queued from its animation frame.
-const afterPaint = () => new Promise((resolve) => self.requestAnimationFrame(() => nextTask().then(resolve)));
 
 async function load({ base, entry }) {
   runtime ||= loadRuntime(base);
@@ -30,7 +29,7 @@ async function generate({ name, input, classIndex, strokeEnd }) {
   const outputs = await models[name].generate(input, classIndex);
   if (strokeEnd === undefined) return { outputs };
   for (const [output, canvas] of Object.entries(canvases[name])) paintRgb(canvas, outputs[output]);
-  await afterPaint();
+  await afterPaint(); // the worker's own next frame, as the page's thread reads its own
   return { outputs, paintedAt: now() };
 }
 
